@@ -1,0 +1,39 @@
+{
+  "variables": {
+    "hdf5_cflags%": "<!(pkg-config --cflags-only-I hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)",
+    "hdf5_libs%": "<!(pkg-config --libs hdf5 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5)"
+  },
+  "targets": [
+    {
+      "target_name": "offspect_hdf5",
+      "sources": [
+        "native/errors.cc",
+        "native/file.cc",
+        "native/ops.cc",
+        "native/binding.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NAPI_CPP_EXCEPTIONS"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": [
+        "-std=c++17",
+        "-fexceptions",
+        "-fvisibility=hidden",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter",
+        "<@(hdf5_cflags)"
+      ],
+      "libraries": ["<@(hdf5_libs)"],
+      "ldflags": ["-Wl,-rpath,/usr/lib/x86_64-linux-gnu/hdf5/serial"]
+    }
+  ]
+}

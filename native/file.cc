@@ -1,0 +1,88 @@
+#include "file.h"
+
+#include <mutex>
+#include <unordered_set>
+
+#include "h5util.h"
+
+namespace h5n {
+
+namespace {
+
+std::mutex registryMutex;
+std::unordered_set<FileHandle*>& registry() {
+  static auto* set = new std::unordered_set<FileHandle*>();
+  return *set;
+}
+
+}  // namespace
+
+FileHandle* openFile(const std::string& path, OpenMode mode, bool locking) {
+  quiet();
+  Hid fapl(H5Pcreate(H5P_FILE_ACCESS), "create file access property list");
+  if (mode == OpenMode::Read || mode == OpenMode::ReadWrite) {
+    check(H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "set format bounds");
+  }
+  check(H5Pset_file_locking(fapl, locking ? 1 : 0, 1), "set file locking");
+
+  hid_t fid = H5I_INVALID_HID;
+  switch (mode) {
+    case OpenMode::Read:
+      fid = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+      break;
+    case OpenMode::ReadWrite:
+      fid = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
+      break;
+    case OpenMode::Create:
+      fid = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+      break;
+    case OpenMode::CreateNew:
+      fid = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+      break;
+  }
+  if (fid < 0) {
+    throwStack(mode == OpenMode::Create || mode == OpenMode::CreateNew ? "cannot create file"
+                                                                       : "cannot open file");
+  }
+  auto* handle = new FileHandle();
+  handle->fid = fid;
+  handle->mode = mode;
+  handle->path = path;
+  std::lock_guard<std::mutex> lock(registryMutex);
+  registry().insert(handle);
+  return handle;
+}
+
+void closeFile(FileHandle* handle) {
+  if (handle->fid < 0) return;
+  quiet();
+  hid_t fid = handle->fid;
+  handle->fid = H5I_INVALID_HID;
+  {
+    std::lock_guard<std::mutex> lock(registryMutex);
+    registry().erase(handle);
+  }
+  check(H5Fclose(fid), "cannot close file");
+}
+
+void closeAllFiles() {
+  std::unordered_set<FileHandle*> open;
+  {
+    std::lock_guard<std::mutex> lock(registryMutex);
+    open.swap(registry());
+  }
+  for (FileHandle* handle : open) {
+    if (handle->fid >= 0) {
+      H5Fclose(handle->fid);
+      handle->fid = H5I_INVALID_HID;
+    }
+  }
+}
+
+long openObjectCount() {
+  quiet();
+  ssize_t n = H5Fget_obj_count(static_cast<hid_t>(H5F_OBJ_ALL), H5F_OBJ_ALL);
+  return n < 0 ? -1 : static_cast<long>(n);
+}
+
+}  // namespace h5n

@@ -1,0 +1,697 @@
+/**
+ * CacheFile: the evoked-potential traces of one subject and their
+ * annotations, as offspect's `offspect.cache.file.CacheFile`.
+ *
+ * The file's structure (origins and traces) is indexed once and kept while
+ * the file's identity, size, modification and change times stay the same, so
+ * every access by index is O(1); any change made by another process (offspect
+ * included) is noticed by the next call. An open read handle is kept only
+ * within one turn of the event loop and released as soon as control returns,
+ * so offspect's viewer or another script can write the file in between.
+ * @module
+ */
+import { existsSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { extname, resolve } from "node:path";
+import {
+  ClosedError,
+  FileInUseError,
+  FileNotFoundError,
+  ForeignAttributesError,
+  IndexRangeError,
+  IndexTypeError,
+  InvalidAttributeError,
+  InvalidSuffixError,
+  LayoutError,
+  ShapeMismatchError,
+  describe,
+} from "./errors.js";
+import { H5File, type RawData } from "./h5.js";
+import { normalizeAttrValue, parseAttrValue, pyToJs } from "./pyliteral.js";
+import { checkValue, getReadout, traceKeySpecs, TRANSIENT_KEYS } from "./readouts.js";
+
+/** The valid suffix of a CacheFile. */
+export const VALID_SUFFIX = ".hdf5";
+
+/**
+ * The data of one trace: `shape` is [samples, channels], `data` row-major
+ * (as h5py/numpy), float64 whatever the stored type. It is a fresh read: the
+ * object and its shape are frozen, and changing the numbers in `data` never
+ * changes the file.
+ */
+export interface TraceData {
+  readonly data: Float64Array;
+  readonly shape: readonly [number, number];
+}
+
+/** A trace's attributes: every value is text (see encode/decode). */
+export type TraceAttributes = Record<string, string>;
+
+/** What a write of attributes did. */
+export interface WriteResult {
+  /** Keys whose stored value changed. */
+  written: string[];
+  /** Keys whose value differed from the stored one but are not trace keys of the readout, so were not written. */
+  ignored: string[];
+}
+
+export interface CacheFileOptions {
+  /**
+   * How long a write waits for another process's lock on the file to go, in
+   * milliseconds (default 2000). Then it throws {@link FileInUseError}.
+   */
+  lockTimeout?: number;
+}
+
+interface Stamp {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+interface Index {
+  origins: string[];
+  /** Index of each trace's origin in `origins`. */
+  traceOrigin: number[];
+  /** HDF5 path of each trace's dataset. */
+  tracePath: string[];
+  /** Number of traces per origin. */
+  counts: number[];
+}
+
+function stampOf(fname: string): Stamp {
+  let st;
+  try {
+    st = statSync(fname, { bigint: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new FileNotFoundError(fname);
+    throw e;
+  }
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
+function sameStamp(a: Stamp | undefined, b: Stamp | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.dev === b.dev &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
+}
+
+const RE_TRACE_NAME = /^-?[0-9]+$/;
+
+/** offspect's order of trace names: by numeric value (then by name, for "7" and "07"). */
+function compareTraceNames(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  if (x !== y) return x < y ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function buildIndex(f: H5File): Index {
+  const index: Index = { origins: [], traceOrigin: [], tracePath: [], counts: [] };
+  for (const { name, kind } of f.members("/")) {
+    if (kind !== "group") {
+      throw new LayoutError(f.path, `/${name} is a ${kind}, but the root may only hold origin groups`, "ENOTORIGIN");
+    }
+    const tracesPath = `/${name}/traces`;
+    const tracesKind = f.kind(tracesPath);
+    if (tracesKind !== "group") {
+      throw new LayoutError(
+        f.path,
+        tracesKind === undefined
+          ? `origin ${JSON.stringify(name)} has no "traces" group`
+          : `${tracesPath} is a ${tracesKind}, expected a group of traces`,
+        "ENOTRACES",
+      );
+    }
+    const traces = f.members(tracesPath);
+    for (const t of traces) {
+      if (t.kind !== "dataset") {
+        throw new LayoutError(f.path, `${tracesPath}/${t.name} is a ${t.kind}, expected a trace dataset`, "ENOTDATASET");
+      }
+      if (!RE_TRACE_NAME.test(t.name)) {
+        throw new LayoutError(
+          f.path,
+          `${tracesPath}/${t.name} is not named by an integer trace id`,
+          "ETRACENAME",
+        );
+      }
+    }
+    const names = traces.map((t) => t.name).sort(compareTraceNames);
+    const o = index.origins.length;
+    index.origins.push(name);
+    index.counts.push(names.length);
+    for (const n of names) {
+      index.traceOrigin.push(o);
+      index.tracePath.push(`${tracesPath}/${n}`);
+    }
+  }
+  return index;
+}
+
+function expandUser(p: string): string {
+  if (p === "~") return homedir();
+  if (p.startsWith("~/")) return homedir() + p.slice(1);
+  return p;
+}
+
+function toPath(fname: unknown): string {
+  if (typeof fname === "string") return fname;
+  if (fname instanceof URL) return fname.pathname;
+  throw new TypeError(`expected a file name (string), got ${describe(fname)}`);
+}
+
+/**
+ * Checks that a file name ends in `.hdf5`.
+ * @throws {InvalidSuffixError}
+ */
+export function checkValidSuffix(fname: string): void {
+  const suffix = extname(toPath(fname));
+  if (suffix !== VALID_SUFFIX) throw new InvalidSuffixError(resolve(fname), suffix);
+}
+
+function checkIndexType(idx: unknown): number {
+  if (typeof idx !== "number" || !Number.isInteger(idx)) throw new IndexTypeError(idx);
+  return idx;
+}
+
+/** offspect's `isindex`: text of a non-negative integer. */
+function isIndexText(x: unknown): x is string {
+  return typeof x === "string" && /^\s*\+?[0-9]+\s*$/.test(x);
+}
+
+function toTraceData(raw: RawData, file: string, path: string): TraceData {
+  let shape: [number, number];
+  if (raw.shape.length === 2) shape = [raw.shape[0]!, raw.shape[1]!];
+  else if (raw.shape.length === 1) shape = [raw.shape[0]!, 1];
+  else {
+    throw new LayoutError(file, `${path} has ${raw.shape.length} dimensions, expected samples x channels`, "ERANK");
+  }
+  return Object.freeze({ data: raw.data, shape: Object.freeze(shape) });
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+// Read handles held by CacheFile objects, by file, so that a write in this
+// process can ask them to let go first (libhdf5 refuses to open a file for
+// writing while this process has it open read-only).
+const holders = new Map<string, Set<{ releaseReader(): void }>>();
+
+function releaseHolders(fname: string): void {
+  for (const holder of holders.get(fname) ?? []) holder.releaseReader();
+}
+
+/**
+ * Opens a file for writing, waiting up to `timeout` ms while another process
+ * holds a lock on it.
+ * @internal
+ */
+export function openForWrite(fname: string, timeout: number): H5File {
+  releaseHolders(fname);
+  const deadline = Date.now() + timeout;
+  let delay = 5;
+  for (;;) {
+    try {
+      return H5File.open(fname, "r+");
+    } catch (e) {
+      if (!(e instanceof FileInUseError) || Date.now() >= deadline) throw e;
+      sleepSync(Math.min(delay, Math.max(1, deadline - Date.now())));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+}
+
+/**
+ * A CacheFile on disk.
+ *
+ * @example Peek
+ * ```ts
+ * const cf = new CacheFile("example.hdf5");
+ * console.log(cf.toString());
+ * ```
+ * @example Iterate
+ * ```ts
+ * for (const [data, attrs] of cf) console.log("rejected?:", attrs.reject);
+ * ```
+ * @example Manipulate
+ * ```ts
+ * const attrs = cf.getTraceAttrs(0);
+ * attrs.stimulation_intensity_mso = encode(66);
+ * cf.setTraceAttrs(0, attrs);
+ * ```
+ */
+export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
+  /** Absolute path of the file. */
+  readonly fname: string;
+  readonly #lockTimeout: number;
+  #index: Index | undefined;
+  #indexStamp: Stamp | undefined;
+  #reader: H5File | undefined;
+  #readerStamp: Stamp | undefined;
+  #releaseScheduled = false;
+  readonly #holder = { releaseReader: () => this.#closeReader() };
+
+  /**
+   * Opens a CacheFile and indexes its origins and traces.
+   * @throws {FileNotFoundError} (code ENOENT) the file does not exist
+   * @throws {InvalidSuffixError} the name does not end in .hdf5
+   * @throws {NotHdf5Error} / {TruncatedFileError} / {CorruptFileError} not a readable HDF5 file
+   * @throws {LayoutError} an HDF5 file not laid out as a CacheFile (e.g. no `traces` groups)
+   */
+  constructor(fname: string | URL, options: CacheFileOptions = {}) {
+    this.fname = resolve(expandUser(toPath(fname)));
+    if (!existsSync(this.fname)) throw new FileNotFoundError(this.fname);
+    checkValidSuffix(this.fname);
+    this.#lockTimeout = options.lockTimeout ?? 2000;
+    this.#open();
+  }
+
+  /** Opens (or reuses) the read handle and a fresh index. */
+  #open(): { file: H5File; index: Index } {
+    const stamp = stampOf(this.fname);
+    if (this.#reader && !sameStamp(stamp, this.#readerStamp)) this.#closeReader();
+    if (!this.#reader) {
+      this.#reader = H5File.open(this.fname, "r");
+      this.#readerStamp = stamp;
+      let set = holders.get(this.fname);
+      if (!set) holders.set(this.fname, (set = new Set()));
+      set.add(this.#holder);
+    }
+    if (!this.#index || !sameStamp(stamp, this.#indexStamp)) {
+      try {
+        this.#index = buildIndex(this.#reader);
+      } catch (e) {
+        this.#closeReader();
+        throw e;
+      }
+      this.#indexStamp = stamp;
+    }
+    if (!this.#releaseScheduled) {
+      this.#releaseScheduled = true;
+      setImmediate(() => {
+        this.#releaseScheduled = false;
+        this.#closeReader();
+      }).unref();
+    }
+    return { file: this.#reader, index: this.#index };
+  }
+
+  #closeReader(): void {
+    const reader = this.#reader;
+    if (!reader) return;
+    this.#reader = undefined;
+    const set = holders.get(this.fname);
+    set?.delete(this.#holder);
+    if (set?.size === 0) holders.delete(this.fname);
+    reader.close();
+  }
+
+  /**
+   * Releases the file now (it is released anyway once control returns to the
+   * event loop). The CacheFile stays usable; the next call opens it again.
+   */
+  close(): void {
+    this.#closeReader();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkIndex(idx: unknown, index: Index): number {
+    const i = checkIndexType(idx);
+    if (i < 0 || i >= index.tracePath.length) throw new IndexRangeError(i, index.tracePath.length, this.fname);
+    return i;
+  }
+
+  #collapse(attrs: Record<string, string>, index: Index, i: number): TraceAttributes {
+    attrs["origin"] = index.origins[index.traceOrigin[i]!]!;
+    attrs["cache_file"] = this.fname;
+    attrs["cache_file_index"] = String(i);
+    return attrs;
+  }
+
+  /** Number of traces in the file. */
+  get length(): number {
+    return this.#open().index.tracePath.length;
+  }
+
+  /** Names of the origins (source recordings), in the file's order. */
+  get origins(): string[] {
+    return [...this.#open().index.origins];
+  }
+
+  /** Number of traces of each origin, in the order of {@link origins}. */
+  get originCounts(): number[] {
+    return [...this.#open().index.counts];
+  }
+
+  /**
+   * The data of one trace, read-only (see {@link TraceData}).
+   * @throws {IndexTypeError} idx is not an integer
+   * @throws {IndexRangeError} idx is not in 0..length-1
+   */
+  getTraceData(idx: number): TraceData {
+    const { file, index } = this.#open();
+    const i = this.#checkIndex(idx, index);
+    const path = index.tracePath[i]!;
+    return toTraceData(file.read(path), this.fname, path);
+  }
+
+  /**
+   * The collapsed attributes of one trace: the trace's own attributes (which
+   * include the copied origin attributes) plus `origin`, `cache_file` and
+   * `cache_file_index`.
+   * @throws {IndexTypeError} idx is not an integer
+   * @throws {IndexRangeError} idx is not in 0..length-1
+   */
+  getTraceAttrs(idx: number): TraceAttributes {
+    const { file, index } = this.#open();
+    const i = this.#checkIndex(idx, index);
+    return this.#collapse(file.attrs(index.tracePath[i]!), index, i);
+  }
+
+  /**
+   * Updates a trace's attributes. `attrs` must come from
+   * {@link getTraceAttrs} of this file and this index (checked through
+   * `cache_file` and `cache_file_index`). Only keys valid for the trace's
+   * readout are written, and only where the value changed; every changed value
+   * is checked against its readout's type first, and nothing is written when
+   * any is invalid.
+   *
+   * @example
+   * ```ts
+   * const attrs = cf.getTraceAttrs(3);
+   * attrs.reject = encode(true);
+   * attrs.comment = "noisy baseline";
+   * cf.setTraceAttrs(3, attrs); // { written: ["comment", "reject"], ignored: [] }
+   * ```
+   * @throws {ForeignAttributesError} attrs are from another file or trace, or lack cache_file/cache_file_index
+   * @throws {InvalidAttributeError} a changed value is invalid for the readout
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   * @throws {FileInUseError} another process kept the file locked for longer than the lock timeout
+   */
+  setTraceAttrs(idx: number, attrs: TraceAttributes): WriteResult {
+    const i = checkIndexType(idx);
+    if (attrs === null || typeof attrs !== "object") {
+      throw new TypeError(`expected trace attributes (an object), got ${describe(attrs)}`);
+    }
+    if (!("cache_file" in attrs) || !("cache_file_index" in attrs)) {
+      throw new ForeignAttributesError(
+        "These attributes do not originate from a CacheFile: cache_file and cache_file_index are missing; start from getTraceAttrs()",
+        this.fname,
+      );
+    }
+    if (attrs["cache_file"] !== this.fname) {
+      throw new ForeignAttributesError(
+        `These attributes did not originate from this CacheFile: they come from ${attrs["cache_file"]}, not ${this.fname}`,
+        this.fname,
+      );
+    }
+    if (!isIndexText(attrs["cache_file_index"]) || Number(attrs["cache_file_index"]) !== i) {
+      throw new ForeignAttributesError(
+        `These attributes did originate from a different trace in this CacheFile: trace ${attrs["cache_file_index"]}, not ${i}`,
+        this.fname,
+      );
+    }
+    return this.writeAttrs(i, attrs);
+  }
+
+  /**
+   * Writes attributes to trace `idx` with the readout filter and checks of
+   * {@link setTraceAttrs}, but without the origin checks.
+   * @internal use {@link setTraceAttrs} or {@link updateTraceAttributes}
+   */
+  writeAttrs(idx: number, attrs: TraceAttributes): WriteResult {
+    const i = checkIndexType(idx);
+    return this.#withWriter((f, index) => {
+      const target = this.#checkIndex(i, index);
+      const path = index.tracePath[target]!;
+      const stored = f.attrs(path);
+      const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
+      const readoutOf = (key: string) => stored[key] ?? attrs[key] ?? f.attrs(origin)[key];
+      const specs = traceKeySpecs(getReadout(readoutOf("readin"), readoutOf("readout")));
+      const changed: Record<string, string> = {};
+      const ignored: string[] = [];
+      const problems = [];
+      for (const [key, value] of Object.entries(attrs)) {
+        if (TRANSIENT_KEYS.includes(key)) continue;
+        if (stored[key] === value) continue;
+        const spec = specs[key];
+        if (!spec) {
+          ignored.push(key);
+          continue;
+        }
+        const problem = checkValue(key, value, spec);
+        if (problem) problems.push(problem);
+        else changed[key] = value;
+      }
+      if (problems.length > 0) throw new InvalidAttributeError(problems, this.fname);
+      const written = Object.keys(changed);
+      if (written.length > 0) {
+        f.setAttrs(path, changed);
+        f.flush();
+      }
+      return { written, ignored };
+    });
+  }
+
+  /**
+   * Overwrites the data of trace `idx`; the shape must equal the stored one.
+   * @throws {ShapeMismatchError} the shapes differ (nothing is written)
+   */
+  writeData(idx: number, data: TraceData | Float64Array | number[][]): void {
+    const i = checkIndexType(idx);
+    const given = normalizeData(data);
+    this.#withWriter((f, index) => {
+      const target = this.#checkIndex(i, index);
+      const path = index.tracePath[target]!;
+      const stored = f.shape(path);
+      const storedAs2d = stored.length === 1 ? [stored[0]!, 1] : stored;
+      if (storedAs2d.length !== 2 || storedAs2d[0] !== given.shape[0] || storedAs2d[1] !== given.shape[1]) {
+        throw new ShapeMismatchError(
+          `trace ${target} of ${this.fname} has shape [${storedAs2d.join(", ")}], the data to write has shape [${given.shape.join(
+            ", ",
+          )}]: nothing was written`,
+          this.fname,
+        );
+      }
+      f.write(path, given.data, stored);
+      f.flush();
+    });
+  }
+
+  /** Runs `fn` with the file open for writing and a fresh index. */
+  #withWriter<T>(fn: (f: H5File, index: Index) => T): T {
+    this.#closeReader();
+    const before = stampOf(this.fname);
+    const f = openForWrite(this.fname, this.#lockTimeout);
+    let result: T;
+    try {
+      if (!this.#index || !sameStamp(before, this.#indexStamp)) {
+        this.#index = buildIndex(f);
+        this.#indexStamp = undefined;
+      }
+      result = fn(f, this.#index);
+    } finally {
+      f.close();
+    }
+    // Our own write changed attributes or data, never the structure.
+    this.#indexStamp = stampOf(this.fname);
+    return result;
+  }
+
+  /**
+   * The peek text, character for character as offspect's `print(cf)`: each
+   * origin's attributes and trace count, then the totals.
+   */
+  toString(): string {
+    const { file, index } = this.#open();
+    const h = "-".repeat(79) + "\n";
+    const line = (k: string, v: string) => `${padKey(k)} : ${v}\n`;
+    let s = "";
+    index.origins.forEach((origin, o) => {
+      s += h + line("origin", origin);
+      for (const [k, v] of Object.entries(file.attrs(`/${origin}`))) s += line(k, normalizeAttrValue(k, v));
+      s += line("traces_count", String(index.counts[o]));
+    });
+    s += h;
+    s += `In total, there are ${index.tracePath.length} traces from ${index.origins.length} origins`;
+    return s;
+  }
+
+  /** Iterates over all traces, yielding `[data, attrs]`, as offspect's `for data, attrs in cf`. */
+  *[Symbol.iterator](): Iterator<[TraceData, TraceAttributes]> {
+    for (let i = 0; ; i++) {
+      const { file, index } = this.#open();
+      if (i >= index.tracePath.length) return;
+      const path = index.tracePath[i]!;
+      const raw = file.readWithAttrs(path);
+      yield [toTraceData(raw, this.fname, path), this.#collapse(raw.attrs, index, i)];
+    }
+  }
+
+  /** Attributes of every origin group, in the file's order. */
+  originAttrs(): { origin: string; attrs: TraceAttributes; traces: number }[] {
+    const { file, index } = this.#open();
+    return index.origins.map((origin, o) => ({ origin, attrs: file.attrs(`/${origin}`), traces: index.counts[o]! }));
+  }
+
+  /**
+   * Dataset names of one origin's traces in the file's name order (as h5py
+   * lists them; offspect's `recover_*` functions use this order).
+   * @internal
+   */
+  traceNamesByName(origin: string): string[] {
+    const { file } = this.#open();
+    return file.keys(`/${origin}/traces`);
+  }
+
+  /**
+   * Runs `fn` with the read handle (valid within this call only).
+   * @internal
+   */
+  withReader<T>(fn: (f: H5File) => T): T {
+    return fn(this.#open().file);
+  }
+}
+
+function padKey(key: string): string {
+  const width = [...key].length;
+  return width >= 20 ? key : key + " ".repeat(20 - width);
+}
+
+function normalizeData(data: TraceData | Float64Array | number[][]): { data: Float64Array; shape: [number, number] } {
+  if (data instanceof Float64Array) return { data, shape: [data.length, 1] };
+  if (Array.isArray(data)) {
+    const rows = data.length;
+    const cols = rows === 0 ? 0 : (data[0]?.length ?? 0);
+    const out = new Float64Array(rows * cols);
+    data.forEach((row, r) => {
+      if (!Array.isArray(row) || row.length !== cols) {
+        throw new ShapeMismatchError(`row ${r} of the data has ${Array.isArray(row) ? row.length : 0} values, expected ${cols}`);
+      }
+      row.forEach((v, c) => {
+        if (typeof v !== "number") throw new TypeError(`data[${r}][${c}] is not a number`);
+        out[r * cols + c] = v;
+      });
+    });
+    return { data: out, shape: [rows, cols] };
+  }
+  if (data && typeof data === "object" && data.data instanceof Float64Array && Array.isArray(data.shape)) {
+    const [rows, cols] = data.shape;
+    if (data.shape.length !== 2 || rows! * cols! !== data.data.length) {
+      throw new ShapeMismatchError(`shape [${data.shape.join(", ")}] does not match ${data.data.length} values`);
+    }
+    return { data: data.data, shape: [rows!, cols!] };
+  }
+  throw new TypeError(`expected trace data ({ data: Float64Array, shape }), a Float64Array or rows of numbers, got ${describe(data)}`);
+}
+
+// A few recently used CacheFile objects, so that module functions taking only
+// attributes (updateTraceAttributes) keep their O(1) index between calls.
+const recent = new Map<string, CacheFile>();
+
+function cacheFileFor(fname: string): CacheFile {
+  const abs = resolve(fname);
+  const hit = recent.get(abs);
+  if (hit) {
+    recent.delete(abs);
+    recent.set(abs, hit);
+    return hit;
+  }
+  const cf = new CacheFile(abs);
+  recent.set(abs, cf);
+  if (recent.size > 8) recent.delete(recent.keys().next().value!);
+  return cf;
+}
+
+/**
+ * offspect's `read_trace`: the attributes (`what = "attrs"`, default) or the
+ * data (`"data"`) of one trace.
+ */
+export function readTrace(cf: CacheFile, idx: number, what: "attrs"): TraceAttributes;
+export function readTrace(cf: CacheFile, idx: number, what: "data"): TraceData;
+export function readTrace(cf: CacheFile, idx: number): TraceAttributes;
+export function readTrace(cf: CacheFile, idx: number, what: "attrs" | "data" = "attrs"): TraceAttributes | TraceData {
+  if (what === "attrs") return cf.getTraceAttrs(idx);
+  if (what === "data") return cf.getTraceData(idx);
+  throw new TypeError(`${String(what)} can not be loaded: use "attrs" or "data"`);
+}
+
+/**
+ * offspect's `update_trace_attributes`: writes attributes to the file and
+ * trace named by their own `cache_file` and `cache_file_index`, with the
+ * readout filter and checks of {@link CacheFile.setTraceAttrs}.
+ * @throws {IndexTypeError} cache_file_index is not a non-negative integer
+ * @throws {ForeignAttributesError} cache_file is missing
+ */
+export function updateTraceAttributes(attrs: TraceAttributes): WriteResult {
+  if (attrs === null || typeof attrs !== "object") throw new TypeError(`expected trace attributes, got ${describe(attrs)}`);
+  if (!isIndexText(attrs["cache_file_index"])) throw new IndexTypeError(attrs["cache_file_index"]);
+  if (typeof attrs["cache_file"] !== "string") {
+    throw new ForeignAttributesError("cache_file is missing: these attributes do not name the file to write to");
+  }
+  return cacheFileFor(attrs["cache_file"]).writeAttrs(Number(attrs["cache_file_index"]), attrs);
+}
+
+/**
+ * offspect's `write_tracedata`: overwrites the data of trace `idx`.
+ * @throws {ShapeMismatchError} the shape differs from the stored one (nothing written)
+ */
+export function writeTraceData(cf: CacheFile, data: TraceData | Float64Array | number[][], idx: number): void {
+  cf.writeData(idx, data);
+}
+
+/**
+ * offspect's `sort_keys`: trace names sorted by their numeric value,
+ * returned as decimal text.
+ * @example sortKeys(["10", "2", "1"]) // ["1", "2", "10"]
+ */
+export function sortKeys(keys: Iterable<string>): string[] {
+  const values = [...keys].map((k) => {
+    if (typeof k !== "string" || !/^\s*[-+]?[0-9]+\s*$/.test(k)) {
+      throw new TypeError(`invalid literal for int(): ${describe(k)}`);
+    }
+    return BigInt(k.trim());
+  });
+  values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return values.map(String);
+}
+
+/** offspect's `asdict`: attributes as a plain object. */
+export function asDict(attrs: Record<string, string> | Map<string, string> | Iterable<[string, string]>): Record<string, string> {
+  const entries = attrs instanceof Map || Symbol.iterator in Object(attrs) ? [...(attrs as Iterable<[string, string]>)] : Object.entries(attrs);
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/**
+ * offspect's `parse_traceattrs`: every value read as a Python literal (numbers,
+ * lists, True/False, None), text that is not one staying text, `inf`/`nan` as
+ * numbers, and an unreadable `xyz_coords` as three NaNs.
+ * @example parseTraceAttrs({ reject: "False", xyz_coords: "[37.0, 22.8, 54.2]" }) // { reject: false, xyz_coords: [37, 22.8, 54.2] }
+ */
+export function parseTraceAttrs(attrs: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(asDict(attrs))) {
+    Object.defineProperty(out, k, { value: pyToJs(parseAttrValue(k, v)), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** offspect's `parse_tracedata`: a dataset of an open file as {@link TraceData}. */
+export function parseTraceData(file: H5File, path: string): TraceData {
+  if (!file.isOpen) throw new ClosedError(`the HDF5 file ${file.path}`);
+  return toTraceData(file.read(path), file.path, path);
+}

@@ -1,0 +1,38 @@
+/**
+ * offspect-cachefile: read, annotate, merge and map offspect CacheFiles.
+ * @module
+ */
+export {
+  CacheFile,
+  VALID_SUFFIX,
+  asDict,
+  checkValidSuffix,
+  parseTraceAttrs,
+  parseTraceData,
+  readTrace,
+  sortKeys,
+  updateTraceAttributes,
+  writeTraceData,
+  type CacheFileOptions,
+  type TraceAttributes,
+  type TraceData,
+  type WriteResult,
+} from "./cachefile.js";
+export { decode, encode, DecodeError, type Decoded } from "./codec.js";
+export * from "./errors.js";
+export { H5File, hdf5Version, openObjectCount, readFile, writeFile, type ObjectKind, type OpenMode, type OpenOptions, type RawData } from "./h5.js";
+export {
+  GENERIC_TRACE_KEYS,
+  MUST_BE_IDENTICAL,
+  ORIGIN_KEYS,
+  checkValue,
+  getReadout,
+  listReadouts,
+  registerReadout,
+  traceKeySpecs,
+  validate,
+  type KeySpec,
+  type ReadoutSpec,
+  type ValueKind,
+} from "./readouts.js";
+export { literalEval, pyRepr, pyStr, pythonStr, type PyValue, PyLiteralError } from "./pyliteral.js";

@@ -1,0 +1,85 @@
+/**
+ * Loads the native addon (libhdf5 binding) and types its flat functions.
+ * @internal
+ */
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Opaque handle to an open HDF5 file. */
+export type NativeFile = { readonly __nativeFile: unique symbol };
+
+export const Mode = { Read: 0, ReadWrite: 1, Create: 2, CreateNew: 3 } as const;
+export type Mode = (typeof Mode)[keyof typeof Mode];
+
+export const Kind = { Group: 0, Dataset: 1, Datatype: 2, Other: 3 } as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+export interface NativeBinding {
+  open(path: string, mode: Mode, locking: boolean): NativeFile;
+  close(file: NativeFile): void;
+  isOpen(file: NativeFile): boolean;
+  flush(file: NativeFile): void;
+  objectCount(): number;
+  libraryVersion(): string;
+  list(file: NativeFile, path: string): string[];
+  list(file: NativeFile, path: string, withKinds: true): [string[], Kind[]];
+  kind(file: NativeFile, path: string): Kind | -1;
+  /** Attributes packed as "name\0value\0name\0value\0". */
+  readAttrs(file: NativeFile, path: string): string;
+  writeAttrs(file: NativeFile, path: string, names: string[], values: string[]): void;
+  deleteAttr(file: NativeFile, path: string, name: string): void;
+  readData(file: NativeFile, path: string, maxElements: number): [Float64Array, number[]];
+  readDataWithAttrs(file: NativeFile, path: string, maxElements: number): [Float64Array, number[], string];
+  shape(file: NativeFile, path: string): number[];
+  createDataset(file: NativeFile, path: string, data: Float64Array, shape: number[]): void;
+  writeData(file: NativeFile, path: string, data: Float64Array, shape: number[]): void;
+  createGroup(file: NativeFile, path: string): void;
+  copy(src: NativeFile, srcPath: string, dst: NativeFile, dstPath: string): void;
+  move(file: NativeFile, from: string, to: string): void;
+  remove(file: NativeFile, path: string): void;
+}
+
+function packageRoot(): string {
+  // src/native.ts and dist/native.js both sit one level below the root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "binding.gyp"))) return dir;
+    dir = dirname(dir);
+  }
+  return dirname(dirname(fileURLToPath(import.meta.url)));
+}
+
+function load(): NativeBinding {
+  const require = createRequire(import.meta.url);
+  const root = packageRoot();
+  const candidates = [
+    join(root, "build", "Release", "offspect_hdf5.node"),
+    join(root, "build", "Debug", "offspect_hdf5.node"),
+  ];
+  const causes: string[] = [];
+  for (const candidate of candidates) {
+    if (!existsSync(candidate)) {
+      causes.push(`${candidate}: not built`);
+      continue;
+    }
+    try {
+      return require(candidate) as NativeBinding;
+    } catch (e) {
+      causes.push(`${candidate}: ${(e as Error).message}`);
+    }
+  }
+  const error = new Error(
+    [
+      "offspect-cachefile: the native libhdf5 binding could not be loaded.",
+      ...causes.map((c) => `  - ${c}`),
+      "To fix: install libhdf5 and a compiler (Debian/Ubuntu: apt-get install -y libhdf5-dev pkg-config g++ make python3),",
+      `then rebuild the binding in ${root} with: npm rebuild offspect-cachefile (or npx node-gyp rebuild).`,
+    ].join("\n"),
+  );
+  (error as Error & { code: string }).code = "ENATIVE";
+  throw error;
+}
+
+export const native: NativeBinding = load();
