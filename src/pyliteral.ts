@@ -91,6 +91,10 @@ class Parser {
   }
 
   parseInput(): Node {
+    // Blank and comment-only lines before the expression are skipped, as Python's tokenizer does.
+    while (/^[ \t\f]*(#[^\n\r]*)?(\r\n|\n|\r)/.test(this.s.slice(this.pos))) {
+      this.pos += /^[ \t\f]*(#[^\n\r]*)?(\r\n|\n|\r)/.exec(this.s.slice(this.pos))![0].length;
+    }
     this.ws();
     const node = this.exprList(true);
     this.ws();
@@ -483,7 +487,9 @@ function signedNumber(node: Node): PyValue {
 
 /**
  * Python's `ast.literal_eval(text)` (3.11): numbers, strings, bytes, tuples,
- * lists, dicts, sets, booleans, None and Ellipsis.
+ * lists, dicts, sets, booleans, None and Ellipsis. One gap: named Unicode
+ * escapes (`'\N{BULLET}'`) need Python's character database and are refused,
+ * so such a value stays text.
  * @throws {PyLiteralError} where Python raises SyntaxError or ValueError
  * @example literalEval("[37.0, 22.8, 54.2]") // { t: "list", items: [{ t: "float", v: 37 }, ...] }
  */
