@@ -90,6 +90,28 @@ Napi::Value ReadAttrs(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, packed.data(), packed.size());
 }
 
+// Attributes of an object plus what a copy needs to know about it:
+// [packed attributes, packed names of attributes that are not scalar vlen
+// UTF-8 strings, whether it is a plain float64 dataset (null for groups)].
+Napi::Value Inspect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  FileHandle* handle = bind::handleArg(info, 0);
+  std::string path = bind::stringArg(info, 1, "path");
+  std::string packed;
+  std::string nonStandard;
+  int plain = -1;
+  bind::guard(env, [&] {
+    Hid obj = h5n::openObject(handle->fid, path);
+    h5n::readStringAttrs(obj, path, packed, &nonStandard);
+    if (H5Iget_type(obj) == H5I_DATASET) plain = h5n::isPlainFloat64(obj) ? 1 : 0;
+  });
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::String::New(env, packed.data(), packed.size()));
+  out.Set(1u, Napi::String::New(env, nonStandard.data(), nonStandard.size()));
+  out.Set(2u, plain < 0 ? env.Null() : Napi::Boolean::New(env, plain == 1));
+  return out;
+}
+
 Napi::Value WriteAttrs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   FileHandle* handle = bind::handleArg(info, 0);
@@ -220,6 +242,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("list", Napi::Function::New(env, List, "list"));
   exports.Set("kind", Napi::Function::New(env, Kind, "kind"));
   exports.Set("readAttrs", Napi::Function::New(env, ReadAttrs, "readAttrs"));
+  exports.Set("inspect", Napi::Function::New(env, Inspect, "inspect"));
   exports.Set("writeAttrs", Napi::Function::New(env, WriteAttrs, "writeAttrs"));
   exports.Set("deleteAttr", Napi::Function::New(env, DeleteAttr, "deleteAttr"));
   exports.Set("readData", Napi::Function::New(env, ReadData, "readData"));

@@ -57,7 +57,7 @@ const char* className(H5T_class_t cls) {
   }
 }
 
-std::string readOneString(hid_t obj, const std::string& objPath, const char* name) {
+std::string readOneString(hid_t obj, const std::string& objPath, const char* name, bool* standard) {
   const std::string where = "attribute " + quoted(name) + " of " + quoted(objPath);
   Hid attr(H5Aopen(obj, name, H5P_DEFAULT), "cannot open " + where);
   Hid ftype(H5Aget_type(attr), "cannot read the type of " + where);
@@ -76,6 +76,7 @@ std::string readOneString(hid_t obj, const std::string& objPath, const char* nam
   std::string value;
   htri_t variable = H5Tis_variable_str(ftype);
   if (variable < 0) throwStack("cannot read the type of " + where);
+  if (standard) *standard = variable > 0 && cset == H5T_CSET_UTF8 && sclass == H5S_SCALAR;
   if (variable) {
     Hid mtype(H5Tcopy(H5T_C_S1), "cannot make a string type");
     check(H5Tset_size(mtype, H5T_VARIABLE), "cannot make a string type");
@@ -107,6 +108,7 @@ std::string readOneString(hid_t obj, const std::string& objPath, const char* nam
 struct AttrContext {
   const std::string* objPath;
   std::string* out;
+  std::string* nonStandard;
   size_t count = 0;
   std::exception_ptr error;
 };
@@ -118,7 +120,12 @@ herr_t readAttr(hid_t obj, const char* name, const H5A_info_t*, void* data) {
     if (!isUtf8(name, nameLength)) {
       throw Error("EATTRUTF8", "an attribute name of " + quoted(*ctx->objPath) + " is not UTF-8 text");
     }
-    std::string value = readOneString(obj, *ctx->objPath, name);
+    bool standard = true;
+    std::string value = readOneString(obj, *ctx->objPath, name, ctx->nonStandard ? &standard : nullptr);
+    if (!standard) {
+      ctx->nonStandard->append(name, nameLength);
+      ctx->nonStandard->push_back('\0');
+    }
     ctx->out->append(name, nameLength);
     ctx->out->push_back('\0');
     ctx->out->append(value);
@@ -231,8 +238,8 @@ Hid openObject(hid_t file, const std::string& path) {
   return Hid(H5Oopen(file, path.c_str(), H5P_DEFAULT), "cannot open " + quoted(path));
 }
 
-size_t readStringAttrs(hid_t obj, const std::string& objPath, std::string& out) {
-  AttrContext ctx{&objPath, &out, 0, nullptr};
+size_t readStringAttrs(hid_t obj, const std::string& objPath, std::string& out, std::string* nonStandard) {
+  AttrContext ctx{&objPath, &out, nonStandard, 0, nullptr};
   hsize_t idx = 0;
   H5_index_t order = tracksAttrOrder(obj) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
   herr_t status = H5Aiterate2(obj, order, H5_ITER_INC, &idx, readAttr, &ctx);
@@ -242,6 +249,17 @@ size_t readStringAttrs(hid_t obj, const std::string& objPath, std::string& out) 
   }
   check(status, "cannot read the attributes of " + quoted(objPath));
   return ctx.count;
+}
+
+bool isPlainFloat64(hid_t dset) {
+  Hid type(H5Dget_type(dset));
+  Hid plist(H5Dget_create_plist(dset));
+  if (!type.valid() || !plist.valid()) {
+    H5Eclear2(H5E_DEFAULT);
+    return false;
+  }
+  return H5Tequal(type, H5T_IEEE_F64LE) > 0 && H5Pget_layout(plist) == H5D_CONTIGUOUS &&
+         H5Pget_nfilters(plist) == 0;
 }
 
 void writeStringAttrs(hid_t obj, const std::string& objPath,

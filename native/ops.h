@@ -30,7 +30,14 @@ Hid openObject(hid_t file, const std::string& path);
 // order h5py lists them (creation order when the object tracks it, otherwise
 // increasing name order). Every attribute must be one string (variable- or
 // fixed-length, ASCII or UTF-8) holding UTF-8 text. Returns the count.
-size_t readStringAttrs(hid_t obj, const std::string& objPath, std::string& out);
+size_t readStringAttrs(hid_t obj, const std::string& objPath, std::string& out,
+                       std::string* nonStandard = nullptr);
+// With `nonStandard`, also appends "name\0" for every attribute that is not a
+// scalar variable-length UTF-8 string (the type h5py writes for a str).
+
+// Whether an open dataset is stored as h5py stores a float64 array by
+// default: little-endian IEEE float64, contiguous, unfiltered.
+bool isPlainFloat64(hid_t dset);
 
 // Writes scalar variable-length UTF-8 string attributes as h5py writes a
 // Python str. An existing attribute of that exact type is overwritten in

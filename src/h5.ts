@@ -238,6 +238,17 @@ export class H5File {
     return unpackAttrs(call(this.path, () => native.readAttrs(h, path)));
   }
 
+  /**
+   * Attributes of an object, the names of those not stored as h5py stores a
+   * str (scalar variable-length UTF-8), and for a dataset whether it is stored
+   * as h5py stores a float64 array (little-endian, contiguous, unfiltered).
+   */
+  inspect(path: string): { attrs: Record<string, string>; nonStandard: string[]; plainFloat64: boolean | null } {
+    const h = this.#h();
+    const [packed, nonStandard, plain] = call(this.path, () => native.inspect(h, path));
+    return { attrs: unpackAttrs(packed), nonStandard: nonStandard === "" ? [] : nonStandard.slice(0, -1).split("\0"), plainFloat64: plain };
+  }
+
   /** Writes string attributes as h5py writes a Python str (variable-length UTF-8). */
   setAttrs(path: string, attrs: Record<string, string>): void {
     const h = this.#h();

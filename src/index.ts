@@ -36,3 +36,6 @@ export {
   type ValueKind,
 } from "./readouts.js";
 export { literalEval, pyRepr, pyStr, pythonStr, type PyValue, PyLiteralError } from "./pyliteral.js";
+export { AnnotationFactory, checkConsistency, populate, type Annotation, type PopulateOptions, type ProgressCallback, type ProgressEvent, type TraceInput } from "./build.js";
+export { merge, type MergeOptions } from "./merge.js";
+export { recoverAnnotations, recoverParts } from "./recover.js";

@@ -28,6 +28,8 @@ export interface NativeBinding {
   kind(file: NativeFile, path: string): Kind | -1;
   /** Attributes packed as "name\0value\0name\0value\0". */
   readAttrs(file: NativeFile, path: string): string;
+  /** [packed attributes, packed names of non-standard attributes, plain float64 dataset (null: not a dataset)]. */
+  inspect(file: NativeFile, path: string): [string, string, boolean | null];
   writeAttrs(file: NativeFile, path: string, names: string[], values: string[]): void;
   deleteAttr(file: NativeFile, path: string, name: string): void;
   readData(file: NativeFile, path: string, maxElements: number): [Float64Array, number[]];

@@ -706,10 +706,29 @@ export function parseAttrValue(key: string, text: string): PyValue {
   }
 }
 
+const RE_PLAIN_INT = /^(?:0|-?[1-9][0-9]*)$/;
+const RE_WORD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const normalized = new Map<string, string>();
+
 /**
  * What offspect stores when it parses a value and writes it back (`merge`
- * and `populate` write `str(parse_traceattrs(...)[key])`).
+ * and `populate` write `str(parse_traceattrs(...)[key])`). Common forms take
+ * a shortcut with the same result, and answers are memoized, since merging
+ * normalizes every attribute of every trace.
  */
 export function normalizeAttrValue(key: string, text: string): string {
-  return pyStr(parseAttrValue(key, text));
+  if (key !== "xyz_coords") {
+    // Decimal integers print as themselves; a bare word is a Python name
+    // (literal_eval fails, the text stays) unless it is True, False or None,
+    // which also print as themselves.
+    if (RE_PLAIN_INT.test(text) || RE_WORD.test(text)) return text;
+  }
+  const memoKey = key === "xyz_coords" ? "x\u0000" + text : text;
+  let out = normalized.get(memoKey);
+  if (out === undefined) {
+    out = pyStr(parseAttrValue(key, text));
+    if (normalized.size >= 100_000) normalized.clear();
+    normalized.set(memoKey, out);
+  }
+  return out;
 }
