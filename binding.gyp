@@ -9,6 +9,7 @@
       "sources": [
         "native/errors.cc",
         "native/file.cc",
+        "native/lock.cc",
         "native/ops.cc",
         "native/binding.cc"
       ],

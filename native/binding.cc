@@ -5,6 +5,7 @@
 
 #include "binding_util.h"
 #include "file.h"
+#include "lock.h"
 #include "ops.h"
 
 namespace {
@@ -254,6 +255,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
   exports.Set("move", Napi::Function::New(env, Move, "move"));
   exports.Set("remove", Napi::Function::New(env, Remove, "remove"));
+  h5n_lock::Register(env, exports);
   return exports;
 }
 

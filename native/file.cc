@@ -1,5 +1,7 @@
 #include "file.h"
 
+#include <fcntl.h>
+
 #include <mutex>
 #include <unordered_set>
 
@@ -43,6 +45,17 @@ FileHandle* openFile(const std::string& path, OpenMode mode, bool locking) {
   if (fid < 0) {
     throwStack(mode == OpenMode::Create || mode == OpenMode::CreateNew ? "cannot create file"
                                                                        : "cannot open file");
+  }
+  // libhdf5 opens without O_CLOEXEC: a child process started while the file
+  // is open would inherit the descriptor and, with it, the file lock, keeping
+  // the file locked for as long as the child lives. Close it on exec.
+  void* vfd = nullptr;
+  if (H5Fget_vfd_handle(fid, H5P_DEFAULT, &vfd) >= 0 && vfd != nullptr) {
+    int fd = *static_cast<int*>(vfd);
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  } else {
+    H5Eclear2(H5E_DEFAULT);
   }
   auto* handle = new FileHandle();
   handle->fid = fid;

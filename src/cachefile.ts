@@ -23,10 +23,12 @@ import {
   InvalidAttributeError,
   InvalidSuffixError,
   LayoutError,
+  PermissionError,
   ShapeMismatchError,
   describe,
 } from "./errors.js";
 import { H5File, type RawData } from "./h5.js";
+import { native } from "./native.js";
 import { normalizeAttrValue, parseAttrValue, pyToJs } from "./pyliteral.js";
 import { checkValue, getReadout, traceKeySpecs, TRANSIENT_KEYS } from "./readouts.js";
 
@@ -57,8 +59,9 @@ export interface WriteResult {
 
 export interface CacheFileOptions {
   /**
-   * How long a write waits for another process's lock on the file to go, in
-   * milliseconds (default 2000). Then it throws {@link FileInUseError}.
+   * How long a call waits for another process's conflicting lock on the file
+   * to go (a writer, for reads; any other user, for writes), in milliseconds
+   * (default 2000). Then it throws {@link FileInUseError}.
    */
   lockTimeout?: number;
 }
@@ -211,22 +214,72 @@ function releaseHolders(fname: string): void {
 }
 
 /**
- * Opens a file for writing, waiting up to `timeout` ms while another process
- * holds a lock on it.
+ * Opens a file for reading, waiting up to `timeout` ms while a writer of this
+ * library (in any process) waits for or holds it, or while any other process
+ * holds a conflicting lock.
  * @internal
  */
-export function openForWrite(fname: string, timeout: number): H5File {
-  releaseHolders(fname);
+export function openForRead(fname: string, timeout: number): H5File {
   const deadline = Date.now() + timeout;
-  let delay = 5;
+  let delay = 0.2;
+  const pause = () => {
+    sleepSync(Math.min(delay * (0.5 + Math.random()), Math.max(0.1, deadline - Date.now())));
+    delay = Math.min(delay * 2, 2);
+  };
   for (;;) {
+    if (native.writerWaiting(fname) && Date.now() < deadline) {
+      pause();
+      continue;
+    }
     try {
-      return H5File.open(fname, "r+");
+      return H5File.open(fname, "r");
     } catch (e) {
       if (!(e instanceof FileInUseError) || Date.now() >= deadline) throw e;
-      sleepSync(Math.min(delay, Math.max(1, deadline - Date.now())));
-      delay = Math.min(delay * 2, 100);
+      pause();
     }
+  }
+}
+
+/** An open file for writing and the lock that keeps others out. @internal */
+export interface Writer {
+  file: H5File;
+  close(): void;
+}
+
+/**
+ * Opens a file for writing: announces the intent (so readers of this library
+ * let the writer in), waits up to `timeout` ms for every other user of the
+ * file to leave (short polls of the same lock libhdf5 takes), then opens it.
+ * @throws {FileInUseError} when the file stayed in use for `timeout` ms
+ * @internal
+ */
+export function openForWrite(fname: string, timeout: number): Writer {
+  releaseHolders(fname);
+  let lock;
+  try {
+    lock = native.lockAcquire(fname, true, timeout, true);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EBUSY") throw new FileInUseError(fname, `still in use after ${timeout} ms`);
+    if (code === "ENOENT") throw new FileNotFoundError(fname);
+    if (code === "EACCES") throw new PermissionError(fname, (e as Error).message);
+    throw e;
+  }
+  try {
+    const file = H5File.open(fname, "r+", { locking: false });
+    return {
+      file,
+      close: () => {
+        try {
+          file.close();
+        } finally {
+          native.lockRelease(lock);
+        }
+      },
+    };
+  } catch (e) {
+    native.lockRelease(lock);
+    throw e;
   }
 }
 
@@ -280,7 +333,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     const stamp = stampOf(this.fname);
     if (this.#reader && !sameStamp(stamp, this.#readerStamp)) this.#closeReader();
     if (!this.#reader) {
-      this.#reader = H5File.open(this.fname, "r");
+      this.#reader = openForRead(this.fname, this.#lockTimeout);
       this.#readerStamp = stamp;
       let set = holders.get(this.fname);
       if (!set) holders.set(this.fname, (set = new Set()));
@@ -494,16 +547,16 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #withWriter<T>(fn: (f: H5File, index: Index) => T): T {
     this.#closeReader();
     const before = stampOf(this.fname);
-    const f = openForWrite(this.fname, this.#lockTimeout);
+    const writer = openForWrite(this.fname, this.#lockTimeout);
     let result: T;
     try {
       if (!this.#index || !sameStamp(before, this.#indexStamp)) {
-        this.#index = buildIndex(f);
+        this.#index = buildIndex(writer.file);
         this.#indexStamp = undefined;
       }
-      result = fn(f, this.#index);
+      result = fn(writer.file, this.#index);
     } finally {
-      f.close();
+      writer.close();
     }
     // Our own write changed attributes or data, never the structure.
     this.#indexStamp = stampOf(this.fname);

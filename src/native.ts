@@ -41,7 +41,15 @@ export interface NativeBinding {
   copy(src: NativeFile, srcPath: string, dst: NativeFile, dstPath: string): void;
   move(file: NativeFile, from: string, to: string): void;
   remove(file: NativeFile, path: string): void;
+  /** Takes a BSD flock (shared or exclusive) on `path`, polling until `timeoutMs`; `announce` marks a writer's intent. */
+  lockAcquire(path: string, exclusive: boolean, timeoutMs: number, announce: boolean): NativeLock;
+  lockRelease(lock: NativeLock): void;
+  /** Whether a writer (of this library, in any process) waits for or holds `path`. */
+  writerWaiting(path: string): boolean;
 }
+
+/** Opaque handle to a held file lock. */
+export type NativeLock = { readonly __nativeLock: unique symbol };
 
 function packageRoot(): string {
   // src/native.ts and dist/native.js both sit one level below the root.

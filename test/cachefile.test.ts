@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate as tick } from "node:timers/promises";
@@ -339,6 +340,25 @@ print(json.dumps(True))`,
       [path],
     );
     expect(ok).toBe(true);
+  });
+
+  it("a child process started while the file is open does not keep it locked", async () => {
+    const path = copyFixture("template_R001.hdf5", dir, "a.hdf5");
+    const cf = new CacheFile(path);
+    cf.getTraceAttrs(0); // the read handle is open now
+    const child = spawn("sleep", ["5"], { stdio: "ignore" });
+    try {
+      await tick();
+      const ok = python<boolean>(
+        `import h5py,sys,json
+with h5py.File(sys.argv[1], "r+") as f: pass
+print(json.dumps(True))`,
+        [path],
+      );
+      expect(ok).toBe(true);
+    } finally {
+      child.kill();
+    }
   });
 
   it("no handle stays open after thousands of operations, failures included", async () => {

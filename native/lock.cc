@@ -1,0 +1,131 @@
+#include "lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+namespace h5n_lock {
+
+namespace {
+
+// One byte far beyond any real file's end: a writer holds an OFD write lock
+// on it while it waits for and holds the file, which readers can test for.
+// OFD (byte-range) locks and flock locks do not interact on Linux.
+constexpr off_t kIntentOffset = static_cast<off_t>(0x7FFFFFFFFFFFFF00LL);
+
+const napi_type_tag kLockTag = {0x6f6666737065636bULL, 0x6c6f636b68616e64ULL};
+
+struct Lock {
+  int fd = -1;
+};
+
+Napi::Error errnoError(Napi::Env env, const std::string& what, int err) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+  const char* code = err == ENOENT ? "ENOENT" : err == EACCES || err == EPERM ? "EACCES" : err == EISDIR ? "EISDIR" : "EIO";
+  e.Value().Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+bool setIntent(int fd) {
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kIntentOffset;
+  fl.l_len = 1;
+  return fcntl(fd, F_OFD_SETLK, &fl) == 0;
+}
+
+void closeLock(Lock* lock) {
+  if (lock->fd >= 0) {
+    flock(lock->fd, LOCK_UN);
+    close(lock->fd);  // also drops the intent lock
+    lock->fd = -1;
+  }
+}
+
+// acquire(path, exclusive, timeoutMs, announce) -> lock handle.
+// Polls flock(LOCK_NB) every 20..200 µs until it succeeds or the time is up
+// (code EBUSY). With `announce`, marks the writer's intent first.
+Napi::Value Acquire(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsNumber() || !info[3].IsBoolean()) {
+    throw Napi::TypeError::New(env, "expected (path, exclusive, timeoutMs, announce)");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  bool exclusive = info[1].As<Napi::Boolean>().Value();
+  double timeout = info[2].As<Napi::Number>().DoubleValue();
+  bool announce = info[3].As<Napi::Boolean>().Value();
+  int fd = open(path.c_str(), (announce ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) throw errnoError(env, "cannot open " + path, errno);
+  if (announce) setIntent(fd);  // another writer may be announcing too; we still wait our turn
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeout * 1000));
+  long pause = 20;
+  for (;;) {
+    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) break;
+    int err = errno;
+    if (err != EWOULDBLOCK && err != EINTR) {
+      close(fd);
+      throw errnoError(env, "cannot lock " + path, err);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      close(fd);
+      Napi::Error e = Napi::Error::New(env, "unable to lock file " + path + ": another process holds it");
+      e.Value().Set("code", Napi::String::New(env, "EBUSY"));
+      throw e;
+    }
+    struct timespec ts = {0, pause * 1000};
+    nanosleep(&ts, nullptr);
+    pause = pause < 200 ? pause * 2 : 200;
+  }
+  auto* lock = new Lock{fd};
+  auto external = Napi::External<Lock>::New(env, lock, [](Napi::Env, Lock* l) {
+    closeLock(l);
+    delete l;
+  });
+  external.TypeTag(&kLockTag);
+  return external;
+}
+
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<void>>().CheckTypeTag(&kLockTag)) {
+    throw Napi::TypeError::New(env, "expected a lock handle");
+  }
+  closeLock(info[0].As<Napi::External<Lock>>().Data());
+  return env.Undefined();
+}
+
+// writerWaiting(path) -> whether another open file description marks a writer's intent.
+Napi::Value WriterWaiting(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "expected a path");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Napi::Boolean::New(env, false);
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kIntentOffset;
+  fl.l_len = 1;
+  bool waiting = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  close(fd);
+  return Napi::Boolean::New(env, waiting);
+}
+
+}  // namespace
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("lockAcquire", Napi::Function::New(env, Acquire, "lockAcquire"));
+  exports.Set("lockRelease", Napi::Function::New(env, Release, "lockRelease"));
+  exports.Set("writerWaiting", Napi::Function::New(env, WriterWaiting, "writerWaiting"));
+}
+
+}  // namespace h5n_lock

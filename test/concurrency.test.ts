@@ -1,0 +1,148 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CacheFile, FileInUseError } from "../src/index.js";
+import { copyFixture, fileSha256, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
+
+let dir: string;
+let cleanup: () => void;
+beforeAll(() => ({ dir, cleanup } = tempDir()));
+afterAll(() => cleanup());
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function run(cmd: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.on("exit", (code) => resolve({ code, out, err }));
+  });
+}
+
+const node = (script: string, ...args: string[]) => run(process.execPath, ["--import", "tsx", join(ROOT, "test", "concurrency", script), ...args]);
+
+describe("readers in other processes while one process annotates", () => {
+  it("4 readers (2 of this library, 2 h5py swmr) for 20 s against 1,000 updates: no unretryable error, no torn value, every update kept", async () => {
+    const path = copyFixture("map_session.hdf5", dir, "shared.hdf5");
+    const seconds = 22;
+    const readers = [
+      node("reader.mts", path, String(seconds)),
+      node("reader.mts", path, String(seconds)),
+      run(PYTHON, [join(ROOT, "test", "concurrency", "reader_h5py.py"), path, String(seconds)]),
+      run(PYTHON, [join(ROOT, "test", "concurrency", "reader_h5py.py"), path, String(seconds)]),
+    ];
+    await new Promise((r) => setTimeout(r, 1500)); // readers are running
+    const writer = await node("writer.mts", path, "1000", "15");
+    const results = await Promise.all(readers);
+    expect(writer.code, writer.err).toBe(0);
+    expect(writer.out.trim().split("\n")).toHaveLength(1000);
+    for (const r of results) {
+      expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+      const stats = JSON.parse(r.out.trim().split("\n").at(-1)!) as { reads: number; updatesSeen: number };
+      expect(stats.reads).toBeGreaterThan(100);
+      expect(stats.updatesSeen).toBeGreaterThan(0);
+    }
+    const cf = new CacheFile(path);
+    const n = cf.length;
+    for (let i = 0; i < n; i++) {
+      const last = i + n * Math.floor((999 - i) / n);
+      expect(cf.getTraceAttrs(i)["comment"]).toBe(`update ${last}`);
+    }
+    const viaH5py = python<string[]>(
+      `import h5py,sys,json
+with h5py.File(sys.argv[1],"r") as f:
+    print(json.dumps([f[o]["traces"][k].attrs["comment"] for o in f for k in sorted(f[o]["traces"], key=int)]))`,
+      [path],
+    );
+    expect(viaH5py).toEqual(Array.from({ length: n }, (_, i) => `update ${i + n * Math.floor((999 - i) / n)}`));
+  }, 120_000);
+});
+
+describe("two writers at once", () => {
+  it("the second gets a clear file-in-use error and the file stays intact", async () => {
+    const path = copyFixture("template_R001.hdf5", dir, "two-writers.hdf5");
+    const cf = new CacheFile(path, { lockTimeout: 300 });
+    await new Promise((r) => setImmediate(r));
+    const holder = run(PYTHON, [
+      "-c",
+      `import h5py,sys,time
+f = h5py.File(sys.argv[1], "r+")
+f["template_R001.xdf/traces/0"].attrs["comment"] = "first writer"
+f.flush()
+print("holding", flush=True)
+time.sleep(4)
+f.close()`,
+      path,
+    ]);
+    await new Promise((r) => setTimeout(r, 1500));
+    let error: unknown;
+    try {
+      const attrs = { comment: "second writer", cache_file: cf.fname, cache_file_index: "1" };
+      cf.setTraceAttrs(1, attrs as Record<string, string>);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FileInUseError);
+    expect((error as FileInUseError).code).toBe("EBUSY");
+    expect((error as Error).message).toMatch(/locked by another process.*try again/);
+    expect((await holder).code).toBe(0);
+    const attrs = cf.getTraceAttrs(0);
+    expect(attrs["comment"]).toBe("first writer");
+    expect(cf.getTraceAttrs(1)["comment"]).toBe("subject fell asleep");
+  }, 30_000);
+});
+
+describe("attribute updates survive SIGKILL", () => {
+  it("after kills at random moments, the file opens here and in h5py with every acknowledged update", async () => {
+    const path = join(dir, "killed-writer.hdf5");
+    let kills = 0;
+    for (let round = 0; round < 25; round++) {
+      copyFixture("map_session.hdf5", dir, "killed-writer.hdf5");
+      const acked = await new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test", "concurrency", "writer.mts"), path, "1000", "0"], {
+          cwd: ROOT,
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let timer: NodeJS.Timeout | undefined;
+        child.stdout.on("data", (c: Buffer) => {
+          out += c.toString();
+          if (!timer) timer = setTimeout(() => child.kill("SIGKILL"), Math.random() * 600);
+        });
+        let err = "";
+        child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+        child.on("exit", (_code, signal) => {
+          if (timer) clearTimeout(timer);
+          if (err && !signal) console.log("writer stderr", err.slice(0, 1500));
+          if (signal) kills++;
+          resolve((out.match(/ack \d+/g) ?? []).length);
+        });
+      });
+      const cf = new CacheFile(path);
+      const n = cf.length;
+      for (let i = 0; i < n; i++) {
+        const updates = Array.from({ length: acked }, (_, u) => u).filter((u) => u % n === i);
+        if (updates.length === 0) continue;
+        const last = updates.at(-1)!;
+        // The acknowledged update, or the next one to the same trace if it was written before the kill.
+        expect([`update ${last}`, `update ${last + n}`], `round ${round}, trace ${i}`).toContain(cf.getTraceAttrs(i)["comment"]);
+      }
+      const opened = python<number>(
+        `import h5py,sys,json
+with h5py.File(sys.argv[1],"r") as f:
+    print(json.dumps(sum(len(f[o]["traces"]) for o in f)))`,
+        [path],
+      );
+      expect(opened).toBe(n);
+    }
+    expect(kills).toBeGreaterThan(5);
+    expect(fileSha256(path)).toMatch(/^[0-9a-f]{64}$/);
+  }, 300_000);
+});
