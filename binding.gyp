@@ -11,6 +11,7 @@
         "native/file.cc",
         "native/lock.cc",
         "native/ops.cc",
+        "native/async.cc",
         "native/binding.cc"
       ],
       "include_dirs": [

@@ -3,6 +3,7 @@
 // user-facing validation lives in TypeScript.
 #include <napi.h>
 
+#include "async.h"
 #include "binding_util.h"
 #include "file.h"
 #include "lock.h"
@@ -27,12 +28,13 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
   FileHandle* handle = bind::handleArg(info, 0, /*mustBeOpen=*/false);
-  bind::guard(info.Env(), [&] { bind::requestClose(handle); });
+  bind::guard(info.Env(), [&] { h5n::requestClose(handle); });
   return info.Env().Undefined();
 }
 
 Napi::Value IsOpen(const Napi::CallbackInfo& info) {
   FileHandle* handle = bind::handleArg(info, 0, /*mustBeOpen=*/false);
+  std::lock_guard<std::mutex> lock(handle->mu);
   return Napi::Boolean::New(info.Env(), handle->fid >= 0 && !handle->closeWhenIdle);
 }
 
@@ -256,6 +258,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("move", Napi::Function::New(env, Move, "move"));
   exports.Set("remove", Napi::Function::New(env, Remove, "remove"));
   h5n_lock::Register(env, exports);
+  h5n_async::Register(env, exports);
   return exports;
 }
 

@@ -50,21 +50,10 @@ auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
   }
 }
 
-inline void requestClose(h5n::FileHandle* handle) {
-  if (handle->pending > 0) {
-    handle->closeWhenIdle = true;
-    return;
-  }
-  h5n::closeFile(handle);
-}
-
 inline Napi::Value wrapHandle(Napi::Env env, h5n::FileHandle* handle) {
   auto external = Napi::External<h5n::FileHandle>::New(env, handle, [](Napi::Env, h5n::FileHandle* h) {
-    // Garbage collection is the safety net for handles nobody closed.
-    if (h->pending > 0) {
-      h->closeWhenIdle = true;
-      return;  // the last pending operation frees it
-    }
+    // Garbage collection is the safety net for handles nobody closed. Pending
+    // operations pin the handle, so none can be running here.
     try {
       h5n::closeFile(h);
     } catch (...) {
@@ -81,7 +70,12 @@ inline h5n::FileHandle* handleArg(const Napi::CallbackInfo& info, size_t i, bool
     throw Napi::TypeError::New(env, "expected a file handle");
   }
   auto* handle = info[i].As<Napi::External<h5n::FileHandle>>().Data();
-  if (mustBeOpen && (handle->fid < 0 || handle->closeWhenIdle)) {
+  bool closing;
+  {
+    std::lock_guard<std::mutex> lock(handle->mu);
+    closing = handle->closeWhenIdle;
+  }
+  if (mustBeOpen && (handle->fid < 0 || closing)) {
     Napi::Error error = Napi::Error::New(env, "the file handle is closed");
     error.Value().Set("code", Napi::String::New(env, "ECLOSED"));
     throw error;

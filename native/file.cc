@@ -66,11 +66,41 @@ FileHandle* openFile(const std::string& path, OpenMode mode, bool locking) {
   return handle;
 }
 
+void beginOperation(FileHandle* handle) {
+  std::lock_guard<std::mutex> lock(handle->mu);
+  ++handle->pending;
+}
+
+void endOperation(FileHandle* handle) {
+  bool close = false;
+  {
+    std::lock_guard<std::mutex> lock(handle->mu);
+    close = --handle->pending == 0 && handle->closeWhenIdle;
+  }
+  if (close) {
+    try {
+      closeFile(handle);
+    } catch (...) {
+    }
+  }
+}
+
+bool requestClose(FileHandle* handle) {
+  {
+    std::lock_guard<std::mutex> lock(handle->mu);
+    if (handle->pending > 0) {
+      handle->closeWhenIdle = true;
+      return false;
+    }
+  }
+  closeFile(handle);
+  return true;
+}
+
 void closeFile(FileHandle* handle) {
-  if (handle->fid < 0) return;
   quiet();
-  hid_t fid = handle->fid;
-  handle->fid = H5I_INVALID_HID;
+  hid_t fid = handle->fid.exchange(H5I_INVALID_HID);
+  if (fid < 0) return;
   {
     std::lock_guard<std::mutex> lock(registryMutex);
     registry().erase(handle);
@@ -85,10 +115,8 @@ void closeAllFiles() {
     open.swap(registry());
   }
   for (FileHandle* handle : open) {
-    if (handle->fid >= 0) {
-      H5Fclose(handle->fid);
-      handle->fid = H5I_INVALID_HID;
-    }
+    hid_t fid = handle->fid.exchange(H5I_INVALID_HID);
+    if (fid >= 0) H5Fclose(fid);
   }
 }
 

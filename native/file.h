@@ -3,6 +3,8 @@
 
 #include <hdf5.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
 
 namespace h5n {
@@ -15,13 +17,26 @@ enum class OpenMode : int {
 };
 
 // One open file. Lives as long as its JavaScript handle, or until closed.
+// `pending` and `closeWhenIdle` are guarded by `mu`: thread-pool operations
+// finish (and, when asked to, close the file) on their own thread.
 struct FileHandle {
-  hid_t fid = H5I_INVALID_HID;
+  std::atomic<hid_t> fid{H5I_INVALID_HID};
   OpenMode mode = OpenMode::Read;
   std::string path;
-  int pending = 0;            // operations running on the thread pool
-  bool closeWhenIdle = false; // close() arrived while operations ran
+  std::mutex mu;
+  int pending = 0;            // operations queued or running on the thread pool
+  bool closeWhenIdle = false; // close() arrived while operations were pending
 };
+
+// Marks one more pending operation on the handle.
+void beginOperation(FileHandle* handle);
+
+// Ends a pending operation; closes the file if close() was asked for meanwhile
+// and this was the last one. Safe on any thread.
+void endOperation(FileHandle* handle);
+
+// Closes now, or when the last pending operation ends. Returns false if deferred.
+bool requestClose(FileHandle* handle);
 
 // Opens `path`; throws h5n::Error on failure. `locking` selects HDF5's file
 // locking (on by default, as in libhdf5).

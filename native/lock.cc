@@ -50,40 +50,35 @@ void closeLock(Lock* lock) {
   }
 }
 
-// acquire(path, exclusive, timeoutMs, announce) -> lock handle.
-// Polls flock(LOCK_NB) every 20..200 µs until it succeeds or the time is up
-// (code EBUSY). With `announce`, marks the writer's intent first.
-Napi::Value Acquire(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsNumber() || !info[3].IsBoolean()) {
-    throw Napi::TypeError::New(env, "expected (path, exclusive, timeoutMs, announce)");
-  }
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  bool exclusive = info[1].As<Napi::Boolean>().Value();
-  double timeout = info[2].As<Napi::Number>().DoubleValue();
-  bool announce = info[3].As<Napi::Boolean>().Value();
+// Takes the lock, polling flock(LOCK_NB) every 20..200 µs until it succeeds
+// or the time is up. Returns the descriptor, or -errno (-EBUSY on timeout).
+// With `announce`, marks the writer's intent first. Runs on any thread.
+int acquire(const std::string& path, bool exclusive, double timeoutMs, bool announce) {
   int fd = open(path.c_str(), (announce ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) throw errnoError(env, "cannot open " + path, errno);
+  if (fd < 0) return -errno;
   if (announce) setIntent(fd);  // another writer may be announcing too; we still wait our turn
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeout * 1000));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeoutMs * 1000));
   long pause = 20;
   for (;;) {
-    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) break;
+    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return fd;
     int err = errno;
-    if (err != EWOULDBLOCK && err != EINTR) {
+    if ((err != EWOULDBLOCK && err != EINTR) || std::chrono::steady_clock::now() >= deadline) {
       close(fd);
-      throw errnoError(env, "cannot lock " + path, err);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      close(fd);
-      Napi::Error e = Napi::Error::New(env, "unable to lock file " + path + ": another process holds it");
-      e.Value().Set("code", Napi::String::New(env, "EBUSY"));
-      throw e;
+      return err == EWOULDBLOCK || err == EINTR ? -EBUSY : -err;
     }
     struct timespec ts = {0, pause * 1000};
     nanosleep(&ts, nullptr);
     pause = pause < 200 ? pause * 2 : 200;
   }
+}
+
+Napi::Value wrapLock(Napi::Env env, const std::string& path, int fd) {
+  if (fd == -EBUSY) {
+    Napi::Error e = Napi::Error::New(env, "unable to lock file " + path + ": another process holds it");
+    e.Value().Set("code", Napi::String::New(env, "EBUSY"));
+    throw e;
+  }
+  if (fd < 0) throw errnoError(env, "cannot lock " + path, -fd);
   auto* lock = new Lock{fd};
   auto external = Napi::External<Lock>::New(env, lock, [](Napi::Env, Lock* l) {
     closeLock(l);
@@ -91,6 +86,55 @@ Napi::Value Acquire(const Napi::CallbackInfo& info) {
   });
   external.TypeTag(&kLockTag);
   return external;
+}
+
+struct LockArgs {
+  std::string path;
+  bool exclusive;
+  double timeout;
+  bool announce;
+};
+
+LockArgs lockArgs(const Napi::CallbackInfo& info) {
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsNumber() || !info[3].IsBoolean()) {
+    throw Napi::TypeError::New(info.Env(), "expected (path, exclusive, timeoutMs, announce)");
+  }
+  return {info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Boolean>().Value(),
+          info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Boolean>().Value()};
+}
+
+// lockAcquire(path, exclusive, timeoutMs, announce) -> lock handle (code EBUSY on timeout).
+Napi::Value Acquire(const Napi::CallbackInfo& info) {
+  LockArgs a = lockArgs(info);
+  return wrapLock(info.Env(), a.path, acquire(a.path, a.exclusive, a.timeout, a.announce));
+}
+
+// lockAcquireAsync(...) -> Promise<lock handle>: the same wait, on the thread pool.
+class AcquireOp : public Napi::AsyncWorker {
+ public:
+  AcquireOp(Napi::Env env, LockArgs args) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), args_(std::move(args)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { fd_ = acquire(args_.path, args_.exclusive, args_.timeout, args_.announce); }
+  void OnOK() override {
+    Napi::HandleScope scope(Env());
+    try {
+      deferred_.Resolve(wrapLock(Env(), args_.path, fd_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  LockArgs args_;
+  int fd_ = -1;
+};
+
+Napi::Value AcquireAsync(const Napi::CallbackInfo& info) {
+  auto* op = new AcquireOp(info.Env(), lockArgs(info));
+  Napi::Promise promise = op->Promise();
+  op->Queue();
+  return promise;
 }
 
 Napi::Value Release(const Napi::CallbackInfo& info) {
@@ -124,6 +168,7 @@ Napi::Value WriterWaiting(const Napi::CallbackInfo& info) {
 
 void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("lockAcquire", Napi::Function::New(env, Acquire, "lockAcquire"));
+  exports.Set("lockAcquireAsync", Napi::Function::New(env, AcquireAsync, "lockAcquireAsync"));
   exports.Set("lockRelease", Napi::Function::New(env, Release, "lockRelease"));
   exports.Set("writerWaiting", Napi::Function::New(env, WriterWaiting, "writerWaiting"));
 }

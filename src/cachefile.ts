@@ -117,34 +117,34 @@ function compareTraceNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function buildIndex(f: H5File): Index {
+type Members = { name: string; kind: string }[];
+
+/**
+ * The index from the listings of the root, of each origin group and of each
+ * `traces` group, checking the layout on the way.
+ */
+function indexFrom(file: string, root: Members, listOrigin: (origin: string) => Members, listTraces: (origin: string) => Members): Index {
   const index: Index = { origins: [], traceOrigin: [], tracePath: [], counts: [] };
-  for (const { name, kind } of f.members("/")) {
+  for (const { name, kind } of root) {
     if (kind !== "group") {
-      throw new LayoutError(f.path, `/${name} is a ${kind}, but the root may only hold origin groups`, "ENOTORIGIN");
+      throw new LayoutError(file, `/${name} is a ${kind}, but the root may only hold origin groups`, "ENOTORIGIN");
     }
     const tracesPath = `/${name}/traces`;
-    const tracesKind = f.kind(tracesPath);
+    const tracesKind = listOrigin(name).find((m) => m.name === "traces")?.kind;
     if (tracesKind !== "group") {
       throw new LayoutError(
-        f.path,
-        tracesKind === undefined
-          ? `origin ${JSON.stringify(name)} has no "traces" group`
-          : `${tracesPath} is a ${tracesKind}, expected a group of traces`,
+        file,
+        tracesKind === undefined ? `origin ${JSON.stringify(name)} has no "traces" group` : `${tracesPath} is a ${tracesKind}, expected a group of traces`,
         "ENOTRACES",
       );
     }
-    const traces = f.members(tracesPath);
+    const traces = listTraces(name);
     for (const t of traces) {
       if (t.kind !== "dataset") {
-        throw new LayoutError(f.path, `${tracesPath}/${t.name} is a ${t.kind}, expected a trace dataset`, "ENOTDATASET");
+        throw new LayoutError(file, `${tracesPath}/${t.name} is a ${t.kind}, expected a trace dataset`, "ENOTDATASET");
       }
       if (!RE_TRACE_NAME.test(t.name)) {
-        throw new LayoutError(
-          f.path,
-          `${tracesPath}/${t.name} is not named by an integer trace id`,
-          "ETRACENAME",
-        );
+        throw new LayoutError(file, `${tracesPath}/${t.name} is not named by an integer trace id`, "ETRACENAME");
       }
     }
     const names = traces.map((t) => t.name).sort(compareTraceNames);
@@ -157,6 +157,31 @@ function buildIndex(f: H5File): Index {
     }
   }
   return index;
+}
+
+function buildIndex(f: H5File): Index {
+  return indexFrom(
+    f.path,
+    f.members("/"),
+    (origin) => f.members(`/${origin}`),
+    (origin) => f.members(`/${origin}/traces`),
+  );
+}
+
+async function buildIndexAsync(f: H5File): Promise<Index> {
+  const [root] = await f.membersAsync(["/"]);
+  const groups = root!.filter((m) => m.kind === "group").map((m) => m.name);
+  const originLists = await f.membersAsync(groups.map((o) => `/${o}`));
+  const originMembers = new Map(groups.map((o, i) => [o, originLists[i]!]));
+  const withTraces = groups.filter((o) => originMembers.get(o)!.some((m) => m.name === "traces" && m.kind === "group"));
+  const traceLists = await f.membersAsync(withTraces.map((o) => `/${o}/traces`));
+  const traceMembers = new Map(withTraces.map((o, i) => [o, traceLists[i]!]));
+  return indexFrom(
+    f.path,
+    root!,
+    (origin) => originMembers.get(origin) ?? [],
+    (origin) => traceMembers.get(origin) ?? [],
+  );
 }
 
 function expandUser(p: string): string {
@@ -231,12 +256,46 @@ export function openForRead(fname: string, timeout: number): H5File {
       pause();
       continue;
     }
+    let file: H5File;
     try {
-      return H5File.open(fname, "r");
+      file = H5File.open(fname, "r");
     } catch (e) {
       if (!(e instanceof FileInUseError) || Date.now() >= deadline) throw e;
       pause();
+      continue;
     }
+    // A writer may have announced itself between the check and the open: let it go first.
+    if (!native.writerWaiting(fname) || Date.now() >= deadline) return file;
+    file.close();
+    pause();
+  }
+}
+
+const pauseAsync = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** {@link openForRead} without blocking the event loop. @internal */
+export async function openForReadAsync(fname: string, timeout: number): Promise<H5File> {
+  const deadline = Date.now() + timeout;
+  let delay = 1;
+  for (;;) {
+    if (native.writerWaiting(fname) && Date.now() < deadline) {
+      await pauseAsync(delay);
+      delay = Math.min(delay * 2, 4);
+      continue;
+    }
+    let file: H5File;
+    try {
+      file = await H5File.openAsync(fname, "r");
+    } catch (e) {
+      if (!(e instanceof FileInUseError) || Date.now() >= deadline) throw e;
+      await pauseAsync(delay);
+      delay = Math.min(delay * 2, 4);
+      continue;
+    }
+    // A writer may have announced itself between the check and the open: let it go first.
+    if (!native.writerWaiting(fname) || Date.now() >= deadline) return file;
+    file.close();
+    await pauseAsync(delay);
   }
 }
 
@@ -259,11 +318,7 @@ export function openForWrite(fname: string, timeout: number): Writer {
   try {
     lock = native.lockAcquire(fname, true, timeout, true);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EBUSY") throw new FileInUseError(fname, `still in use after ${timeout} ms`);
-    if (code === "ENOENT") throw new FileNotFoundError(fname);
-    if (code === "EACCES") throw new PermissionError(fname, (e as Error).message);
-    throw e;
+    throw lockError(e, fname, timeout);
   }
   try {
     const file = H5File.open(fname, "r+", { locking: false });
@@ -282,6 +337,95 @@ export function openForWrite(fname: string, timeout: number): Writer {
     throw e;
   }
 }
+
+function lockError(e: unknown, fname: string, timeout: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EBUSY") return new FileInUseError(fname, `still in use after ${timeout} ms`);
+  if (code === "ENOENT") return new FileNotFoundError(fname);
+  if (code === "EACCES") return new PermissionError(fname, (e as Error).message);
+  return e;
+}
+
+/** {@link openForWrite} without blocking the event loop. @internal */
+export async function openForWriteAsync(fname: string, timeout: number): Promise<Writer> {
+  releaseHolders(fname);
+  let lock;
+  try {
+    lock = await native.lockAcquireAsync(fname, true, timeout, true);
+  } catch (e) {
+    throw lockError(e, fname, timeout);
+  }
+  try {
+    const file = await H5File.openAsync(fname, "r+", { locking: false });
+    return {
+      file,
+      close: () => {
+        try {
+          file.close();
+        } finally {
+          native.lockRelease(lock);
+        }
+      },
+    };
+  } catch (e) {
+    native.lockRelease(lock);
+    throw e;
+  }
+}
+
+/** Which of `attrs` a write stores: changed trace keys of the readout, checked; the rest ignored. */
+function plannedWrite(
+  stored: Record<string, string>,
+  attrs: TraceAttributes,
+  readoutOf: (key: string) => string | undefined,
+  fname: string,
+): { changed: Record<string, string>; ignored: string[] } {
+  const specs = traceKeySpecs(getReadout(readoutOf("readin"), readoutOf("readout")));
+  const changed: Record<string, string> = {};
+  const ignored: string[] = [];
+  const problems = [];
+  for (const [key, value] of Object.entries(attrs)) {
+    if (TRANSIENT_KEYS.includes(key)) continue;
+    if (stored[key] === value) continue;
+    const spec = specs[key];
+    if (!spec) {
+      ignored.push(key);
+      continue;
+    }
+    const problem = checkValue(key, value, spec);
+    if (problem) problems.push(problem);
+    else changed[key] = value;
+  }
+  if (problems.length > 0) throw new InvalidAttributeError(problems, fname);
+  return { changed, ignored };
+}
+
+/** The checks of setTraceAttrs: attributes of this file and this index. */
+function checkOrigin(fname: string, i: number, attrs: TraceAttributes): void {
+  if (attrs === null || typeof attrs !== "object") {
+    throw new TypeError(`expected trace attributes (an object), got ${describe(attrs)}`);
+  }
+  if (!("cache_file" in attrs) || !("cache_file_index" in attrs)) {
+    throw new ForeignAttributesError(
+      "These attributes do not originate from a CacheFile: cache_file and cache_file_index are missing; start from getTraceAttrs()",
+      fname,
+    );
+  }
+  if (attrs["cache_file"] !== fname) {
+    throw new ForeignAttributesError(
+      `These attributes did not originate from this CacheFile: they come from ${attrs["cache_file"]}, not ${fname}`,
+      fname,
+    );
+  }
+  if (!isIndexText(attrs["cache_file_index"]) || Number(attrs["cache_file_index"]) !== i) {
+    throw new ForeignAttributesError(
+      `These attributes did originate from a different trace in this CacheFile: trace ${attrs["cache_file_index"]}, not ${i}`,
+      fname,
+    );
+  }
+}
+
+const DEFER_OPEN = Symbol("deferOpen");
 
 /**
  * A CacheFile on disk.
@@ -311,6 +455,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #reader: H5File | undefined;
   #readerStamp: Stamp | undefined;
   #releaseScheduled = false;
+  #asyncUsers = 0;
   readonly #holder = { releaseReader: () => this.#closeReader() };
 
   /**
@@ -325,7 +470,23 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     if (!existsSync(this.fname)) throw new FileNotFoundError(this.fname);
     checkValidSuffix(this.fname);
     this.#lockTimeout = options.lockTimeout ?? 2000;
-    this.#open();
+    if (!(options as { [DEFER_OPEN]?: boolean })[DEFER_OPEN]) this.#open();
+  }
+
+  /**
+   * Opens and indexes a CacheFile without blocking the event loop (libhdf5
+   * works on libuv's thread pool).
+   * @example
+   * ```ts
+   * const cf = await CacheFile.open("session.hdf5");
+   * for await (const [data, attrs] of cf.traces({ batch: 64 })) console.log(attrs.id, data.shape);
+   * ```
+   * @throws the errors of the constructor
+   */
+  static async open(fname: string | URL, options: CacheFileOptions = {}): Promise<CacheFile> {
+    const cf = new CacheFile(fname, { ...options, [DEFER_OPEN]: true } as CacheFileOptions);
+    await cf.#useAsync(async () => undefined);
+    return cf;
   }
 
   /** Opens (or reuses) the read handle and a fresh index. */
@@ -348,14 +509,57 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
       }
       this.#indexStamp = stamp;
     }
-    if (!this.#releaseScheduled) {
-      this.#releaseScheduled = true;
-      setImmediate(() => {
-        this.#releaseScheduled = false;
-        this.#closeReader();
-      }).unref();
-    }
+    this.#scheduleRelease();
     return { file: this.#reader, index: this.#index };
+  }
+
+  /** Closes the read handle once the event loop turns, unless async calls still use it. */
+  #scheduleRelease(): void {
+    if (this.#releaseScheduled) return;
+    this.#releaseScheduled = true;
+    setImmediate(() => {
+      this.#releaseScheduled = false;
+      if (this.#asyncUsers === 0) this.#closeReader();
+    }).unref();
+  }
+
+  /**
+   * Runs an async read with the read handle and a fresh index; the handle
+   * stays open while any such call runs and is released after the last.
+   */
+  async #useAsync<T>(fn: (file: H5File, index: Index) => Promise<T>): Promise<T> {
+    this.#asyncUsers++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const stamp = stampOf(this.fname);
+        if (this.#reader && !sameStamp(stamp, this.#readerStamp)) this.#closeReader();
+        if (!this.#reader) {
+          const reader = await openForReadAsync(this.fname, this.#lockTimeout);
+          if (this.#reader) reader.close();
+          else {
+            this.#reader = reader;
+            this.#readerStamp = stamp;
+            let set = holders.get(this.fname);
+            if (!set) holders.set(this.fname, (set = new Set()));
+            set.add(this.#holder);
+          }
+        }
+        const reader = this.#reader!;
+        try {
+          if (!this.#index || !sameStamp(stamp, this.#indexStamp)) {
+            this.#index = await buildIndexAsync(reader);
+            this.#indexStamp = stamp;
+          }
+          return await fn(reader, this.#index);
+        } catch (e) {
+          // A synchronous write on this CacheFile closed the handle meanwhile: once more.
+          if (e instanceof ClosedError && attempt === 0) continue;
+          throw e;
+        }
+      }
+    } finally {
+      if (--this.#asyncUsers === 0) this.#scheduleRelease();
+    }
   }
 
   #closeReader(): void {
@@ -455,27 +659,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    */
   setTraceAttrs(idx: number, attrs: TraceAttributes): WriteResult {
     const i = checkIndexType(idx);
-    if (attrs === null || typeof attrs !== "object") {
-      throw new TypeError(`expected trace attributes (an object), got ${describe(attrs)}`);
-    }
-    if (!("cache_file" in attrs) || !("cache_file_index" in attrs)) {
-      throw new ForeignAttributesError(
-        "These attributes do not originate from a CacheFile: cache_file and cache_file_index are missing; start from getTraceAttrs()",
-        this.fname,
-      );
-    }
-    if (attrs["cache_file"] !== this.fname) {
-      throw new ForeignAttributesError(
-        `These attributes did not originate from this CacheFile: they come from ${attrs["cache_file"]}, not ${this.fname}`,
-        this.fname,
-      );
-    }
-    if (!isIndexText(attrs["cache_file_index"]) || Number(attrs["cache_file_index"]) !== i) {
-      throw new ForeignAttributesError(
-        `These attributes did originate from a different trace in this CacheFile: trace ${attrs["cache_file_index"]}, not ${i}`,
-        this.fname,
-      );
-    }
+    checkOrigin(this.fname, i, attrs);
     return this.writeAttrs(i, attrs);
   }
 
@@ -491,24 +675,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
       const path = index.tracePath[target]!;
       const stored = f.attrs(path);
       const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
-      const readoutOf = (key: string) => stored[key] ?? attrs[key] ?? f.attrs(origin)[key];
-      const specs = traceKeySpecs(getReadout(readoutOf("readin"), readoutOf("readout")));
-      const changed: Record<string, string> = {};
-      const ignored: string[] = [];
-      const problems = [];
-      for (const [key, value] of Object.entries(attrs)) {
-        if (TRANSIENT_KEYS.includes(key)) continue;
-        if (stored[key] === value) continue;
-        const spec = specs[key];
-        if (!spec) {
-          ignored.push(key);
-          continue;
-        }
-        const problem = checkValue(key, value, spec);
-        if (problem) problems.push(problem);
-        else changed[key] = value;
-      }
-      if (problems.length > 0) throw new InvalidAttributeError(problems, this.fname);
+      const { changed, ignored } = plannedWrite(stored, attrs, (key) => stored[key] ?? attrs[key] ?? f.attrs(origin)[key], this.fname);
       const written = Object.keys(changed);
       if (written.length > 0) {
         f.setAttrs(path, changed);
@@ -559,6 +726,103 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
       writer.close();
     }
     // Our own write changed attributes or data, never the structure.
+    this.#indexStamp = stampOf(this.fname);
+    return result;
+  }
+
+  /**
+   * {@link getTraceData} without blocking the event loop.
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   */
+  async traceData(idx: number): Promise<TraceData> {
+    checkIndexType(idx);
+    return this.#useAsync(async (file, index) => {
+      const path = index.tracePath[this.#checkIndex(idx, index)]!;
+      const [raw] = await file.readManyAsync([path], false);
+      return toTraceData(raw!, this.fname, path);
+    });
+  }
+
+  /**
+   * {@link getTraceAttrs} without blocking the event loop.
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   */
+  async traceAttrs(idx: number): Promise<TraceAttributes> {
+    checkIndexType(idx);
+    return this.#useAsync(async (file, index) => {
+      const i = this.#checkIndex(idx, index);
+      const [attrs] = await file.attrsAsync([index.tracePath[i]!]);
+      return this.#collapse(attrs!, index, i);
+    });
+  }
+
+  /**
+   * Streams every trace as `[data, attrs]`, reading `batch` traces per trip to
+   * libuv's thread pool and the next batch while the current one is consumed.
+   * The file stays open (locked against writers elsewhere) until the loop ends.
+   * @example
+   * ```ts
+   * for await (const [data, attrs] of cf.traces({ batch: 64 })) total += data.data[0]!;
+   * ```
+   */
+  async *traces(options: { batch?: number } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
+    const batch = options.batch ?? 64;
+    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    const read = (start: number) =>
+      this.#useAsync(async (file, index) => {
+        const paths = index.tracePath.slice(start, start + batch);
+        const raws = await file.readManyAsync(paths, true);
+        return {
+          total: index.tracePath.length,
+          items: raws.map((raw, k): [TraceData, TraceAttributes] => [
+            toTraceData(raw, this.fname, paths[k]!),
+            this.#collapse(raw.attrs, index, start + k),
+          ]),
+        };
+      });
+    this.#asyncUsers++; // keep the handle for the whole loop
+    let next: ReturnType<typeof read> | undefined = read(0);
+    try {
+      for (let start = 0; next; start += batch) {
+        const current: Awaited<ReturnType<typeof read>> = await next;
+        next = start + batch < current.total ? read(start + batch) : undefined;
+        next?.catch(() => undefined); // surfaced when awaited
+        for (const item of current.items) yield item;
+      }
+    } finally {
+      if (next) await next.catch(() => undefined);
+      if (--this.#asyncUsers === 0) this.#scheduleRelease();
+    }
+  }
+
+  /**
+   * {@link setTraceAttrs} without blocking the event loop: the same checks,
+   * the lock wait and the write on libuv's thread pool.
+   */
+  async saveTraceAttrs(idx: number, attrs: TraceAttributes): Promise<WriteResult> {
+    const i = checkIndexType(idx);
+    checkOrigin(this.fname, i, attrs);
+    this.#closeReader();
+    const before = stampOf(this.fname);
+    const writer = await openForWriteAsync(this.fname, this.#lockTimeout);
+    let result: WriteResult;
+    try {
+      if (!this.#index || !sameStamp(before, this.#indexStamp)) {
+        this.#index = await buildIndexAsync(writer.file);
+        this.#indexStamp = undefined;
+      }
+      const index = this.#index;
+      const target = this.#checkIndex(i, index);
+      const path = index.tracePath[target]!;
+      const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
+      const [stored, originAttrs] = await writer.file.attrsAsync([path, origin]);
+      const { changed, ignored } = plannedWrite(stored!, attrs, (key) => stored![key] ?? attrs[key] ?? originAttrs![key], this.fname);
+      const written = Object.keys(changed);
+      if (written.length > 0) await writer.file.setAttrsAsync(path, changed, true);
+      result = { written, ignored };
+    } finally {
+      writer.close();
+    }
     this.#indexStamp = stampOf(this.fname);
     return result;
   }

@@ -111,6 +111,15 @@ export function mapNativeError(error: unknown, file: string): Error {
   return new Hdf5Error(file, `${file}: ${message}`, hdf5);
 }
 
+/** Awaits a native promise, mapping its failures. @internal */
+export async function callAsync<T>(file: string, promise: () => Promise<T>): Promise<T> {
+  try {
+    return await promise();
+  } catch (e) {
+    throw mapNativeError(e, file);
+  }
+}
+
 /** Runs a native call, mapping its failures. @internal */
 export function call<T>(file: string, fn: () => T): T {
   try {
@@ -188,6 +197,54 @@ export class H5File {
     if (mode === "r" || mode === "r+") assertRegularFile(abs);
     const handle = call(abs, () => native.open(abs, MODE[mode], options.locking ?? true));
     return new H5File(abs, mode, handle);
+  }
+
+  /**
+   * {@link H5File.open} on libuv's thread pool: the event loop keeps running
+   * while libhdf5 opens the file.
+   */
+  static async openAsync(path: string, mode: OpenMode = "r", options: OpenOptions = {}): Promise<H5File> {
+    const abs = resolve(path);
+    if (!(mode in MODE)) throw new TypeError(`mode must be "r", "r+", "w" or "x", got ${JSON.stringify(mode)}`);
+    if (mode === "r" || mode === "r+") assertRegularFile(abs);
+    const handle = await callAsync(abs, () => native.openAsync(abs, MODE[mode], options.locking ?? true));
+    return new H5File(abs, mode, handle);
+  }
+
+  /** Members (names and kinds) of several groups, on the thread pool. */
+  async membersAsync(groups: string[]): Promise<{ name: string; kind: ObjectKind }[][]> {
+    const h = this.#h();
+    const lists = await callAsync(this.path, () => native.listAsync(h, groups));
+    return lists.map(([names, kinds]) => names.map((name, i) => ({ name, kind: KIND[kinds[i]!] ?? "other" })));
+  }
+
+  /** Attributes of several objects, on the thread pool. */
+  async attrsAsync(paths: string[]): Promise<Record<string, string>[]> {
+    const h = this.#h();
+    const packed = await callAsync(this.path, () => native.readAttrsAsync(h, paths));
+    return packed.map(unpackAttrs);
+  }
+
+  /**
+   * Reads several numeric datasets (and their attributes) on the thread pool,
+   * straight into Float64Arrays allocated here: one hop learns the shapes,
+   * a second fills the arrays.
+   */
+  async readManyAsync(paths: string[], withAttrs: boolean, maxElements = MAX_ELEMENTS): Promise<(RawData & { attrs: Record<string, string> })[]> {
+    const h = this.#h();
+    const shapes = await callAsync(this.path, () => native.readShapesAsync(h, paths, maxElements, withAttrs));
+    const arrays = shapes.map(([shape]) => new Float64Array(shape.reduce((a, b) => a * b, 1)));
+    const h2 = this.#h();
+    await callAsync(this.path, () => native.readIntoAsync(h2, paths, arrays));
+    return shapes.map(([shape, packed], i) => ({ data: arrays[i]!, shape, attrs: withAttrs ? unpackAttrs(packed) : {} }));
+  }
+
+  /** {@link H5File.setAttrs} on the thread pool; with `flush`, also flushes the file. */
+  async setAttrsAsync(path: string, attrs: Record<string, string>, flush = false): Promise<void> {
+    const h = this.#h();
+    const names = Object.keys(attrs);
+    const values = names.map((k) => attrs[k]!);
+    await callAsync(this.path, () => native.writeAttrsAsync(h, path, names, values, flush));
   }
 
   /** Whether the file is still open. */

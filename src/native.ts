@@ -46,6 +46,17 @@ export interface NativeBinding {
   lockRelease(lock: NativeLock): void;
   /** Whether a writer (of this library, in any process) waits for or holds `path`. */
   writerWaiting(path: string): boolean;
+  lockAcquireAsync(path: string, exclusive: boolean, timeoutMs: number, announce: boolean): Promise<NativeLock>;
+
+  // Thread-pool counterparts; each works on a batch of paths.
+  openAsync(path: string, mode: Mode, locking: boolean): Promise<NativeFile>;
+  listAsync(file: NativeFile, paths: string[]): Promise<[string[], Kind[]][]>;
+  readAttrsAsync(file: NativeFile, paths: string[]): Promise<string[]>;
+  /** [shape, packed attributes ("" unless withAttrs)] per dataset. */
+  readShapesAsync(file: NativeFile, paths: string[], maxElements: number, withAttrs: boolean): Promise<[number[], string][]>;
+  /** Reads each dataset into its Float64Array (sized to its element count). */
+  readIntoAsync(file: NativeFile, paths: string[], arrays: Float64Array[]): Promise<void>;
+  writeAttrsAsync(file: NativeFile, path: string, names: string[], values: string[], flush: boolean): Promise<void>;
 }
 
 /** Opaque handle to a held file lock. */
