@@ -12,6 +12,7 @@
         "native/lock.cc",
         "native/ops.cc",
         "native/async.cc",
+        "native/splice.cc",
         "native/binding.cc"
       ],
       "include_dirs": [

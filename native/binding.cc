@@ -8,6 +8,7 @@
 #include "file.h"
 #include "lock.h"
 #include "ops.h"
+#include "splice.h"
 
 namespace {
 
@@ -259,6 +260,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("remove", Napi::Function::New(env, Remove, "remove"));
   h5n_lock::Register(env, exports);
   h5n_async::Register(env, exports);
+  h5n_splice::Register(env, exports);
   return exports;
 }
 

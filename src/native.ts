@@ -57,7 +57,35 @@ export interface NativeBinding {
   /** Reads each dataset into its Float64Array (sized to its element count). */
   readIntoAsync(file: NativeFile, paths: string[], arrays: Float64Array[]): Promise<void>;
   writeAttrsAsync(file: NativeFile, path: string, names: string[], values: string[], flush: boolean): Promise<void>;
+
+  // Byte-level splicing (native/splice.cc).
+  /** Parses a file (shared flock, nothing written): objects down to `maxDepth`, attributes down to `attrDepth`. */
+  spliceScan(path: string, maxDepth?: number, attrDepth?: number): NativeSpliceReport;
+  /** Creates `target` (which must not exist) for splicing. */
+  spliceBegin(target: string): NativeSplice;
+  /** Parses a source; a supported one stays staged (and locked) until spliceCommit or spliceDiscard. */
+  spliceAdd(splice: NativeSplice, source: string, maxDepth?: number, attrDepth?: number): NativeSpliceReport;
+  /** Copies the staged source into the target, relocated; returns the bytes copied. */
+  spliceCommit(splice: NativeSplice): number;
+  spliceDiscard(splice: NativeSplice): void;
+  /** Writes the root group and the superblock and closes the target; returns its size. */
+  spliceFinish(splice: NativeSplice): number;
+  /** Closes everything (idempotent); the caller removes the half-written target. */
+  spliceAbort(splice: NativeSplice): void;
+  /** Opens an existing file read-write with libhdf5's default (earliest) format bounds. */
+  spliceOpen(path: string): NativeFile;
+  /** H5Ocopy without attributes (H5O_COPY_WITHOUT_ATTR_FLAG), for callers that write them themselves. */
+  spliceCopyWithoutAttrs(src: NativeFile, srcPath: string, dst: NativeFile, dstPath: string): void;
 }
+
+/** Opaque handle to a spliced file being written. */
+export type NativeSplice = { readonly __nativeSplice: unique symbol };
+
+/** One object of a splice report: [path, kind, packed attributes, packed names of non-standard attributes, plain float64 (null: a group)]; attributes are null when not read. */
+export type NativeSpliceObject = [string, Kind, string | null, string | null, boolean | null];
+
+/** [reason, null, damaged] for an unsupported (or damaged) file, else [null, objects in preorder, members by name, false]. */
+export type NativeSpliceReport = [string, null, boolean] | [null, NativeSpliceObject[], false];
 
 /** Opaque handle to a held file lock. */
 export type NativeLock = { readonly __nativeLock: unique symbol };
