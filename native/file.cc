@@ -25,6 +25,13 @@ FileHandle* openFile(const std::string& path, OpenMode mode, bool locking) {
   if (mode == OpenMode::Read || mode == OpenMode::ReadWrite) {
     check(H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "set format bounds");
   }
+  if (mode == OpenMode::Read) {
+    // In SWMR-read mode libhdf5 re-reads metadata whose checksum fails up to
+    // 100 times, sleeping longer each time (a writer may be mid-update): on a
+    // damaged file one failing read then takes minutes. A few attempts still
+    // ride over a torn read; a damaged file fails within a second.
+    check(H5Pset_metadata_read_attempts(fapl, 8), "set metadata read attempts");
+  }
   check(H5Pset_file_locking(fapl, locking ? 1 : 0, 1), "set file locking");
 
   hid_t fid = H5I_INVALID_HID;

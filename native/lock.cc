@@ -27,7 +27,11 @@ struct Lock {
 
 Napi::Error errnoError(Napi::Env env, const std::string& what, int err) {
   Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-  const char* code = err == ENOENT ? "ENOENT" : err == EACCES || err == EPERM ? "EACCES" : err == EISDIR ? "EISDIR" : "EIO";
+  const char* code = err == ENOENT     ? "ENOENT"
+                     : err == EACCES || err == EPERM ? "EACCES"
+                     : err == EROFS  ? "EROFS"
+                     : err == EISDIR ? "EISDIR"
+                                     : "EIO";
   e.Value().Set("code", Napi::String::New(env, code));
   return e;
 }

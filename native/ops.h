@@ -71,8 +71,11 @@ void writeFloat64(hid_t file, const std::string& path, const double* data,
 
 void createGroup(hid_t file, const std::string& path);
 
-// Copies an object with everything below it (H5Ocopy) between open files.
-void copyObject(hid_t srcFile, const std::string& srcPath, hid_t dstFile, const std::string& dstPath);
+// Copies an object with everything below it (H5Ocopy) between open files,
+// after checking every object below it is safe to hand to H5Ocopy (libhdf5
+// crashes on some damaged headers). `copyPlist` is an H5P_OBJECT_COPY list.
+void copyObject(hid_t srcFile, const std::string& srcPath, hid_t dstFile, const std::string& dstPath,
+                hid_t copyPlist = H5P_DEFAULT);
 
 // Renames (moves) a link within one file.
 void moveLink(hid_t file, const std::string& from, const std::string& to);

@@ -66,7 +66,13 @@ function syncPath(path: string, directory = false): void {
 
 function fsError(e: unknown, target: string): unknown {
   const code = (e as NodeJS.ErrnoException).code;
-  if (e instanceof CacheFileError) return e;
+  if (e instanceof CacheFileError) {
+    // A full disk or a refusal while writing the temporary file is about the target: say so.
+    const detail = e.message.replace(/^.*? \((.*)\): [^:]*$/s, "$1");
+    if (e instanceof DiskFullError && e.file !== target) return new DiskFullError(target, detail, e.hdf5);
+    if (e instanceof PermissionError && e.file !== target) return new PermissionError(target, detail, e.hdf5);
+    return e;
+  }
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") return new PermissionError(target, (e as Error).message);
   if (code === "ENOSPC" || code === "EDQUOT") return new DiskFullError(target, (e as Error).message);
   return e;

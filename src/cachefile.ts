@@ -14,6 +14,7 @@ import { existsSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { extname, resolve } from "node:path";
 import {
+  CacheFileError,
   ClosedError,
   FileInUseError,
   FileNotFoundError,
@@ -23,6 +24,7 @@ import {
   InvalidAttributeError,
   InvalidSuffixError,
   LayoutError,
+  NotHdf5Error,
   PermissionError,
   ShapeMismatchError,
   describe,
@@ -342,7 +344,9 @@ function lockError(e: unknown, fname: string, timeout: number): unknown {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === "EBUSY") return new FileInUseError(fname, `still in use after ${timeout} ms`);
   if (code === "ENOENT") return new FileNotFoundError(fname);
-  if (code === "EACCES") return new PermissionError(fname, (e as Error).message);
+  if (code === "EACCES" || code === "EROFS") return new PermissionError(fname, (e as Error).message);
+  if (code === "EISDIR") return new NotHdf5Error(fname, "it is a directory");
+  if (code === "EIO") return new CacheFileError("EIO", `${fname}: cannot lock the file (${(e as Error).message}): check the disk and the mount`, { file: fname });
   return e;
 }
 
@@ -621,7 +625,23 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     const { file, index } = this.#open();
     const i = this.#checkIndex(idx, index);
     const path = index.tracePath[i]!;
-    return toTraceData(file.read(path), this.fname, path);
+    return this.#damageGuard(() => toTraceData(file.read(path), this.fname, path));
+  }
+
+  /**
+   * Runs a read; when libhdf5 found the file damaged, lets go of the handle
+   * at once (not when the event loop turns), so that another open of the
+   * file in the same turn (merge, a new CacheFile) does not share libhdf5's
+   * cached state of the damaged structures.
+   */
+  #damageGuard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      const code = (e as { code?: unknown })?.code;
+      if (code === "ECORRUPT" || code === "ETRUNCATED" || code === "EHDF5") this.#closeReader();
+      throw e;
+    }
   }
 
   /**
@@ -634,7 +654,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   getTraceAttrs(idx: number): TraceAttributes {
     const { file, index } = this.#open();
     const i = this.#checkIndex(idx, index);
-    return this.#collapse(file.attrs(index.tracePath[i]!), index, i);
+    return this.#collapse(this.#damageGuard(() => file.attrs(index.tracePath[i]!)), index, i);
   }
 
   /**
@@ -878,7 +898,8 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * @internal
    */
   withReader<T>(fn: (f: H5File) => T): T {
-    return fn(this.#open().file);
+    const { file } = this.#open();
+    return this.#damageGuard(() => fn(file));
   }
 }
 

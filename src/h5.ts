@@ -4,7 +4,7 @@
  * out as a {@link CacheFileError} subclass naming the file.
  * @module
  */
-import { statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   CacheFileError,
@@ -71,7 +71,8 @@ export function mapNativeError(error: unknown, file: string): Error {
   if (!(error instanceof Error)) return new Hdf5Error(file, String(error));
   const e = error as Error & NativeFailure;
   const hdf5 = e.hdf5;
-  const message = e.message;
+  // libhdf5's messages may carry line breaks (e.g. "time = ...\n"): keep errors to one line.
+  const message = e.message.replace(/\s*\n\s*/g, " ").trim();
   switch (e.code) {
     case "ECLOSED":
       return new ClosedError(`the HDF5 file ${file}`);
@@ -80,7 +81,12 @@ export function mapNativeError(error: unknown, file: string): Error {
     case "EATTRUTF8":
     case "EDTYPE":
     case "ETOOBIG":
+    case "ECOPYTYPE":
       return new LayoutError(file, message, e.code);
+    case "ECORRUPT":
+      return new CorruptFileError(file, message, hdf5);
+    case "ENOSPC":
+      return new DiskFullError(file, message, hdf5);
     case "ENOMEM":
       return new CacheFileError("ENOMEM", `out of memory while reading ${file}`, { file });
     case "EHDF5":
@@ -90,6 +96,11 @@ export function mapNativeError(error: unknown, file: string): Error {
   }
   const text = `${message} ${stackText(hdf5)}`;
   if (/file signature not found/i.test(text)) return new NotHdf5Error(file, "no HDF5 signature", hdf5);
+  if (/superblock|unable to open file|ring type mismatch/i.test(text)) {
+    // A file cut inside its superblock fails with whatever the missing bytes decode to.
+    const short = superblockShortfall(file);
+    if (short) return new TruncatedFileError(file, `the file ends inside its superblock: ${short.size} of ${short.need} bytes`, hdf5);
+  }
   if (/truncated file/i.test(text)) {
     const detail = /truncated file[^|)]*/i.exec(text)?.[0]?.trim() ?? "truncated";
     return new TruncatedFileError(file, detail, hdf5);
@@ -97,18 +108,55 @@ export function mapNativeError(error: unknown, file: string): Error {
   if (/unable to lock file|file is already open|file locking|already open for/i.test(text)) {
     return new FileInUseError(file, message, hdf5);
   }
-  if (/errno = 13|permission denied/i.test(text)) return new PermissionError(file, message, hdf5);
+  if (/errno = 13|permission denied|errno = 30,|read-only file system|errno = 1,|operation not permitted/i.test(text)) {
+    return new PermissionError(file, message, hdf5);
+  }
   if (/errno = 28|no space left/i.test(text)) return new DiskFullError(file, message, hdf5);
   if (/errno = 2,|no such file/i.test(text)) return new FileNotFoundError(file);
-  if (/doesn't exist|not found|object not found/i.test(text)) return new LayoutError(file, message, "ENOTFOUND", hdf5);
   if (
-    /bad (object header|symbol table|B-tree|heap|version)|wrong B-tree signature|incorrect metadata checksum|checksum|unable to load|unable to protect|corrupt|invalid|not a|addr overflow|address.*overflow|bad .* signature|unable to decode|can't decode|out of bound|unknown/i.test(
+    /bad (object header|symbol table|B-tree|heap|version)|wrong B-tree signature|incorrect metadata checksum|checksum|unable to load|unable to protect|corrupt|invalid|not a|addr overflow|address.*overflow|bad .* signature|unable to decode|can't decode|out of bound|unknown|illegal|no name|unable to offset into|no appropriate function for conversion path|past end of allocation|flagged as shareable|already present in symbol table|not implemented yet|temporary file space/i.test(
       text,
     )
   ) {
     return new CorruptFileError(file, message, hdf5);
   }
+  // After the checks for damage: a damaged header also makes its object "not found".
+  if (/doesn't exist|not found|object not found/i.test(text)) return new LayoutError(file, message, "ENOTFOUND", hdf5);
   return new Hdf5Error(file, `${file}: ${message}`, hdf5);
+}
+
+/**
+ * When `file` starts with the HDF5 signature but is shorter than the
+ * superblock that follows it (by the superblock's version and offset size),
+ * the file's size and the size needed; otherwise undefined.
+ */
+function superblockShortfall(file: string): { size: number; need: number } | undefined {
+  let head: Buffer;
+  let size: number;
+  try {
+    size = statSync(file).size;
+    const fd = openSync(file, "r");
+    try {
+      head = Buffer.alloc(16);
+      head = head.subarray(0, readSync(fd, head, 0, 16, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (head.length < 8 || !head.subarray(0, 8).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) return undefined;
+  if (head.length < 14) return { size, need: 9 + 5 };
+  const version = head[8]!;
+  let need: number;
+  if (version <= 1) {
+    const o = head[13]!; // size of offsets
+    need = 24 + (version === 1 ? 4 : 0) + 4 * o + 2 * o + 24;
+  } else {
+    const o = head[9]!;
+    need = 12 + 4 * o + 4;
+  }
+  return size < need ? { size, need } : undefined;
 }
 
 /** Awaits a native promise, mapping its failures. @internal */

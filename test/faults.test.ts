@@ -1,0 +1,179 @@
+/**
+ * Malformed inputs: every case of test/faults/corpus (made by
+ * test/faults/make_corpus.py) and every input the fuzzer ever crashed on
+ * (test/faults/regressions) runs in its own child process through every
+ * operation of test/faults/probe.mts. The child must exit on its own (no
+ * signal, no timeout), print one JSON line per operation, and each outcome
+ * must be the specific one expected: never the generic EHDF5, never a crash.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT } from "./helpers/fixtures.js";
+
+const FAULTS = join(ROOT, "test", "faults");
+const CORPUS = join(FAULTS, "corpus");
+const REGRESSIONS = join(FAULTS, "regressions");
+const PROBE = join(FAULTS, "probe.mts");
+const TIMEOUT_MS = 20_000;
+// The children's TMPDIR (merge targets), removed at the end even after a killed child.
+const CHILD_TMP = mkdtempSync(join(tmpdir(), "ocf-faults-"));
+afterAll(() => rmSync(CHILD_TMP, { recursive: true, force: true }));
+
+interface Case {
+  file: string;
+  why: string;
+  expect: Record<string, string>;
+  /** Operations whose outcome is a known, reported bug (still: no crash allowed). */
+  known?: Record<string, string>;
+}
+interface Corpus {
+  partner: string;
+  operations: string[];
+  cases: Case[];
+}
+interface Line {
+  op: string;
+  ok: boolean;
+  name?: string;
+  code?: string;
+  reason?: string;
+  message?: string;
+  generic?: boolean;
+  sourcesChanged?: boolean;
+  leftovers?: string[];
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  lines: Line[];
+  raw: string;
+  stderr: string;
+}
+
+/** Runs the probe on one file in a child process, with a hard timeout. */
+function probe(file: string, partner?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const args = ["--import", "tsx", PROBE, file, "all", ...(partner ? ["--partner", partner] : [])];
+    // A file size limit (256 MiB): a runaway write ends the child (SIGXFSZ), never fills the disk.
+    const child = spawn("/bin/sh", ["-c", 'ulimit -f 524288 && exec "$@"', "probe", process.execPath, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TMPDIR: CHILD_TMP },
+    });
+    let out = "";
+    let err = "";
+    let timedOut = false;
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, TIMEOUT_MS);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const lines: Line[] = [];
+      for (const l of out.split("\n").filter(Boolean)) {
+        try {
+          lines.push(JSON.parse(l) as Line);
+        } catch {
+          lines.push({ op: "?", ok: false, name: "NonJsonOutput", message: l });
+        }
+      }
+      resolve({ code, signal, timedOut, lines, raw: out, stderr: err });
+    });
+  });
+}
+
+function outcome(l: Line): string {
+  if (l.ok) return "ok";
+  const reason = l.code === "ELAYOUT" && l.reason ? `:${l.reason}` : "";
+  return `${l.name}/${l.code}${reason}`;
+}
+
+/** The checks every run must pass: a clean exit and one JSON line per operation. */
+function expectCleanExit(run: Run, ops: string[], what: string, known: Record<string, string> = {}): void {
+  const detail = `${what}\nstdout: ${run.raw}\nstderr: ${run.stderr.slice(-2000)}`;
+  expect(run.timedOut, `hang: ${detail}`).toBe(false);
+  expect(run.signal, `killed by a signal: ${detail}`).toBeNull();
+  expect(run.code, `exit code: ${detail}`).toBe(0);
+  expect(
+    run.lines.map((l) => l.op),
+    detail,
+  ).toEqual(ops);
+  for (const l of run.lines) {
+    if (l.op in known) continue;
+    expect(l.generic ?? false, `${l.op} gave a generic error: ${JSON.stringify(l)}`).toBe(false);
+    if (l.op === "merge") {
+      expect(l.sourcesChanged, `merge changed a source: ${JSON.stringify(l)}`).toBe(false);
+      expect(l.leftovers, `merge left a temporary file: ${JSON.stringify(l)}`).toEqual([]);
+    }
+  }
+}
+
+const corpus = JSON.parse(readFileSync(join(CORPUS, "cases.json"), "utf8")) as Corpus;
+const partner = join(ROOT, corpus.partner);
+
+describe("the corpus of malformed inputs", () => {
+  it("is complete: every file listed exists and every file is listed", () => {
+    const listed = corpus.cases.map((c) => c.file).sort();
+    const present = readdirSync(CORPUS)
+      .filter((f) => f.endsWith(".hdf5"))
+      .sort();
+    expect(present).toEqual(listed);
+    expect(listed.length).toBeGreaterThanOrEqual(60);
+    for (const c of corpus.cases) expect(Object.keys(c.expect).sort()).toEqual([...corpus.operations].sort());
+  });
+
+  // Two children at a time: each is an independent Node process.
+  describe.concurrent.each(corpus.cases)("$file", (c) => {
+    it(`${c.why}: ${[...new Set(Object.values(c.expect))].join(", ")}`, async () => {
+      const run = await probe(join(CORPUS, c.file), partner);
+      const known = c.known ?? {};
+      expectCleanExit(run, corpus.operations, c.file, known);
+      const got = Object.fromEntries(run.lines.filter((l) => !(l.op in known)).map((l) => [l.op, outcome(l)]));
+      const want = Object.fromEntries(Object.entries(c.expect).filter(([op]) => !(op in known)));
+      expect(got, JSON.stringify(run.lines.filter((l) => !l.ok).map((l) => `${l.op}: ${l.message}`), null, 1)).toEqual(want);
+      // Every error says what to do.
+      for (const l of run.lines) if (!l.ok && !(l.op in known)) expect(l.message ?? "", l.op).toMatch(/: [^:]+$/);
+    });
+  });
+
+  for (const c of corpus.cases) for (const [op, issue] of Object.entries(c.known ?? {})) it.todo(`${c.file} ${op}: ${c.expect[op]} (known: ${issue})`);
+});
+
+interface Regression {
+  file: string;
+  partner?: string;
+  meta: Record<string, unknown>;
+}
+
+function regressions(): Regression[] {
+  if (!existsSync(REGRESSIONS)) return [];
+  return readdirSync(REGRESSIONS)
+    .filter((f) => f.endsWith(".hdf5"))
+    .sort()
+    .map((f) => {
+      const metaPath = join(REGRESSIONS, f.replace(/\.hdf5$/, ".json"));
+      const meta = existsSync(metaPath) ? (JSON.parse(readFileSync(metaPath, "utf8")) as Record<string, unknown>) : {};
+      const p = typeof meta["partner"] === "string" ? join(ROOT, meta["partner"]) : undefined;
+      return { file: join(REGRESSIONS, f), ...(p ? { partner: p } : {}), meta };
+    });
+}
+
+describe("inputs the fuzzer crashed on (test/faults/regressions)", () => {
+  const all = regressions();
+  it("are kept", () => {
+    expect(all.length).toBeGreaterThan(0);
+  });
+  describe.concurrent.each(all)("$file", (r) => {
+    it(`exits cleanly with specific errors (${String(r.meta["found"] ?? "")})`, async () => {
+      const run = await probe(r.file, r.partner);
+      expectCleanExit(run, corpus.operations, `${r.file} ${JSON.stringify(r.meta["mutations"] ?? "")}`);
+    });
+  });
+});
