@@ -1,0 +1,78 @@
+/**
+ * A rendered figure: RGBA pixels computed in TypeScript, encoded as PNG by
+ * sharp.
+ * @module
+ */
+import { writeFile } from "node:fs/promises";
+import sharp from "sharp";
+import { describe } from "../errors.js";
+import { PlotError } from "./errors.js";
+
+/**
+ * A figure: its size in pixels and its PNG. The pixels are computed when
+ * the figure is made; the PNG is encoded once, on the first call of
+ * {@link Figure.toBuffer} or {@link Figure.savefig}.
+ *
+ * @example
+ * ```ts
+ * const fig = await plotGlass([[-37, -21, 58]], [800]);
+ * await fig.savefig("map.png");
+ * const png: Buffer = await fig.toBuffer();
+ * ```
+ */
+export class Figure {
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels. */
+  readonly height: number;
+  readonly #rgba: Uint8Array;
+  #png: Promise<Buffer> | undefined;
+
+  /** @internal */
+  constructor(width: number, height: number, rgba: Uint8Array) {
+    this.width = width;
+    this.height = height;
+    this.#rgba = rgba;
+  }
+
+  /** The pixels, row-major RGBA, 4 bytes per pixel. */
+  get rgba(): Uint8Array {
+    return this.#rgba;
+  }
+
+  /** The figure as a PNG. */
+  toBuffer(): Promise<Buffer> {
+    this.#png ??= sharp(this.#rgba, { raw: { width: this.width, height: this.height, channels: 4 } })
+      .removeAlpha()
+      .png({ compressionLevel: 6, adaptiveFiltering: false })
+      .toBuffer();
+    return this.#png;
+  }
+
+  /**
+   * Writes the figure as a PNG file.
+   * @throws {PlotError} `EPLOTOPTION` when path is not a string or does not end in .png
+   */
+  async savefig(path: string): Promise<void> {
+    if (typeof path !== "string" || !/\.png$/i.test(path)) {
+      throw new PlotError("EPLOTOPTION", "path", `expected a file name ending in .png for savefig, got ${describe(path)}: figures are saved as PNG`);
+    }
+    await writeFile(path, await this.toBuffer());
+  }
+}
+
+/**
+ * Rasterises an SVG (vector parts: outlines, text as paths, frames) to RGBA
+ * of the given size.
+ * @internal
+ */
+export async function rasterSvg(svg: string, width: number, height: number): Promise<Uint8Array> {
+  const { data, info } = await sharp(Buffer.from(svg), { density: 72 })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== 4) {
+    throw new Error(`SVG rendered at ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x4`);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,0 +1,25 @@
+/**
+ * Motor maps and trace plots, rendered headlessly to PNG: `plotMap`,
+ * `plotGlass`, `plotTrace`, and the numbers behind them (`projectMap`).
+ * @module
+ */
+export { PlotError, type PlotErrorCode } from "./errors.js";
+export { Figure } from "./figure.js";
+export { DISPLAY_MODES, MapFigure, plotGlass, viewsOf, type DisplayMode, type GlassOptions, type Panel } from "./glass.js";
+export { mapSummary, mapValues, plotMap, type MapCounts, type MapOptions, type MapPlot, type MapValues } from "./plotmap.js";
+export {
+  DEFAULT_SMOOTH,
+  GRID_SHAPE,
+  MNI_AFFINE,
+  VIEWS,
+  gaussianKernel,
+  mniToVoxel,
+  projectMap,
+  type Coords,
+  type ProjectOptions,
+  type Projection,
+  type View,
+} from "./project.js";
+export { HOT_R, colorLevel } from "./colormap.js";
+export { plotTrace, type TraceOptions } from "./trace.js";
+export { FONT_FILE, textPath, type TextPath } from "./font.js";

@@ -1,0 +1,185 @@
+/**
+ * plotMap on real CacheFiles written by offspect: the values, the counts
+ * offspect prints, uninspected traces (None peaks), rejected traces,
+ * unusable coordinates, and the figure's scale against the per-voxel means
+ * computed here from the fixture's expected attributes.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { CacheFile } from "../../src/cachefile.js";
+import { H5File } from "../../src/h5.js";
+import { PlotError, mapSummary, mapValues, plotMap, projectMap } from "../../src/map/index.js";
+import { copyFixture, expected, fixture, tempDir } from "../helpers/fixtures.js";
+
+const MAP = "map_session.hdf5";
+const tmp = tempDir("ocf-plotmap-");
+afterAll(() => tmp.cleanup());
+
+/** The counts and values restated from the expected attributes (offspect's own reading of the file). */
+function restate(ignoreRejected = true) {
+  const traces = expected(MAP).traces.map((t) => t.attrs);
+  let rejected = 0;
+  let uninspected = 0;
+  const coords: number[][] = [];
+  const values: number[] = [];
+  for (const a of traces) {
+    if (ignoreRejected && a["reject"] === "True") {
+      rejected++;
+      continue;
+    }
+    const pos = a["pos_peak_magnitude_uv"]!;
+    const neg = a["neg_peak_magnitude_uv"]!;
+    if (pos === "None" || neg === "None") {
+      uninspected++;
+      values.push(0);
+    } else values.push(Number(pos) - Number(neg));
+    coords.push(JSON.parse(a["xyz_coords"]!) as number[]);
+  }
+  return { total: traces.length, rejected, uninspected, coords, values };
+}
+
+describe("map values of map_session.hdf5", () => {
+  const cf = new CacheFile(fixture(MAP));
+
+  it("counts used, rejected and uninspected traces as offspect prints them", () => {
+    const want = restate();
+    expect(want.rejected).toBeGreaterThan(0);
+    expect(want.uninspected).toBeGreaterThan(0);
+    const mv = mapValues(cf);
+    expect(mv.counts).toEqual({
+      used: want.total - want.rejected,
+      total: want.total,
+      rejected: want.rejected,
+      uninspected: want.uninspected,
+      dropped: 0,
+    });
+    expect(mv.values).toEqual(want.values.map((v) => expect.closeTo(v, 9)));
+    expect(mv.coords).toEqual(want.coords);
+    expect(mv.values[0]).toBeCloseTo(440.07 + 360.05, 9); // trace 0: pos - neg
+    expect(mapSummary(mv.counts)).toBe(
+      [
+        `This plot is based on ${want.total - want.rejected}/${want.total} traces.`,
+        `${String(want.rejected).padStart(3)} traces were rejected.`,
+        `${String(want.uninspected).padStart(3)} traces were not inspected.`,
+      ].join("\n"),
+    );
+  });
+
+  it("maps rejected traces too with ignoreRejected: false", () => {
+    const want = restate(false);
+    const mv = mapValues(cf, { ignoreRejected: false });
+    expect(mv.counts.used).toBe(want.total);
+    expect(mv.counts.rejected).toBe(0);
+    expect(mv.counts.uninspected).toBe(want.uninspected);
+  });
+
+  it("applies foo to every value, 0 of uninspected traces included", () => {
+    const seen: number[] = [];
+    const mv = mapValues(cf, {
+      foo: (x) => {
+        seen.push(x);
+        return Math.log10(x + 1);
+      },
+    });
+    const want = restate();
+    expect(seen).toEqual(want.values.map((v) => expect.closeTo(v, 9)));
+    expect(mv.values).toEqual(want.values.map((v) => expect.closeTo(Math.log10(v + 1), 9)));
+    expect(mv.values.filter((v) => v === 0).length).toBe(want.uninspected);
+  });
+
+  it("says which trace made foo fail", () => {
+    let e: unknown;
+    try {
+      mapValues(cf, { foo: (x) => Math.log10(x) });
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(PlotError);
+    expect((e as PlotError).code).toBe("EPLOTINPUT");
+    expect((e as PlotError).message).toMatch(/foo returned -Infinity for the value 0 of trace \d+ of .*map_session\.hdf5 \(not inspected/);
+  });
+
+  it("adds up a list of CacheFiles", () => {
+    const one = mapValues(cf).counts;
+    const two = mapValues([cf, cf]).counts;
+    expect(two).toEqual({
+      used: 2 * one.used,
+      total: 2 * one.total,
+      rejected: 2 * one.rejected,
+      uninspected: 2 * one.uninspected,
+      dropped: 0,
+    });
+  });
+});
+
+describe("plotMap", () => {
+  it("renders map_session.hdf5, scaled to the largest per-voxel mean, and carries the counts", async () => {
+    const cf = new CacheFile(fixture(MAP));
+    const fig = await plotMap(cf, { title: "map_session" });
+    const want = restate();
+    // Per-voxel means restated: nearest voxel of the 1 mm grid (no ties in this file).
+    const voxels = new Map<string, number[]>();
+    want.coords.forEach((c, t) => {
+      const key = [Math.round(90 - c[0]!), Math.round(c[1]! + 126), Math.round(c[2]! + 72)].join();
+      voxels.set(key, [...(voxels.get(key) ?? []), want.values[t]!]);
+    });
+    const maxMean = Math.max(...[...voxels.values()].map((v) => v.reduce((a, b) => a + b, 0) / v.length));
+    expect(fig.vmax).toBeCloseTo(maxMean, 9);
+    expect(Math.max(...fig.projections[0]!.data)).toBeCloseTo(maxMean, 9);
+    expect(fig.counts).toEqual(mapValues(cf).counts);
+    expect(fig.summary).toBe(mapSummary(fig.counts));
+    expect(fig.projections[0]!.data).toEqual(projectMap(want.coords, want.values, { view: "z" }).data);
+    const png = await fig.toBuffer();
+    expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
+  });
+
+  it("drops and counts unusable and outside coordinates, and None values count as not inspected", async () => {
+    const path = copyFixture(MAP, tmp.dir);
+    const f = H5File.open(path, "r+");
+    try {
+      f.setAttrs("/S07_map_run1.xdf/traces/0", { xyz_coords: "[nan, nan, nan]" });
+      f.setAttrs("/S07_map_run1.xdf/traces/1", { xyz_coords: "[200.0, 0.0, 0.0]" });
+      f.setAttrs("/S07_map_run1.xdf/traces/2", { xyz_coords: "None" });
+      f.setAttrs("/S07_map_run1.xdf/traces/3", { neg_peak_magnitude_uv: "None", reject: "None" });
+    } finally {
+      f.close();
+    }
+    // In the fixture, traces 0-2 are inspected and kept, trace 3 is rejected:
+    // now 0-2 have unusable or outside coordinates, and trace 3 reads reject
+    // None (null: not rejected) with a None peak (not inspected).
+    expect(expected(MAP).traces.slice(0, 4).map((t) => t.attrs["reject"])).toEqual(["False", "False", "False", "True"]);
+    const base = restate();
+    const fig = await plotMap(new CacheFile(path));
+    expect(fig.counts).toEqual({
+      used: base.total - (base.rejected - 1) - 3,
+      total: base.total,
+      rejected: base.rejected - 1,
+      uninspected: base.uninspected + 1,
+      dropped: 3,
+    });
+    expect([fig.dropped, fig.unusable, fig.outside]).toEqual([3, 2, 1]);
+    expect(fig.summary).toMatch(/traces were left out: their xyz_coords are not three finite numbers or lie outside the MNI grid/);
+  });
+
+  it("refuses what it cannot map, saying what to do", async () => {
+    const cf = new CacheFile(fixture(MAP));
+    await expect(plotMap([])).rejects.toMatchObject({ code: "EPLOTEMPTY", message: /pass a CacheFile or a non-empty array/ });
+    await expect(plotMap(["x.hdf5" as unknown as CacheFile])).rejects.toMatchObject({ code: "EPLOTINPUT", message: /expected a CacheFile at cachefiles\[0\], got "x.hdf5": open the file with new CacheFile/ });
+    await expect(plotMap(cf, { displayMode: "q" as "z" })).rejects.toMatchObject({ code: "EPLOTOPTION", option: "displayMode" });
+    await expect(plotMap(cf, { ignore_rejected: false } as object)).rejects.toMatchObject({ code: "EPLOTOPTION", message: /unknown option ignore_rejected.*ignoreRejected/ });
+    await expect(plotMap(cf, { foo: 3 as unknown as (x: number) => number })).rejects.toMatchObject({ code: "EPLOTOPTION", option: "foo" });
+    await expect(plotMap(cf, { foo: () => NaN })).rejects.toBeInstanceOf(PlotError);
+  });
+
+  it("refuses a file whose traces are all rejected, pointing at ignoreRejected", async () => {
+    const path = copyFixture(MAP, tmp.dir, "all_rejected.hdf5");
+    const f = H5File.open(path, "r+");
+    try {
+      for (const origin of f.keys("/")) for (const t of f.keys(`/${origin}/traces`)) f.setAttrs(`/${origin}/traces/${t}`, { reject: "True" });
+    } finally {
+      f.close();
+    }
+    await expect(plotMap(new CacheFile(path))).rejects.toMatchObject({ code: "EPLOTEMPTY", message: /120 are rejected.*ignoreRejected: false/ });
+    const fig = await plotMap(new CacheFile(path), { ignoreRejected: false });
+    expect(fig.counts.used).toBe(120);
+  });
+});
