@@ -37,5 +37,29 @@ export {
 } from "./readouts.js";
 export { literalEval, pyRepr, pyStr, pythonStr, type PyValue, PyLiteralError } from "./pyliteral.js";
 export { AnnotationFactory, checkConsistency, populate, type Annotation, type PopulateOptions, type ProgressCallback, type ProgressEvent, type TraceInput } from "./build.js";
-export { merge, type MergeOptions } from "./merge.js";
+export { merge, type MergeEngine, type MergeOptions } from "./merge.js";
 export { recoverAnnotations, recoverParts } from "./recover.js";
+export * from "./map/index.js";
+export {
+  STEP_NAMES,
+  STEPS,
+  StepError,
+  baseline,
+  detrend,
+  fft,
+  fftfreq,
+  flipsign,
+  formatSimilarPair,
+  ifft,
+  linenoise,
+  linenoiseBin,
+  loggedSteps,
+  pearson,
+  processData,
+  similarTraces,
+  type ComplexArray,
+  type ProcessOptions,
+  type SimilarPair,
+  type Step,
+  type StepName,
+} from "./steps.js";

@@ -1,0 +1,88 @@
+import { closeSync, openSync, writeSync } from "node:fs";
+import { stringify } from "csv-stringify/sync";
+import { CacheFile, parseTraceAttrs } from "../cachefile.js";
+import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../readouts.js";
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `text` to `fd`, waiting while a non-blocking pipe (stdout
+ * piped into a slow reader) is full instead of failing with EAGAIN.
+ */
+function writeAll(fd: number, text: string): void {
+  let buf = Buffer.from(text, "utf8");
+  while (buf.length > 0) {
+    try {
+      const n = writeSync(fd, buf);
+      buf = buf.subarray(n);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(pause, 0, 0, 2);
+    }
+  }
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number") return Number.isNaN(value) ? "NaN" : value === Infinity ? "Inf" : value === -Infinity ? "-Inf" : String(value);
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
+}
+
+function jsonValue(value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value)) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(jsonValue);
+  return value;
+}
+
+/**
+ * `cachefile export FILE [--format csv|json] [-o OUT]`: one row per trace
+ * (index, origin, then every attribute read as offspect's parse_traceattrs
+ * reads it: numbers, True/False, None as empty, lists as JSON), written as it is read, so
+ * memory does not grow with the number of traces. CSV columns are the first
+ * trace's keys and its readout's keys; keys only some later trace has go
+ * into a final `other` column as JSON.
+ */
+export function runExport(file: string, opts: { format: "csv" | "json"; output?: string }): void {
+  const cf = new CacheFile(file);
+  const fd = opts.output ? openSync(opts.output, "w") : 1;
+  const out = (s: string) => writeAll(fd, s);
+  try {
+    const n = cf.length;
+    if (opts.format === "json") out("[");
+    let columns: string[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const { cache_file: _file, cache_file_index: _index, origin, ...attrs } = cf.getTraceAttrs(i);
+      const row: Record<string, unknown> = { index: i, origin };
+      Object.assign(row, parseTraceAttrs(attrs));
+      if (opts.format === "json") {
+        const clean: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(row)) clean[k] = jsonValue(v);
+        out(`${i === 0 ? "\n" : ",\n"}${JSON.stringify(clean)}`);
+        continue;
+      }
+      if (!columns) {
+        let readoutKeys: string[] = [];
+        try {
+          readoutKeys = Object.keys({ ...ORIGIN_KEYS, ...traceKeySpecs(getReadout(attrs["readin"], attrs["readout"])) });
+        } catch {
+          readoutKeys = [];
+        }
+        const keys = [...new Set([...Object.keys(attrs), ...readoutKeys])].sort();
+        columns = ["index", "origin", ...keys, "other"];
+        out(stringify([columns]));
+      }
+      const other: Record<string, unknown> = {};
+      for (const k of Object.keys(row)) if (!columns.includes(k)) other[k] = row[k];
+      const line = columns.map((c) => (c === "other" ? (Object.keys(other).length > 0 ? cell(other) : "") : cell(row[c])));
+      out(stringify([line]));
+    }
+    if (opts.format === "json") out(n === 0 ? "]\n" : "\n]\n");
+    else if (!columns) out(stringify([["index", "origin"]]));
+  } finally {
+    if (fd !== 1) closeSync(fd);
+  }
+}

@@ -1,0 +1,49 @@
+import { SingleBar, Presets } from "cli-progress";
+import { CacheFile } from "../cachefile.js";
+import type { ProgressEvent } from "../build.js";
+import { merge } from "../merge.js";
+
+/**
+ * `cachefile merge -t TARGET -f SOURCE... [-v]`: merges with a progress bar
+ * on a terminal, or a line per tenth of the work when stderr is not a TTY.
+ */
+export function runMerge(opts: { to: string; from: string[]; verbose?: boolean }): void {
+  const tty = process.stderr.isTTY === true;
+  let bar: SingleBar | undefined;
+  let lastTenth = -1;
+  const onProgress = (e: ProgressEvent) => {
+    if (e.phase === "check") return;
+    if (e.phase === "done") {
+      bar?.update(e.done);
+      bar?.stop();
+      if (!tty) process.stderr.write(`merged ${e.done} traces\n`);
+      return;
+    }
+    if (tty) {
+      if (!bar) {
+        bar = new SingleBar(
+          { format: "merging [{bar}] {percentage}% | {value}/{total} traces | {origin}", hideCursor: true, stream: process.stderr },
+          Presets.shades_classic,
+        );
+        bar.start(e.total, 0, { origin: e.origin ?? "" });
+      }
+      bar.update(e.done, { origin: e.origin ?? "" });
+    } else {
+      const tenth = e.total === 0 ? 10 : Math.floor((10 * e.done) / e.total);
+      if (tenth !== lastTenth) {
+        lastTenth = tenth;
+        process.stderr.write(`merging: ${e.done}/${e.total} traces\n`);
+      }
+    }
+  };
+  let target: string;
+  try {
+    target = merge(opts.to, opts.from, { onProgress });
+  } finally {
+    bar?.stop();
+  }
+  if (opts.verbose) {
+    process.stdout.write("Content of target file is now:\n");
+    process.stdout.write(`${new CacheFile(target).toString()}\n`);
+  }
+}

@@ -1,0 +1,40 @@
+import { CacheFile } from "../cachefile.js";
+import { plotMap, type DisplayMode, type MapOptions } from "../map/index.js";
+import { UsageError } from "./program.js";
+
+export interface PlotCliOptions {
+  output: string;
+  displayMode: string;
+  smooth: number;
+  vmax?: number;
+  title: string;
+  colorbar: boolean;
+  log?: boolean;
+  threshold?: number;
+  includeRejected?: boolean;
+}
+
+/**
+ * `cachefile plot FILE... -o MAP.png`: the motor map of the files, written as
+ * a PNG; offspect's summary (traces used, rejected, uninspected) on stderr.
+ */
+export async function runPlot(files: string[], opts: PlotCliOptions): Promise<void> {
+  if (opts.log && opts.threshold !== undefined) throw new UsageError("--log and --threshold exclude each other; pick one");
+  if (!/\.png$/i.test(opts.output)) throw new UsageError(`--output must name a .png file, got ${JSON.stringify(opts.output)}`);
+  const cachefiles = files.map((f) => new CacheFile(f));
+  const threshold = opts.threshold;
+  const options: MapOptions = {
+    displayMode: opts.displayMode as DisplayMode,
+    smooth: opts.smooth,
+    colorbar: opts.colorbar,
+    title: opts.title,
+    ignoreRejected: !opts.includeRejected,
+    ...(opts.vmax !== undefined ? { vmax: opts.vmax } : {}),
+    ...(opts.log ? { foo: (x: number) => Math.log10(x + 1) } : {}),
+    ...(threshold !== undefined ? { foo: (x: number) => (x > threshold ? 1 : 0) } : {}),
+  };
+  const fig = await plotMap(cachefiles, options);
+  process.stderr.write(`${fig.summary}\n`);
+  await fig.savefig(opts.output);
+  process.stderr.write(`wrote ${opts.output}\n`);
+}

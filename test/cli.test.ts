@@ -1,0 +1,298 @@
+/**
+ * The `cachefile` command line, run as a child process (node dist/cli.js) on
+ * copies of the shared fixtures.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "csv-parse/sync";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CacheFile, merge, parseTraceAttrs, populate, type TraceData } from "../src/index.js";
+import { copyFixture, expected, fileSha256, fixture, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
+
+const CLI = join(ROOT, "dist", "cli.js");
+const REFERENCE = join(ROOT, "test", "helpers", "offspect_reference.py");
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Run {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: dir, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function dump(path: string): unknown {
+  return JSON.parse(execFileSync(PYTHON, [REFERENCE, "dump", path], { encoding: "utf8", maxBuffer: 512 * 1024 * 1024 }));
+}
+
+let dir: string;
+let cleanup: () => void;
+beforeAll(() => {
+  ({ dir, cleanup } = tempDir("ocf-cli-"));
+  // The CLI under test is the built one; build it so the test never runs stale code.
+  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, stdio: "inherit" });
+}, 120_000);
+afterAll(() => cleanup());
+
+describe("cachefile peek", () => {
+  it.each(["template_R001.hdf5", "merged_R001_R003.hdf5", "erp_multichannel.hdf5", "unsorted_ids_and_empty_origin.hdf5", "map_session.hdf5"])(
+    "prints offspect's peek text of %s",
+    (name) => {
+      const file = copyFixture(name, dir);
+      const r = cli("peek", file);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`${expected(name).str}\n`);
+    },
+  );
+
+  it("-s warns about traces sharing an id whose data correlate, naming 1-based numbers, id and r", () => {
+    const traces = (scale: number): TraceData[] =>
+      [0, 1].map((k) => {
+        const data = new Float64Array(200);
+        for (let s = 0; s < 200; s++) data[s] = scale * Math.sin((s + 37 * k) / (5 + 3 * k));
+        return { data, shape: [200, 1] };
+      });
+    const anno = (origin: string) => ({
+      origin,
+      attrs: {
+        channel_labels: ["EDC_L"], channel_of_interest: "EDC_L", samplingrate: 1000, samples_pre_event: 100, samples_post_event: 100,
+        subject: "S", readin: "tms", readout: "cmep", version: "0.1.2", global_comment: "", filedate: "2020-01-01 00:00:00", history: "",
+      },
+      traces: [0, 1].map((id) => ({ id, event_name: "S 1", event_sample: 1000 * (id + 1), event_time: id + 1, onset_shift: 0, reject: false, comment: "", examiner: "", time_since_last_pulse_in_s: null, xyz_coords: [1, 2, 3], stimulation_intensity_mso: 50, stimulation_intensity_didt: null, neg_peak_magnitude_uv: null, neg_peak_latency_ms: null, pos_peak_magnitude_uv: null, pos_peak_latency_ms: null, zcr_latency_ms: null, channel_of_interest: "EDC_L" })),
+    });
+    const file = populate(join(dir, "similar.hdf5"), [anno("a.xdf"), anno("b.xdf")], [traces(1), traces(-2)]);
+    const r = cli("peek", file, "-s", "0.9");
+    expect(r.status).toBe(0);
+    const warnings = r.stdout.split("\n").filter((l) => l.startsWith("WARNING"));
+    expect(warnings).toEqual([
+      "WARNING: traces [1, 3] share ID 0 and are similar with r = -1.00",
+      "WARNING: traces [2, 4] share ID 1 and are similar with r = -1.00",
+    ]);
+    expect(cli("peek", file, "-s", "1.5").stdout).not.toContain("WARNING");
+  });
+});
+
+describe("cachefile merge", () => {
+  it("writes the same file as the library's merge, prints the peek with -v, and leaves sources untouched", () => {
+    const a = copyFixture("template_R001.hdf5", dir, "m_R001.hdf5");
+    const b = copyFixture("template_R003.hdf5", dir, "m_R003.hdf5");
+    const before = [fileSha256(a), fileSha256(b)];
+    const r = cli("merge", "-t", join(dir, "cli_merged.hdf5"), "-f", a, b, "-v");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/merged 4 traces/);
+    const viaLibrary = merge(join(dir, "lib_merged.hdf5"), [a, b]);
+    expect(dump(join(dir, "cli_merged.hdf5"))).toEqual(dump(viaLibrary));
+    expect(r.stdout).toBe(`Content of target file is now:\n${new CacheFile(join(dir, "cli_merged.hdf5")).toString()}\n`);
+    expect([fileSha256(a), fileSha256(b)]).toEqual(before);
+  });
+
+  it("refuses inconsistent sources with exit 1, one line, and no target", () => {
+    const a = copyFixture("template_R001.hdf5", dir, "i_R001.hdf5");
+    const r = cli("merge", "-t", join(dir, "never.hdf5"), "-f", a, fixture("merged_R001_R003.hdf5"));
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: .*Origins are not unique/);
+    expect(existsSync(join(dir, "never.hdf5"))).toBe(false);
+  });
+});
+
+describe("cachefile plot", () => {
+  it("writes a PNG of the map's size and reports the traces used", async () => {
+    const file = copyFixture("map_session.hdf5", dir);
+    const out = join(dir, "map_z.png");
+    const r = cli("plot", file, "-o", out, "--title", "S01");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("This plot is based on 108/120 traces.");
+    const meta = await sharp(out).metadata();
+    expect(meta.format).toBe("png");
+    expect(meta.width).toBeGreaterThan(200);
+    expect(meta.height).toBeGreaterThan(200);
+
+    const ortho = join(dir, "map_ortho.png");
+    expect(cli("plot", file, "-o", ortho, "--display-mode", "ortho", "--no-colorbar", "--log").status).toBe(0);
+    const wide = await sharp(ortho).metadata();
+    expect(wide.width! / wide.height!).toBeGreaterThan(meta.width! / meta.height!);
+
+    const all = cli("plot", file, "-o", join(dir, "all.png"), "--include-rejected", "--threshold", "50");
+    expect(all.status).toBe(0);
+    expect(all.stderr).toContain("This plot is based on 120/120 traces.");
+  });
+
+  it("refuses an unknown display mode (exit 2) and --log with --threshold", () => {
+    const file = copyFixture("map_session.hdf5", dir, "map2.hdf5");
+    const bad = cli("plot", file, "-o", join(dir, "x.png"), "--display-mode", "q");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Allowed choices are/);
+    const both = cli("plot", file, "-o", join(dir, "y.png"), "--log", "--threshold", "3");
+    expect(both.status).toBe(2);
+    expect(existsSync(join(dir, "y.png"))).toBe(false);
+  });
+});
+
+describe("cachefile attrs", () => {
+  it("shows one trace's attributes decoded, as text and as JSON", () => {
+    const file = copyFixture("template_R001.hdf5", dir, "show.hdf5");
+    const r = cli("attrs", file, "0", "--json");
+    expect(r.status).toBe(0);
+    const shown = JSON.parse(r.stdout) as Record<string, unknown>;
+    const raw = new CacheFile(file).getTraceAttrs(0);
+    expect(shown["xyz_coords"]).toEqual([37.0, 22.8, 54.2]);
+    expect(shown["reject"]).toBe(false);
+    expect(shown["time_since_last_pulse_in_s"]).toBeNull();
+    expect(Object.keys(shown).sort()).toEqual(Object.keys(raw).sort());
+    const text = cli("attrs", file, "1");
+    expect(text.stdout).toMatch(/^neg_peak_magnitude_uv +: /m);
+  });
+
+  it("--set changes exactly one trace, checked, and h5py reads the new value", async () => {
+    const file = copyFixture("merged_R001_R003.hdf5", dir, "set.hdf5");
+    const before = Array.from({ length: 4 }, (_, i) => new CacheFile(file).getTraceAttrs(i));
+    await new Promise(setImmediate); // this process's readers let go of the file before the CLI writes
+    const r = cli("attrs", file, "2", "--set", "reject=true", "--set", "comment=double pulse?", "--set", "neg_peak_magnitude_uv=-55.5");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const cf = new CacheFile(file);
+    for (let i = 0; i < 4; i++) {
+      const now = cf.getTraceAttrs(i);
+      if (i !== 2) expect(now).toEqual(before[i]);
+      else expect(now).toEqual({ ...before[i], reject: "true", comment: "double pulse?", neg_peak_magnitude_uv: "-55.5" });
+    }
+    const seen = python<Record<string, [string, string]>>(
+      `import h5py, json, sys
+f = h5py.File(sys.argv[1], "r")
+names = [(o, t) for o in sorted(f) for t in sorted(f[o]["traces"])]
+o, t = names[2]
+a = f[o]["traces"][t].attrs
+print(json.dumps({k: [type(a[k]).__name__, a[k]] for k in ("reject", "comment", "neg_peak_magnitude_uv")}))`,
+      [file],
+    );
+    expect(seen).toEqual({ reject: ["str", "true"], comment: ["str", "double pulse?"], neg_peak_magnitude_uv: ["str", "-55.5"] });
+  });
+
+  it("refuses an invalid value and writes nothing", () => {
+    const file = copyFixture("template_R001.hdf5", dir, "refuse.hdf5");
+    const sum = fileSha256(file);
+    const r = cli("attrs", file, "0", "--set", "reject=perhaps", "--set", "comment=x");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*reject/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(fileSha256(file)).toBe(sum);
+  });
+});
+
+describe("cachefile export", () => {
+  it("CSV: one row per trace with index and origin, parsing back to the decoded values", () => {
+    const file = copyFixture("merged_R001_R003.hdf5", dir, "export.hdf5");
+    const out = join(dir, "export.csv");
+    expect(cli("export", file, "-o", out).status).toBe(0);
+    const rows = parse(readFileSync(out, "utf8"), { columns: true }) as Record<string, string>[];
+    const cf = new CacheFile(file);
+    expect(rows).toHaveLength(cf.length);
+    rows.forEach((row, i) => {
+      const attrs = cf.getTraceAttrs(i);
+      const parsed = parseTraceAttrs(attrs);
+      expect(row["index"]).toBe(String(i));
+      expect(row["origin"]).toBe(attrs["origin"]);
+      expect(JSON.parse(row["xyz_coords"]!)).toEqual(parsed["xyz_coords"]);
+      expect(row["reject"]).toBe(parsed["reject"] ? "true" : "false");
+      expect(Number(row["event_sample"])).toBe(parsed["event_sample"]);
+      expect(row["event_name"]).toBe(parsed["event_name"]);
+      expect(row["neg_peak_magnitude_uv"]).toBe(parsed["neg_peak_magnitude_uv"] === null ? "" : String(parsed["neg_peak_magnitude_uv"]));
+      expect(row["time_since_last_pulse_in_s"]).toBe(parsed["time_since_last_pulse_in_s"] === null ? "" : String(parsed["time_since_last_pulse_in_s"]));
+      expect(JSON.parse(row["channel_labels"]!)).toEqual(parsed["channel_labels"]);
+    });
+  });
+
+  it("JSON to stdout: an array of decoded rows", () => {
+    const file = copyFixture("template_R003.hdf5", dir, "export3.hdf5");
+    const r = cli("export", file, "--format", "json");
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
+    const cf = new CacheFile(file);
+    expect(rows.map((x) => x["index"])).toEqual([...Array(cf.length).keys()]);
+    expect(rows[0]!["xyz_coords"]).toEqual(parseTraceAttrs(cf.getTraceAttrs(0))["xyz_coords"]);
+    expect(rows[0]!["reject"]).toBe(false);
+  });
+});
+
+describe("cachefile validate", () => {
+  it("passes offspect's files and finds a planted problem (exit 1)", () => {
+    const file = copyFixture("template_R001.hdf5", dir, "validate.hdf5");
+    const ok = cli("validate", file);
+    expect(ok.stdout).toContain("valid");
+    expect(ok.status).toBe(0);
+    python(
+      `import h5py, sys, json
+f = h5py.File(sys.argv[1], "r+")
+o = sorted(f)[0]; t = sorted(f[o]["traces"])[1]
+f[o]["traces"][t].attrs["pos_peak_latency_ms"] = "soon"
+f.close(); print(json.dumps(1))`,
+      [file],
+    );
+    const bad = cli("validate", file);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/validate\.hdf5:1: .*pos_peak_latency_ms/);
+    expect(bad.stderr).toMatch(/^error: 1 problem in 1 trace\n$/);
+  });
+});
+
+describe("cachefile demo", () => {
+  it("writes two runs, merges them and renders the map", async () => {
+    const out = join(dir, "demo");
+    const r = cli("demo", "-o", out);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("In total, there are 98 traces from 2 origins");
+    expect(new CacheFile(join(out, "merged.hdf5")).length).toBe(98);
+    expect((await sharp(join(out, "map.png")).metadata()).format).toBe("png");
+    expect(statSync(join(out, "map.png")).size).toBeGreaterThan(10_000);
+  });
+});
+
+describe("bad input: non-zero exit, one line, no stack trace", () => {
+  it.each([
+    ["a missing file", ["peek", "/nonexistent/nothing.hdf5"], 1, /^error: .*nothing\.hdf5/],
+    ["a wrong suffix", ["peek", "@notes.txt"], 1, /^error: \.txt is not a valid suffix.*must end in \.hdf5.*notes\.txt/],
+    ["an index out of range", ["attrs", "@template_R001.hdf5", "99"], 1, /^error: .*99/],
+    ["a non-integer index", ["attrs", "@template_R001.hdf5", "x"], 2, /index must be a non-negative integer/],
+    ["a malformed KEY=VALUE", ["attrs", "@template_R001.hdf5", "0", "--set", "reject"], 2, /KEY=VALUE/],
+    ["an unknown attribute", ["attrs", "@template_R001.hdf5", "0", "--set", "colour=red"], 1, /colour is not an attribute/],
+    ["an unknown option", ["peek", "--frobnicate", "x.hdf5"], 2, /unknown option '--frobnicate'/],
+    ["an unknown command", ["frobnicate"], 2, /unknown command 'frobnicate'/],
+    ["a missing argument", ["merge", "-t", "x.hdf5"], 2, /required option '-f, --from <sources...>'/],
+    ["a non-number threshold", ["peek", "@template_R001.hdf5", "-s", "high"], 2, /threshold must be a number/],
+    ["a file that is not HDF5", ["peek", "@text.hdf5"], 1, /^error: .*not an HDF5 file/i],
+  ])("%s", (_what, args, status, message) => {
+    const file = copyFixture("template_R001.hdf5", dir, "bad.hdf5");
+    writeFileSync(join(dir, "text.hdf5"), "hello");
+    writeFileSync(join(dir, "notes.txt"), "hello");
+    const r = cli(...args.map((a) => (a === "@template_R001.hdf5" ? file : a.startsWith("@") ? join(dir, a.slice(1)) : a)));
+    expect(r.status).toBe(status);
+    const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("(run with --help"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("--help works on every command, with exit 0", () => {
+    for (const command of [[], ["peek"], ["merge"], ["plot"], ["attrs"], ["export"], ["validate"], ["demo"]]) {
+      const r = cli(...command, "--help");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: cachefile/);
+    }
+  });
+
+  it("is installed as the `cachefile` bin", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
+    expect(pkg.bin["cachefile"]).toBe("./dist/cli.js");
+    expect(readFileSync(CLI, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+    const r = spawnSync("npx", ["--no-install", "cachefile", "--help"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("peek");
+  });
+});
