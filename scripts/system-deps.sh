@@ -1,0 +1,41 @@
+#!/bin/sh
+# Makes sure the system packages this project needs are present, installing
+# them with apt-get when they are missing and we may (root on Debian/Ubuntu).
+#   scripts/system-deps.sh build   libhdf5 headers and a compiler (npm install)
+#   scripts/system-deps.sh test    also h5py, numpy, scipy and h5dump (npm test)
+# Set OFFSPECT_SKIP_SYSTEM_DEPS=1 to skip (e.g. when you manage packages yourself).
+set -eu
+[ "${OFFSPECT_SKIP_SYSTEM_DEPS:-}" = "1" ] && exit 0
+what="${1:-build}"
+
+missing=""
+need() { missing="$missing $1"; }
+
+pkg-config --exists hdf5 2>/dev/null || [ -f /usr/include/hdf5/serial/hdf5.h ] || need libhdf5-dev
+command -v pkg-config >/dev/null 2>&1 || need pkg-config
+command -v g++ >/dev/null 2>&1 || need g++
+command -v make >/dev/null 2>&1 || need make
+command -v python3 >/dev/null 2>&1 || [ -x /usr/bin/python3 ] || need python3
+if [ "$what" = "test" ]; then
+  /usr/bin/python3 -c "import h5py" 2>/dev/null || need python3-h5py
+  /usr/bin/python3 -c "import numpy" 2>/dev/null || need python3-numpy
+  /usr/bin/python3 -c "import scipy" 2>/dev/null || need python3-scipy
+  command -v h5dump >/dev/null 2>&1 || need hdf5-tools
+fi
+
+[ -z "$missing" ] && exit 0
+
+if command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi
+  if [ "$SUDO" != "none" ]; then
+    echo "offspect-cachefile: installing system packages:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq >&2
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+    exit 0
+  fi
+fi
+echo "offspect-cachefile: missing system packages:$missing" >&2
+echo "  install them, e.g. on Debian/Ubuntu: sudo apt-get install -y$missing" >&2
+exit 1
