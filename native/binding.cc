@@ -1,7 +1,11 @@
 // N-API surface: flat functions over an opaque, type-tagged file handle.
 // Arguments are re-checked here only as far as a wrong one could crash;
 // user-facing validation lives in TypeScript.
+#include <errno.h>
 #include <napi.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "async.h"
 #include "binding_util.h"
@@ -234,6 +238,26 @@ Napi::Value Remove(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// stamp(path): the file's identity and change stamp as one short string
+// ("dev:ino:size:mtime:ctime", times in ns), or undefined when the path does
+// not exist. Cheaper than fs.statSync with bigints on every trace read.
+Napi::Value Stamp(const Napi::CallbackInfo& info) {
+  std::string path = bind::stringArg(info, 0, "path");
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) return info.Env().Undefined();
+    Napi::Error e = Napi::Error::New(info.Env(), "cannot stat " + path + ": " + strerror(err));
+    e.Value().Set("code", Napi::String::New(info.Env(), err == EACCES ? "EACCES" : "EIO"));
+    throw e;
+  }
+  char buf[160];
+  snprintf(buf, sizeof buf, "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st.st_dev,
+           (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+           (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+  return Napi::String::New(info.Env(), buf);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   h5n::quiet();
   env.AddCleanupHook([] { h5n::closeAllFiles(); });
@@ -258,6 +282,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
   exports.Set("move", Napi::Function::New(env, Move, "move"));
   exports.Set("remove", Napi::Function::New(env, Remove, "remove"));
+  exports.Set("stamp", Napi::Function::New(env, Stamp, "stamp"));
   h5n_lock::Register(env, exports);
   h5n_async::Register(env, exports);
   h5n_splice::Register(env, exports);

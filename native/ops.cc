@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -117,12 +118,34 @@ uint64_t decodeLE(const unsigned char* p, size_t n) {
 
 // What the guard knows about one file: its geometry and the collections it
 // has checked (object index -> size, or the reason the collection is bad).
+struct HeapObject {
+  uint64_t offset;  // of the object's data in the collection's bytes
+  uint64_t size;
+};
+struct HeapCollection {
+  std::map<uint32_t, HeapObject> objects;
+  std::vector<unsigned char> bytes;  // the whole collection as read
+};
+
+// Bytes of parsed collections held by all HeapFiles (guarded by
+// heapCacheMutex); past kHeapBudget the cached files' collections are dropped
+// and parsed again when needed.
+std::atomic<size_t> heapBytes{0};
+constexpr size_t kHeapBudget = size_t(128) << 20;
+
 struct HeapFile {
   uint64_t base = 0;
   size_t sizeofAddr = 8;
   size_t sizeofSize = 8;
-  std::map<uint64_t, std::map<uint32_t, uint64_t>> collections;
+  std::map<uint64_t, HeapCollection> collections;
   std::map<uint64_t, std::string> bad;
+  size_t bytes = 0;
+  void clear() {
+    heapBytes -= bytes;
+    bytes = 0;
+    collections.clear();
+  }
+  ~HeapFile() { heapBytes -= bytes; }
 };
 
 // Files opened read-only do not change while open (libhdf5's lock keeps
@@ -228,14 +251,38 @@ class HeapGuard {
       flushed_ = true;
       if (H5Fflush(fid_, H5F_SCOPE_LOCAL) < 0) throwStack("cannot flush before reading " + where);
       std::lock_guard<std::mutex> lock(heapCacheMutex);
-      file_->collections.clear();
+      file_->clear();
       file_->bad.clear();
       checkOnceLocked(raw, n, baseSize, where);
     }
   }
 
+  // For a file open read-only: the string value whose raw stored bytes
+  // (one element, as read by readRawVlen) are `raw`, checked as check() does
+  // and copied straight from the parsed collection, as libhdf5 would convert
+  // it (up to the first NUL). Returns false when this guard cannot (a file
+  // open for writing, whose newest heap objects may be in libhdf5's cache).
+  bool readString(const unsigned char* raw, const std::string& where, std::string& out) {
+    if (!active_ || writable_) return false;
+    std::lock_guard<std::mutex> lock(heapCacheMutex);
+    checkOnceLocked(raw, 1, 1, where);
+    const size_t sa = file_->sizeofAddr;
+    uint64_t length = decodeLE(raw, 4);
+    uint64_t addr = decodeLE(raw + 4, sa);
+    if (addr == 0) {
+      out.clear();
+      return true;
+    }
+    uint32_t index = static_cast<uint32_t>(decodeLE(raw + 4 + sa, 4));
+    const Collection& c = load(addr, where);
+    const HeapObject& o = c.objects.at(index);
+    const char* data = reinterpret_cast<const char*>(c.bytes.data() + o.offset);
+    out.assign(data, strnlen(data, static_cast<size_t>(length)));
+    return true;
+  }
+
  private:
-  using Collection = std::map<uint32_t, uint64_t>;  // object index -> size
+  using Collection = HeapCollection;
 
   [[noreturn]] static void corrupt(const std::string& where, const std::string& why) {
     throw Error("ECORRUPT", where + " is unreadable: " + why);
@@ -256,14 +303,14 @@ class HeapGuard {
       uint64_t index = decodeLE(p + 4 + sa, 4);
       if (addr == 0) continue;  // a null value: libhdf5 reads nothing
       const Collection& c = load(addr, where);
-      auto it = c.find(static_cast<uint32_t>(index));
-      if (index == 0 || it == c.end()) {
+      auto it = c.objects.find(static_cast<uint32_t>(index));
+      if (index == 0 || it == c.objects.end()) {
         corrupt(where, "its value refers to global heap object " + std::to_string(index) + " at address " +
                            std::to_string(addr) + ", which does not exist");
       }
-      if (it->second != length * baseSize) {
+      if (it->second.size != length * baseSize) {
         corrupt(where, "its value has length " + std::to_string(length) + " but its global heap object holds " +
-                           std::to_string(it->second) + " bytes");
+                           std::to_string(it->second.size) + " bytes");
       }
     }
   }
@@ -287,7 +334,14 @@ class HeapGuard {
     auto bad = file_->bad.find(addr);
     if (bad != file_->bad.end()) corrupt(where, bad->second);
     try {
-      return file_->collections.emplace(addr, parse(addr)).first->second;
+      Collection parsed = parse(addr);
+      if (heapBytes + parsed.bytes.size() > kHeapBudget) {
+        for (auto& entry : heapCache()) entry.second->clear();
+        file_->clear();
+      }
+      file_->bytes += parsed.bytes.size();
+      heapBytes += parsed.bytes.size();
+      return file_->collections.emplace(addr, std::move(parsed)).first->second;
     } catch (const std::string& why) {
       file_->bad[addr] = why;
       corrupt(where, why);
@@ -333,9 +387,10 @@ class HeapGuard {
         throw at + " holds an object of " + std::to_string(osize) + " bytes at offset " + std::to_string(p) +
             " that does not fit";
       }
-      if (index > 0) objects[index] = osize;
+      if (index > 0) objects.objects[index] = HeapObject{p + objHeader, osize};
       p += need;
     }
+    objects.bytes = std::move(chunk);
     return objects;
   }
 
@@ -361,8 +416,9 @@ std::vector<unsigned char> readRawVlen(HeapGuard& guard, hid_t obj, bool dataset
 
 // Checks the variable-length values of an open attribute before libhdf5
 // converts them. `type` is its file type.
-void checkVlenAttr(HeapGuard& guard, hid_t attr, hid_t type, hid_t space, const std::string& where) {
-  if (!guard.active()) return;
+// Returns the values' raw stored bytes (empty when the guard is inactive).
+std::vector<unsigned char> checkVlenAttr(HeapGuard& guard, hid_t attr, hid_t type, hid_t space, const std::string& where) {
+  if (!guard.active()) return {};
   hssize_t points = H5Sget_simple_extent_npoints(space);
   if (points < 0) throwStack("cannot read the shape of " + where);
   // Size of one element of the sequence; libhdf5 allocates length x this.
@@ -374,6 +430,7 @@ void checkVlenAttr(HeapGuard& guard, hid_t attr, hid_t type, hid_t space, const 
   if (base == 0) throwStack("cannot read the type of " + where);
   std::vector<unsigned char> raw = readRawVlen(guard, attr, false, static_cast<size_t>(points), where);
   guard.check(raw.data(), static_cast<size_t>(points), base, where);
+  return raw;
 }
 
 herr_t countAttr(hid_t, const char*, const H5A_info_t*, void* data) {
@@ -442,8 +499,14 @@ std::string readOneString(hid_t obj, const std::string& objPath, const char* nam
   htri_t variable = H5Tis_variable_str(ftype);
   if (variable < 0) throwStack("cannot read the type of " + where);
   if (standard) *standard = variable > 0 && cset == H5T_CSET_UTF8 && sclass == H5S_SCALAR;
-  if (variable) {
-    checkVlenAttr(guard, attr, ftype, space, where);
+  bool read = false;
+  if (variable && guard.active()) {
+    // Checked, and for read-only files copied from the parsed heap collection
+    // (one read of the stored bytes instead of a second, converting one).
+    std::vector<unsigned char> raw = checkVlenAttr(guard, attr, ftype, space, where);
+    read = guard.readString(raw.data(), where, value);
+  }
+  if (variable && !read) {
     Hid mtype(H5Tcopy(H5T_C_S1), "cannot make a string type");
     check(H5Tset_size(mtype, H5T_VARIABLE), "cannot make a string type");
     check(H5Tset_cset(mtype, cset), "cannot make a string type");
@@ -451,7 +514,7 @@ std::string readOneString(hid_t obj, const std::string& objPath, const char* nam
     check(H5Aread(attr, mtype, &buffer), "cannot read " + where);
     if (buffer) value.assign(buffer);
     H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, &buffer);
-  } else {
+  } else if (!variable) {
     size_t size = H5Tget_size(ftype);
     if (size == 0) throwStack("cannot read the size of " + where);
     Hid mtype(H5Tcopy(ftype), "cannot make a string type");

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -1320,6 +1321,119 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
   return reportToJs(info.Env(), report);
 }
 
+// The attributes of every dataset down to `depth` whose attributes are all
+// h5py-style strings, as one byte string of records: u32 LE path length,
+// path, u32 LE length of the packed attributes, packed attributes
+// ("name\0value\0..."). For readers that want every trace's attributes
+// without a JavaScript object per dataset (CacheFile's sequential reads).
+std::string packDatasetAttrs(const h5n::SpliceReport& report) {
+  std::string out;
+  auto u32 = [&out](size_t n) {
+    uint32_t v = static_cast<uint32_t>(n);
+    for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+  };
+  for (const h5n::SpliceObject& o : report.objects) {
+    if (o.kind != h5n::KindDataset || !o.hasAttrs || !o.nonStandard.empty()) continue;
+    u32(o.path.size());
+    out += o.path;
+    u32(o.attrs.size());
+    out += o.attrs;
+  }
+  return out;
+}
+
+// [packed Buffer] for a supported file, or [reason string] when not.
+Napi::Value attrsToJs(Napi::Env env, h5n::SpliceReport& report, std::string* packed) {
+  Napi::Array out = Napi::Array::New(env, 1);
+  if (!report.supported) {
+    out.Set(0u, Napi::String::New(env, report.reason));
+    return out;
+  }
+  auto* owned = new std::string(std::move(*packed));
+  out.Set(0u, Napi::Buffer<char>::New(env, owned->data(), owned->size(),
+                                      [](Napi::Env, char*, std::string* str) { delete str; }, owned));
+  return out;
+}
+
+// spliceScanAttrs(path, depth) -> [Buffer] | [reason]: see packDatasetAttrs.
+Napi::Value ScanAttrs(const Napi::CallbackInfo& info) {
+  std::string path = bind::stringArg(info, 0, "path");
+  h5n::SpliceLimits limits = limitsArg(info, 1);
+  h5n::SpliceReport report = bind::guard(info.Env(), [&] { return h5n::spliceScan(path, limits); });
+  std::string packed = packDatasetAttrs(report);
+  return attrsToJs(info.Env(), report, &packed);
+}
+
+// spliceScanAsync(path, maxDepth?, attrDepth?) -> Promise<report>: spliceScan
+// on libuv's thread pool (the parse touches no libhdf5 state).
+class ScanOp : public Napi::AsyncWorker {
+ public:
+  ScanOp(Napi::Env env, std::string path, h5n::SpliceLimits limits, bool attrsOnly)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)),
+        limits_(limits),
+        attrsOnly_(attrsOnly) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      report_ = h5n::spliceScan(path_, limits_);
+      if (attrsOnly_) {
+        packed_ = packDatasetAttrs(report_);
+        report_.objects.clear();
+      }
+    } catch (const h5n::Error& e) {
+      failure_ = std::make_unique<h5n::Error>(e);
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      failure_ = std::make_unique<h5n::Error>("ENOMEM", "out of memory");
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      failure_ = std::make_unique<h5n::Error>("EIO", e.what());
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::HandleScope scope(Env());
+    deferred_.Resolve(attrsOnly_ ? attrsToJs(Env(), report_, &packed_) : reportToJs(Env(), report_));
+  }
+  void OnError(const Napi::Error& error) override {
+    Napi::HandleScope scope(Env());
+    if (failure_) deferred_.Reject(bind::toJs(Env(), *failure_).Value());
+    else deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  h5n::SpliceLimits limits_;
+  bool attrsOnly_;
+  h5n::SpliceReport report_;
+  std::string packed_;
+  std::unique_ptr<h5n::Error> failure_;
+};
+
+Napi::Value ScanAsync(const Napi::CallbackInfo& info) {
+  std::string path = bind::stringArg(info, 0, "path");
+  h5n::SpliceLimits limits = limitsArg(info, 1);
+  auto* op = new ScanOp(info.Env(), std::move(path), limits, false);
+  Napi::Promise promise = op->Promise();
+  op->Queue();
+  return promise;
+}
+
+// spliceScanAttrsAsync(path, depth) -> Promise<[Buffer] | [reason]>.
+Napi::Value ScanAttrsAsync(const Napi::CallbackInfo& info) {
+  std::string path = bind::stringArg(info, 0, "path");
+  h5n::SpliceLimits limits = limitsArg(info, 1);
+  auto* op = new ScanOp(info.Env(), std::move(path), limits, true);
+  Napi::Promise promise = op->Promise();
+  op->Queue();
+  return promise;
+}
+
 // spliceBegin(target) -> handle; creates `target`, which must not exist.
 Napi::Value Begin(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1409,6 +1523,9 @@ Napi::Value CopyWithoutAttrs(const Napi::CallbackInfo& info) {
 
 void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("spliceScan", Napi::Function::New(env, Scan, "spliceScan"));
+  exports.Set("spliceScanAsync", Napi::Function::New(env, ScanAsync, "spliceScanAsync"));
+  exports.Set("spliceScanAttrs", Napi::Function::New(env, ScanAttrs, "spliceScanAttrs"));
+  exports.Set("spliceScanAttrsAsync", Napi::Function::New(env, ScanAttrsAsync, "spliceScanAttrsAsync"));
   exports.Set("spliceBegin", Napi::Function::New(env, Begin, "spliceBegin"));
   exports.Set("spliceAdd", Napi::Function::New(env, Add, "spliceAdd"));
   exports.Set("spliceCommit", Napi::Function::New(env, Commit, "spliceCommit"));

@@ -58,9 +58,21 @@ export interface NativeBinding {
   readIntoAsync(file: NativeFile, paths: string[], arrays: Float64Array[]): Promise<void>;
   writeAttrsAsync(file: NativeFile, path: string, names: string[], values: string[], flush: boolean): Promise<void>;
 
+  /** "dev:ino:size:mtime:ctime" of a path (stat), or undefined when it does not exist. */
+  stamp(path: string): string | undefined;
+
   // Byte-level splicing (native/splice.cc).
   /** Parses a file (shared flock, nothing written): objects down to `maxDepth`, attributes down to `attrDepth`. */
   spliceScan(path: string, maxDepth?: number, attrDepth?: number): NativeSpliceReport;
+  /**
+   * Every dataset's attributes (those whose attributes are all h5py-style
+   * strings) as records: u32 LE path length, path, u32 LE packed length,
+   * packed attributes; or [reason] when the file is not supported.
+   */
+  spliceScanAttrs(path: string, maxDepth: number, attrDepth: number): [Buffer] | [string];
+  spliceScanAttrsAsync(path: string, maxDepth: number, attrDepth: number): Promise<[Buffer] | [string]>;
+  /** spliceScan on libuv's thread pool. */
+  spliceScanAsync(path: string, maxDepth?: number, attrDepth?: number): Promise<NativeSpliceReport>;
   /** Creates `target` (which must not exist) for splicing. */
   spliceBegin(target: string): NativeSplice;
   /** Parses a source; a supported one stays staged (and locked) until spliceCommit or spliceDiscard. */

@@ -24,6 +24,7 @@ import {
   updateTraceAttributes,
   writeTraceData,
 } from "../src/index.js";
+import { spliceScan } from "../src/splice.js";
 import { copyFixture, dataSha256, expected, fileSha256, fixture, fixtureNames, python, tempDir } from "./helpers/fixtures.js";
 
 describe("every offspect fixture reads with offspect's answers", () => {
@@ -393,3 +394,83 @@ function catchError(fn: () => unknown): unknown {
   }
   throw new Error("expected an error");
 }
+
+describe("sequential reads: one parse of the whole file instead of a libhdf5 call per trace", () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  /** Every trace's attributes through libhdf5, one trace per event-loop turn (single reads never parse the file). */
+  async function singleReads(cf: CacheFile): Promise<Record<string, string>[]> {
+    const out: Record<string, string>[] = [];
+    for (let i = 0; i < cf.length; i++) {
+      await tick();
+      out.push(cf.getTraceAttrs(i));
+    }
+    return out;
+  }
+
+  function oddFile(originSuffix: string): string {
+    // 3 origins x 40 traces, values h5py writes: unicode, empty, long, quotes, newlines.
+    const path = join(dir, "odd.hdf5");
+    python(
+      `import h5py, sys, json, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    for o in range(3):
+        t = f.create_group(f"run_{o}{sys.argv[2]}.xdf").create_group("traces")
+        for i in range(40):
+            d = t.create_dataset(str(i), data=np.arange(200.0).reshape(200, 1) * i)
+            d.attrs["id"] = str(i)
+            d.attrs["comment"] = ["", "µV ✓ 漢字", "x" * 5000, "line\\nbreak", "'q' \\"d\\""][i % 5]
+            d.attrs["readin"] = "tms"; d.attrs["readout"] = "cmep"
+            for k in range(25):
+                d.attrs[f"key_{k:02d}"] = f"{o}-{i}-{k}"
+print(json.dumps(True))`,
+      [path, originSuffix],
+    );
+    return path;
+  }
+
+  it.each([
+    ["map_session.hdf5", true],
+    ["odd values", true],
+    ["UTF-8 origin names (new-style groups)", false],
+  ])("of %s give what single reads through libhdf5 give", async (name, parsed) => {
+    const path = name.endsWith(".hdf5") ? copyFixture(name, dir) : oddFile(name.startsWith("UTF-8") ? "_ÄÖ" : "");
+    // Whether the parse serves sequential reads, or (unsupported file) libhdf5 does.
+    expect(spliceScan(path, { maxDepth: 0 }).supported).toBe(parsed);
+    const cf = new CacheFile(path);
+    const single = await singleReads(cf);
+    await tick();
+    const sequential = Array.from({ length: cf.length }, (_, i) => cf.getTraceAttrs(i));
+    expect(sequential).toEqual(single);
+    await tick();
+    const iterated = [...cf].map(([, attrs]) => attrs);
+    expect(iterated).toEqual(single);
+    const streamed: Record<string, string>[] = [];
+    for await (const [, attrs] of cf.traces({ batch: 16 })) streamed.push(attrs);
+    expect(streamed).toEqual(single);
+    // Key order too (offspect's dicts keep the file's order).
+    expect(iterated.map((a) => Object.keys(a))).toEqual(single.map((a) => Object.keys(a)));
+  });
+
+  it("see a write made in the middle of a loop, by this CacheFile and by another", () => {
+    const path = copyFixture("map_session.hdf5", dir);
+    const cf = new CacheFile(path);
+    const other = new CacheFile(path);
+    for (let i = 0; i < 100; i++) {
+      const attrs = cf.getTraceAttrs(i);
+      if (i === 50) {
+        attrs["comment"] = "written mid-loop";
+        cf.setTraceAttrs(i, attrs);
+        const a70 = other.getTraceAttrs(70);
+        a70["comment"] = "by the other";
+        other.setTraceAttrs(70, a70);
+      }
+    }
+    expect(cf.getTraceAttrs(50)["comment"]).toBe("written mid-loop");
+    expect(cf.getTraceAttrs(70)["comment"]).toBe("by the other");
+    expect([...cf][70]![1]["comment"]).toBe("by the other");
+  });
+});
