@@ -287,6 +287,16 @@ describe("bad input: non-zero exit, one line, no stack trace", () => {
     }
   });
 
+  it("the package imports by its name (exports map), from inside the repo too", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["--input-type=module", "-e", `import { CacheFile, merge, plotMap, processData } from "offspect-cachefile"; console.log(new CacheFile(${JSON.stringify(fixture("template_R001.hdf5"))}).length, typeof merge, typeof plotMap, typeof processData)`],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("2 function function function");
+  });
+
   it("is installed as the `cachefile` bin", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
     expect(pkg.bin["cachefile"]).toBe("./dist/cli.js");
