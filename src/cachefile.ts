@@ -105,8 +105,9 @@ type Members = { name: string; kind: string }[];
 
 /**
  * Sequential reads switch to one parse of the whole file once a CacheFile
- * has read this many traces' attributes with its current handle, for files
- * of at least SCAN_MIN_TRACES traces; a single read stays O(1).
+ * has read this many consecutive traces' attributes in order with its
+ * current handle, for files of at least SCAN_MIN_TRACES traces; single and
+ * random reads stay one native call each (O(1)).
  */
 const SCAN_AFTER = 32;
 const SCAN_MIN_TRACES = 64;
@@ -508,7 +509,9 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #releaseScheduled = false;
   /** Attributes from one parse of the file, valid while #reader (and its shared lock) is held; see scanTraces. */
   #scan: ScannedAttrs | null | undefined;
+  /** Consecutive reads of consecutive traces with the current handle, and the last index read. */
   #scanReads = 0;
+  #lastRead = -1;
   #asyncUsers = 0;
   readonly #holder = { releaseReader: () => this.#closeReader() };
 
@@ -619,6 +622,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #closeReader(): void {
     this.#scan = undefined;
     this.#scanReads = 0;
+    this.#lastRead = -1;
     const reader = this.#reader;
     if (!reader) return;
     this.#reader = undefined;
@@ -691,14 +695,19 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * has read enough traces to be iterating (see SCAN_AFTER); undefined when
    * they are to be read through libhdf5.
    */
-  #scannedAttrs(path: string, index: Index): Record<string, string> | undefined {
+  #scannedAttrs(i: number, index: Index): Record<string, string> | undefined {
+    const path = index.tracePath[i]!;
     if (this.#scan === undefined) {
-      if (++this.#scanReads < SCAN_AFTER || index.tracePath.length < SCAN_MIN_TRACES) return undefined;
+      // Only a sequential pass (trace after trace) is worth a parse of the whole file.
+      this.#scanReads = i === this.#lastRead + 1 ? this.#scanReads + 1 : 0;
+      this.#lastRead = i;
+      if (this.#scanReads < SCAN_AFTER || index.tracePath.length < SCAN_MIN_TRACES) return undefined;
       this.#scan = scanTraces(this.fname);
     }
     const packed = this.#scan?.get(path);
     return packed === undefined ? undefined : unpackAttrs(packed);
   }
+
 
   #damageGuard<T>(fn: () => T): T {
     try {
@@ -721,7 +730,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     const { file, index } = this.#open();
     const i = this.#checkIndex(idx, index);
     const path = index.tracePath[i]!;
-    return this.#collapse(this.#scannedAttrs(path, index) ?? this.#damageGuard(() => file.attrs(path)), index, i);
+    return this.#collapse(this.#scannedAttrs(i, index) ?? this.#damageGuard(() => file.attrs(path)), index, i);
   }
 
   /**
@@ -948,7 +957,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
       const { file, index } = this.#open();
       if (i >= index.tracePath.length) return;
       const path = index.tracePath[i]!;
-      const attrs = this.#scannedAttrs(path, index);
+      const attrs = this.#scannedAttrs(i, index);
       if (attrs) {
         yield [this.#damageGuard(() => toTraceData(file.read(path), this.fname, path)), this.#collapse(attrs, index, i)];
       } else {

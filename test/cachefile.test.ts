@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate as tick } from "node:timers/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   CacheFile,
   CacheFileError,
@@ -24,6 +24,7 @@ import {
   updateTraceAttributes,
   writeTraceData,
 } from "../src/index.js";
+import { native } from "../src/native.js";
 import { spliceScan } from "../src/splice.js";
 import { copyFixture, dataSha256, expected, fileSha256, fixture, fixtureNames, python, tempDir } from "./helpers/fixtures.js";
 
@@ -453,6 +454,23 @@ print(json.dumps(True))`,
     expect(streamed).toEqual(single);
     // Key order too (offspect's dicts keep the file's order).
     expect(iterated.map((a) => Object.keys(a))).toEqual(single.map((a) => Object.keys(a)));
+  });
+
+  it("happen for a pass in order only: random reads stay one native call each", async () => {
+    const cf = new CacheFile(copyFixture("map_session.hdf5", dir));
+    const scans = vi.spyOn(native, "spliceScanAttrs");
+    try {
+      for (let k = 0; k < 200; k++) cf.getTraceAttrs((k * 37) % cf.length);
+      expect(scans).not.toHaveBeenCalled();
+      await tick();
+      for (let i = 0; i < 40; i++) cf.getTraceAttrs(i);
+      expect(scans).toHaveBeenCalledTimes(1);
+      await tick(); // the handle (and what was parsed under it) is let go
+      for (let i = 0; i < 40; i++) cf.getTraceAttrs(i);
+      expect(scans).toHaveBeenCalledTimes(2);
+    } finally {
+      scans.mockRestore();
+    }
   });
 
   it("see a write made in the middle of a loop, by this CacheFile and by another", () => {
