@@ -865,8 +865,8 @@ class Parser {
     uint64_t freeList = get64(head + 16);
     uint64_t data = get64(head + 24);
     if (size == 0) damaged("local heap of " + path + " is empty");
+    region(data, size, "local heap data");  // damaged when outside the file, before "too large"
     if (size > kMaxLocalHeap) unsupported("local heap of " + path + " too large");
-    region(data, size, "local heap data");
     patch(addr + 24);
     LocalHeap heap;
     heap.addr = addr;
