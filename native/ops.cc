@@ -777,11 +777,35 @@ void deleteAttr(hid_t obj, const std::string& objPath, const std::string& name) 
   if (exists) check(H5Adelete(obj, name.c_str()), "cannot delete attribute " + quoted(name));
 }
 
+// Contiguous data must lie inside the file: a damaged address or size makes
+// libhdf5 read (or H5Ocopy write) gigabytes of nothing, for minutes.
+void checkStorageInFile(hid_t dset, const std::string& path) {
+  haddr_t offset = H5Dget_offset(dset);
+  if (offset == HADDR_UNDEF) {
+    H5Eclear2(H5E_DEFAULT);
+    return;  // chunked, compact, or not allocated
+  }
+  hsize_t size = H5Dget_storage_size(dset);
+  Hid file(H5Iget_file_id(dset), "cannot read the file of " + quoted(path));
+  hsize_t fileSize = 0;
+  check(H5Fget_filesize(file, &fileSize), "cannot read the size of the file of " + quoted(path));
+  if (offset > fileSize || size > fileSize - offset) {
+    throw Error("ECORRUPT", "dataset " + quoted(path) + " is damaged: its " + std::to_string(size) +
+                                " bytes at address " + std::to_string(offset) + " lie past the end of the file (" +
+                                std::to_string(fileSize) + " bytes)");
+  }
+}
+
 DataShape numericShape(hid_t dset, const std::string& path, size_t maxElements) {
   Hid type(H5Dget_type(dset), "cannot read the type of " + quoted(path));
   H5T_class_t cls = H5Tget_class(type);
   if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
     throw Error("EDTYPE", "dataset " + quoted(path) + " holds " + className(cls) + " data, not numbers");
+  }
+  size_t typeSize = H5Tget_size(type);
+  if (typeSize == 0 || typeSize > 16) {
+    // No integer or float type is wider; a damaged size makes every conversion crawl.
+    throw Error("ECORRUPT", "dataset " + quoted(path) + " is damaged: it declares numbers of " + std::to_string(typeSize) + " bytes");
   }
   Hid space(H5Dget_space(dset), "cannot read the shape of " + quoted(path));
   H5S_class_t sclass = H5Sget_simple_extent_type(space);
@@ -794,8 +818,17 @@ DataShape numericShape(hid_t dset, const std::string& path, size_t maxElements) 
   int rank = H5Sget_simple_extent_ndims(space);
   if (rank < 0) throwStack("cannot read the shape of " + quoted(path));
   shape.dims.resize(static_cast<size_t>(rank));
-  if (rank > 0 && H5Sget_simple_extent_dims(space, shape.dims.data(), nullptr) < 0) {
+  std::vector<hsize_t> maxDims(static_cast<size_t>(rank));
+  if (rank > 0 && H5Sget_simple_extent_dims(space, shape.dims.data(), maxDims.data()) < 0) {
     throwStack("cannot read the shape of " + quoted(path));
+  }
+  for (size_t i = 0; i < shape.dims.size(); ++i) {
+    // A size beyond the declared maximum is damage (libhdf5 would read it,
+    // chunk after missing chunk of fill values, for minutes).
+    if (maxDims[i] != H5S_UNLIMITED && shape.dims[i] > maxDims[i]) {
+      throw Error("ECORRUPT", "dataset " + quoted(path) + " is damaged: its dimension " + std::to_string(i) + " is " +
+                                  std::to_string(shape.dims[i]) + ", more than its maximum " + std::to_string(maxDims[i]));
+    }
   }
   size_t elements = 1;
   for (hsize_t d : shape.dims) {
@@ -810,6 +843,7 @@ DataShape numericShape(hid_t dset, const std::string& path, size_t maxElements) 
                                std::to_string(maxElements) + " elements");
   }
   shape.elements = elements;
+  checkStorageInFile(dset, path);
   return shape;
 }
 
@@ -930,6 +964,7 @@ void checkCopyable(hid_t obj, const std::string& path) {
   check(status, "cannot read the attributes of " + quoted(path));
   if (info.type != H5O_TYPE_DATASET) return;
   Hid type(H5Dget_type(obj), "cannot read the type of " + quoted(path));
+  checkStorageInFile(obj, path);
   readChunkedThrough(obj, type, path);
   if (!holdsHeapData(type)) return;
   const std::string where = "dataset " + quoted(path);

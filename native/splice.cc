@@ -574,8 +574,8 @@ class Parser {
     for (size_t ci = 0; ci < pending.size(); ++ci) {
       if (ci >= kMaxChunks) unsupported("object header of " + path + " has too many chunks");
       auto [caddr, clen] = pending[ci];
+      if (ci > 0) region(caddr, clen, "object header continuation");  // damaged when outside the file
       if (clen > kMaxChunk) unsupported("object header chunk of " + path + " too large");
-      if (ci > 0) region(caddr, clen, "object header continuation");
       Chunk chunk{caddr, std::vector<uint8_t>(clen)};
       file_.read(caddr, clen, chunk.bytes.data(), "object header");
       const uint8_t* b = chunk.bytes.data();

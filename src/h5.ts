@@ -114,7 +114,7 @@ export function mapNativeError(error: unknown, file: string): Error {
   if (/errno = 28|no space left/i.test(text)) return new DiskFullError(file, message, hdf5);
   if (/errno = 2,|no such file/i.test(text)) return new FileNotFoundError(file);
   if (
-    /bad (object header|symbol table|B-tree|heap|version)|wrong B-tree signature|incorrect metadata checksum|checksum|unable to load|unable to protect|corrupt|invalid|not a|addr overflow|address.*overflow|bad .* signature|unable to decode|can't decode|out of bound|unknown|illegal|no name|unable to offset into|no appropriate function for conversion path|past end of allocation|flagged as shareable|already present in symbol table|not implemented yet|temporary file space|memory allocation failed for raw data chunk/i.test(
+    /bad (object header|symbol table|B-tree|heap|version)|wrong B-tree signature|incorrect metadata checksum|checksum|unable to load|unable to protect|corrupt|invalid|not a|addr overflow|address.*overflow|bad .* signature|unable to decode|can't decode|out of bound|unknown|illegal|no name|unable to offset into|no appropriate function for conversion path|past end of allocation|flagged as shareable|already present in symbol table|not implemented yet|temporary file space|memory allocation failed for raw data chunk|inflate\(\) failed/i.test(
       text,
     )
   ) {
