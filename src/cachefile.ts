@@ -452,11 +452,23 @@ function lockError(e: unknown, fname: string, timeout: number): unknown {
 
 /** {@link openForWrite} without blocking the event loop. @internal */
 export async function openForWriteAsync(fname: string, timeout: number): Promise<Writer> {
+  // Readers of this process wait for this write instead of opening the file
+  // again while the lock is awaited on the pool (a streaming loop that writes
+  // from inside would otherwise hold the file against its own write).
+  let finish!: () => void;
+  const pending = new Promise<void>((resolve) => {
+    finish = () => {
+      if (writesInProcess.get(fname) === pending) writesInProcess.delete(fname);
+      resolve();
+    };
+  });
+  writesInProcess.set(fname, pending);
   releaseHolders(fname);
   let lock;
   try {
     lock = await native.lockAcquireAsync(fname, true, timeout, true);
   } catch (e) {
+    finish();
     throw lockError(e, fname, timeout);
   }
   try {
@@ -468,13 +480,23 @@ export async function openForWriteAsync(fname: string, timeout: number): Promise
           file.close();
         } finally {
           native.lockRelease(lock);
+          finish();
         }
       },
     };
   } catch (e) {
     native.lockRelease(lock);
+    finish();
     throw e;
   }
+}
+
+/** Async writes of this process in progress, by file: readers of the file wait for them. */
+const writesInProcess = new Map<string, Promise<void>>();
+
+/** Waits until no async write of this process is under way on `fname`. */
+async function writesDone(fname: string): Promise<void> {
+  for (let w = writesInProcess.get(fname); w; w = writesInProcess.get(fname)) await w;
 }
 
 /** Which of `attrs` a write stores: changed trace keys of the readout, checked; the rest ignored. */
@@ -642,9 +664,13 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
       for (let attempt = 0; ; attempt++) {
         const stamp = stampOf(this.fname);
         if (this.#reader && !sameStamp(stamp, this.#readerStamp)) this.#closeReader();
-        if (!this.#reader) {
+        while (!this.#reader) {
+          await writesDone(this.fname);
           const reader = await openForReadAsync(this.fname, this.#lockTimeout);
-          if (this.#reader) reader.close();
+          // A write of this process that began while the file was being
+          // opened found no reader to let go of: let it go now, and wait.
+          if (writesInProcess.has(this.fname)) reader.close();
+          else if (this.#reader) reader.close();
           else {
             this.#reader = reader;
             this.#readerStamp = stamp;
