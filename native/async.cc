@@ -7,8 +7,8 @@
 //
 // A file handle used by an operation is pinned (persistent reference, pending
 // count) until the operation completes; close() during that time is deferred
-// to the completion. Data is read straight into Float64Arrays allocated on
-// the main thread beforehand (readShapes, then readInto), never copied.
+// to the completion. Data is read into memory allocated on the worker and
+// handed to JavaScript as the Float64Array's external buffer, never copied.
 #include "async.h"
 
 #include <memory>
@@ -187,73 +187,53 @@ class AttrsOp : public Op {
   std::vector<std::string> packed_;
 };
 
-// readShapesAsync(handle, paths, maxElements, withAttrs) -> Promise<[shape[], packedAttrs][]>
-class ShapesOp : public Op {
+// readManyAsync(handle, paths, maxElements, withAttrs) -> Promise<[data, shape, packedAttrs][]>:
+// one trip to the pool per batch. Each dataset is read into memory allocated
+// here and handed to JavaScript as an external ArrayBuffer (no copy).
+class ReadManyOp : public Op {
  public:
-  ShapesOp(Napi::Env env, Napi::Value h, FileHandle* handle, std::vector<std::string> paths, size_t maxElements, bool withAttrs)
+  ReadManyOp(Napi::Env env, Napi::Value h, FileHandle* handle, std::vector<std::string> paths, size_t maxElements, bool withAttrs)
       : Op(env, h, handle), paths_(std::move(paths)), max_(maxElements), withAttrs_(withAttrs) {}
+  ~ReadManyOp() override {
+    for (Item& item : items_) delete[] item.data;
+  }
   void Run() override {
+    items_.reserve(paths_.size());
     for (const std::string& p : paths_) {
       Hid dset(H5Dopen2(fid(), p.c_str(), H5P_DEFAULT), "cannot open dataset '" + p + "'");
-      shapes_.push_back(h5n::numericShape(dset, p, max_).dims);
-      std::string packed;
-      if (withAttrs_) h5n::readStringAttrs(dset, p, packed);
-      packed_.push_back(std::move(packed));
+      h5n::DataShape shape = h5n::numericShape(dset, p, max_);
+      items_.push_back(Item{new double[shape.elements > 0 ? shape.elements : 1], shape.elements, shape.dims, {}});
+      h5n::readFloat64(dset, p, items_.back().data, shape);
+      if (withAttrs_) h5n::readStringAttrs(dset, p, items_.back().packed);
     }
   }
   Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, shapes_.size());
-    for (uint32_t i = 0; i < shapes_.size(); ++i) {
-      Napi::Array pair = Napi::Array::New(env, 2);
-      pair.Set(0u, bind::shapeArray(env, shapes_[i]));
-      pair.Set(1u, Napi::String::New(env, packed_[i].data(), packed_[i].size()));
-      out.Set(i, pair);
+    Napi::Array out = Napi::Array::New(env, items_.size());
+    for (uint32_t i = 0; i < items_.size(); ++i) {
+      Item& item = items_[i];
+      Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+          env, item.data, item.elements * sizeof(double), [](Napi::Env, void* data) { delete[] static_cast<double*>(data); });
+      item.data = nullptr;  // owned by the ArrayBuffer now
+      Napi::Array triple = Napi::Array::New(env, 3);
+      triple.Set(0u, Napi::Float64Array::New(env, item.elements, buffer, 0));
+      triple.Set(1u, bind::shapeArray(env, item.dims));
+      triple.Set(2u, Napi::String::New(env, item.packed.data(), item.packed.size()));
+      out.Set(i, triple);
     }
     return out;
   }
 
  private:
+  struct Item {
+    double* data;
+    size_t elements;
+    std::vector<hsize_t> dims;
+    std::string packed;
+  };
   std::vector<std::string> paths_;
   size_t max_;
   bool withAttrs_;
-  std::vector<std::vector<hsize_t>> shapes_;
-  std::vector<std::string> packed_;
-};
-
-// readIntoAsync(handle, paths, arrays) -> Promise<undefined>: reads each
-// dataset into the Float64Array given for it (which must hold exactly its
-// element count, re-checked here since the file may have changed).
-class ReadIntoOp : public Op {
- public:
-  // `arrays` holds only Float64Arrays, checked by the caller.
-  ReadIntoOp(Napi::Env env, Napi::Value h, FileHandle* handle, std::vector<std::string> paths, Napi::Array arrays)
-      : Op(env, h, handle), paths_(std::move(paths)) {
-    arraysRef_ = Napi::Persistent(static_cast<Napi::Value>(arrays));
-    for (uint32_t i = 0; i < arrays.Length(); ++i) {
-      Napi::Float64Array a = arrays.Get(i).As<Napi::Float64Array>();
-      targets_.push_back({a.Data(), a.ElementLength()});
-    }
-  }
-  void Run() override {
-    for (size_t i = 0; i < paths_.size(); ++i) {
-      const std::string& p = paths_[i];
-      Hid dset(H5Dopen2(fid(), p.c_str(), H5P_DEFAULT), "cannot open dataset '" + p + "'");
-      h5n::DataShape shape = h5n::numericShape(dset, p, targets_[i].second);
-      if (shape.elements != targets_[i].second) {
-        throw h5n::Error("ESHAPE", "dataset '" + p + "' changed shape while it was being read");
-      }
-      h5n::readFloat64(dset, p, targets_[i].first, shape);
-    }
-  }
-  Napi::Value Result(Napi::Env env) override {
-    arraysRef_.Reset();
-    return env.Undefined();
-  }
-
- private:
-  std::vector<std::string> paths_;
-  Napi::Reference<Napi::Value> arraysRef_;
-  std::vector<std::pair<double*, size_t>> targets_;
+  std::vector<Item> items_;
 };
 
 // writeAttrsAsync(handle, path, names, values) -> Promise<undefined>
@@ -304,28 +284,12 @@ Napi::Value ReadAttrsAsync(const Napi::CallbackInfo& info) {
   return queue<AttrsOp>(info.Env(), info[0], handle, pathsArg(info, 1));
 }
 
-Napi::Value ReadShapesAsync(const Napi::CallbackInfo& info) {
+Napi::Value ReadManyAsync(const Napi::CallbackInfo& info) {
   FileHandle* handle = bind::handleArg(info, 0);
   std::vector<std::string> paths = pathsArg(info, 1);
   size_t maxElements = bind::sizeArg(info, 2, "maxElements");
   bool withAttrs = info.Length() > 3 && info[3].ToBoolean().Value();
-  return queue<ShapesOp>(info.Env(), info[0], handle, std::move(paths), maxElements, withAttrs);
-}
-
-Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  FileHandle* handle = bind::handleArg(info, 0);
-  std::vector<std::string> paths = pathsArg(info, 1);
-  if (info.Length() < 3 || !info[2].IsArray()) throw Napi::TypeError::New(env, "expected an array of Float64Arrays");
-  Napi::Array arrays = info[2].As<Napi::Array>();
-  if (arrays.Length() != paths.size()) throw Napi::RangeError::New(env, "one Float64Array per path");
-  for (uint32_t i = 0; i < arrays.Length(); ++i) {
-    Napi::Value v = arrays.Get(i);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-      throw Napi::TypeError::New(env, "expected Float64Arrays");
-    }
-  }
-  return queue<ReadIntoOp>(env, info[0], handle, std::move(paths), arrays);
+  return queue<ReadManyOp>(info.Env(), info[0], handle, std::move(paths), maxElements, withAttrs);
 }
 
 Napi::Value WriteAttrsAsync(const Napi::CallbackInfo& info) {
@@ -347,8 +311,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("openAsync", Napi::Function::New(env, OpenAsync, "openAsync"));
   exports.Set("listAsync", Napi::Function::New(env, ListAsync, "listAsync"));
   exports.Set("readAttrsAsync", Napi::Function::New(env, ReadAttrsAsync, "readAttrsAsync"));
-  exports.Set("readShapesAsync", Napi::Function::New(env, ReadShapesAsync, "readShapesAsync"));
-  exports.Set("readIntoAsync", Napi::Function::New(env, ReadIntoAsync, "readIntoAsync"));
+  exports.Set("readManyAsync", Napi::Function::New(env, ReadManyAsync, "readManyAsync"));
   exports.Set("writeAttrsAsync", Napi::Function::New(env, WriteAttrsAsync, "writeAttrsAsync"));
 }
 

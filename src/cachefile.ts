@@ -949,14 +949,24 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     const read = (start: number) =>
       this.#useAsync(async (file, index) => {
         const paths = index.tracePath.slice(start, start + batch);
-        const attrs = scan && scan.stamp === this.#readerStamp ? await scan.attrs : null;
-        const complete = attrs !== null && paths.every((p) => attrs.has(p));
-        const raws = await file.readManyAsync(paths, !complete);
+        const pending = scan && scan.stamp === this.#readerStamp ? scan.attrs : null;
+        let raws: Awaited<ReturnType<H5File["readManyAsync"]>>;
+        let attrs: ScannedAttrs | null = null;
+        if (pending) {
+          // The data meanwhile the parse finishes (both on the pool).
+          [raws, attrs] = await Promise.all([file.readManyAsync(paths, false), pending]);
+          if (attrs === null || !paths.every((p) => attrs!.has(p))) {
+            attrs = null;
+            raws = await file.readManyAsync(paths, true);
+          }
+        } else {
+          raws = await file.readManyAsync(paths, true);
+        }
         return {
           total: index.tracePath.length,
           items: raws.map((raw, k): [TraceData, TraceAttributes] => [
             toTraceData(raw, this.fname, paths[k]!),
-            this.#collapse(complete ? unpackAttrs(attrs.get(paths[k]!)!) : raw.attrs, index, start + k),
+            this.#collapse(attrs ? unpackAttrs(attrs.get(paths[k]!)!) : raw.attrs, index, start + k),
           ]),
         };
       });

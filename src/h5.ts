@@ -274,17 +274,13 @@ export class H5File {
   }
 
   /**
-   * Reads several numeric datasets (and their attributes) on the thread pool,
-   * straight into Float64Arrays allocated here: one hop learns the shapes,
-   * a second fills the arrays.
+   * Reads several numeric datasets (and their attributes) on the thread pool
+   * in one trip; each array is the memory libhdf5 read into (no copy).
    */
   async readManyAsync(paths: string[], withAttrs: boolean, maxElements = MAX_ELEMENTS): Promise<(RawData & { attrs: Record<string, string> })[]> {
     const h = this.#h();
-    const shapes = await callAsync(this.path, () => native.readShapesAsync(h, paths, maxElements, withAttrs));
-    const arrays = shapes.map(([shape]) => new Float64Array(shape.reduce((a, b) => a * b, 1)));
-    const h2 = this.#h();
-    await callAsync(this.path, () => native.readIntoAsync(h2, paths, arrays));
-    return shapes.map(([shape, packed], i) => ({ data: arrays[i]!, shape, attrs: withAttrs ? unpackAttrs(packed) : {} }));
+    const read = await callAsync(this.path, () => native.readManyAsync(h, paths, maxElements, withAttrs));
+    return read.map(([data, shape, packed]) => ({ data, shape, attrs: withAttrs ? unpackAttrs(packed) : {} }));
   }
 
   /** {@link H5File.setAttrs} on the thread pool; with `flush`, also flushes the file. */

@@ -52,11 +52,9 @@ export interface NativeBinding {
   openAsync(path: string, mode: Mode, locking: boolean): Promise<NativeFile>;
   listAsync(file: NativeFile, paths: string[]): Promise<[string[], Kind[]][]>;
   readAttrsAsync(file: NativeFile, paths: string[]): Promise<string[]>;
-  /** [shape, packed attributes ("" unless withAttrs)] per dataset. */
-  readShapesAsync(file: NativeFile, paths: string[], maxElements: number, withAttrs: boolean): Promise<[number[], string][]>;
-  /** Reads each dataset into its Float64Array (sized to its element count). */
-  readIntoAsync(file: NativeFile, paths: string[], arrays: Float64Array[]): Promise<void>;
   writeAttrsAsync(file: NativeFile, path: string, names: string[], values: string[], flush: boolean): Promise<void>;
+  /** Reads each dataset (and, with withAttrs, its attributes) in one trip to the pool: [data, shape, packed attrs]. */
+  readManyAsync(file: NativeFile, paths: string[], maxElements: number, withAttrs: boolean): Promise<[Float64Array, number[], string][]>;
 
   /** "dev:ino:size:mtime:ctime" of a path (stat), or undefined when it does not exist. */
   stamp(path: string): string | undefined;
