@@ -251,6 +251,11 @@ export class H5File {
    * {@link H5File.open} on libuv's thread pool: the event loop keeps running
    * while libhdf5 opens the file.
    */
+  /** Wraps a handle opened elsewhere (e.g. the splicer's read-write open). @internal */
+  static adopt(path: string, mode: OpenMode, handle: NativeFile): H5File {
+    return new H5File(path, mode, handle);
+  }
+
   static async openAsync(path: string, mode: OpenMode = "r", options: OpenOptions = {}): Promise<H5File> {
     const abs = resolve(path);
     if (!(mode in MODE)) throw new TypeError(`mode must be "r", "r+", "w" or "x", got ${JSON.stringify(mode)}`);
@@ -406,11 +411,18 @@ export class H5File {
     call(this.path, () => native.writeData(h, path, data, shape));
   }
 
-  /** Copies an object and everything below it into another open file (H5Ocopy). */
-  copyTo(srcPath: string, target: H5File, dstPath: string): void {
+  /**
+   * Copies an object and everything below it into another open file
+   * (H5Ocopy, after checks that it will not crash libhdf5). With
+   * `attributes: false`, without any attribute: libhdf5 1.10.8 can crash
+   * copying variable-length attributes kept in dense storage, so a caller
+   * that writes the attributes itself leaves them out.
+   */
+  copyTo(srcPath: string, target: H5File, dstPath: string, options: { attributes?: boolean } = {}): void {
     const h = this.#h();
     const t = target.#h();
-    call(this.path, () => native.copy(h, srcPath, t, dstPath));
+    if (options.attributes === false) call(this.path, () => native.spliceCopyWithoutAttrs(h, srcPath, t, dstPath));
+    else call(this.path, () => native.copy(h, srcPath, t, dstPath));
   }
 
   /** Renames a link. */

@@ -32,7 +32,7 @@ import { H5File, type RawData, readFile } from "./h5.js";
 import { native } from "./native.js";
 import { normalizeAttrValue } from "./pyliteral.js";
 import { MUST_BE_IDENTICAL } from "./readouts.js";
-import { NativeH5, type SplicedObject, type SpliceReport, spliceScan, Splicer } from "./splice.js";
+import { openSpliced, type SplicedObject, type SpliceReport, spliceScan, Splicer } from "./splice.js";
 
 /**
  * How origin groups are copied: `"auto"` (default) splices every source the
@@ -119,7 +119,7 @@ type Fixup =
   | { op: "rewrite"; path: string; attrs: Record<string, string> }
   | { op: "move"; from: string; to: string };
 
-/** What reading an origin needs from a source file (an {@link H5File} or a {@link NativeH5}). */
+/** What reading an origin needs from a source file. */
 interface OriginSource {
   readonly path: string;
   keys(group: string): string[];
@@ -389,16 +389,16 @@ function writeSpliced(tmp: string, paths: string[], counter: Counter, options: M
     splicer.finish();
   }
   if (fixups.length === 0 && fallback.length === 0) return;
-  using dst = NativeH5.openSpliced(tmp);
+  using dst = openSpliced(tmp);
   applyFixups(dst, fixups, dst);
   fixups.length = 0;
   for (const source of fallback) {
-    using src = NativeH5.openSource(source);
+    using src = H5File.open(source, "r");
     for (const origin of src.keys("/")) {
       // Without attributes: libhdf5 1.10.8 crashes copying variable-length attributes kept in
       // dense storage (latest-format files); every attribute is written from the values read.
       const info = readOrigin(src, origin);
-      src.copyWithoutAttrsTo(`/${origin}`, dst, `/${origin}`);
+      src.copyTo(`/${origin}`, dst, `/${origin}`, { attributes: false });
       applyFixups(dst, planOrigin(source, info, false), src);
       reportTraces(counter, source, origin, info.traces.length);
     }

@@ -8,17 +8,15 @@
  * reason) before anything of that source is written, so the caller can take
  * libhdf5's path for it.
  *
- * Also here: {@link NativeH5}, a minimal handle over the native file
- * functions for files this module opens itself (a spliced file re-opened for
- * libhdf5 writes with default format bounds, and sources read for the
- * libhdf5 fallback), since an {@link H5File} can only be made by opening.
+ * Also here: {@link openSpliced}, which re-opens a spliced file for libhdf5
+ * writes with default format bounds.
  * @internal
  * @module
  */
 import { resolve } from "node:path";
 import { CacheFileError, ClosedError, DiskFullError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "./errors.js";
-import { assertRegularFile, call, mapNativeError, MAX_ELEMENTS, type ObjectKind, type RawData, unpackAttrs } from "./h5.js";
-import { Kind, Mode, native, type NativeFile, type NativeSplice, type NativeSpliceReport } from "./native.js";
+import { assertRegularFile, call, H5File, mapNativeError, type ObjectKind, unpackAttrs } from "./h5.js";
+import { Kind, native, type NativeSplice, type NativeSpliceReport } from "./native.js";
 
 /** One object of a parsed file, as the splice parser reports it. */
 export interface SplicedObject {
@@ -216,117 +214,13 @@ export class Splicer implements Disposable {
 }
 
 /**
- * A minimal handle over the native file functions, for files opened here:
- * what merging reads from a source and writes into a spliced file.
+ * Opens a spliced (or any existing) file read-write with libhdf5's default
+ * (earliest) format bounds, so that objects libhdf5 adds stay in the format
+ * the splice parser supports.
+ * @throws {FileNotFoundError} / {NotHdf5Error} as {@link H5File.open}
  */
-export class NativeH5 implements Disposable {
-  readonly path: string;
-  #handle: NativeFile | null;
-
-  private constructor(path: string, handle: NativeFile) {
-    this.path = path;
-    this.#handle = handle;
-  }
-
-  /** Opens a spliced (or any existing) file read-write with libhdf5's default format bounds. */
-  static openSpliced(path: string): NativeH5 {
-    const abs = resolve(path);
-    assertRegularFile(abs);
-    return new NativeH5(abs, call(abs, () => native.spliceOpen(abs)));
-  }
-
-  /** Opens a file read-only as {@link readFile} does. */
-  static openSource(path: string): NativeH5 {
-    const abs = resolve(path);
-    assertRegularFile(abs);
-    return new NativeH5(abs, call(abs, () => native.open(abs, Mode.Read, true)));
-  }
-
-  #h(): NativeFile {
-    if (this.#handle === null) throw new ClosedError(`the HDF5 file ${this.path}`);
-    return this.#handle;
-  }
-
-  close(): void {
-    const h = this.#handle;
-    if (h === null) return;
-    this.#handle = null;
-    call(this.path, () => native.close(h));
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  keys(group = "/"): string[] {
-    const h = this.#h();
-    return call(this.path, () => native.list(h, group));
-  }
-
-  attrs(path: string): Record<string, string> {
-    const h = this.#h();
-    return unpackAttrs(call(this.path, () => native.readAttrs(h, path)));
-  }
-
-  inspect(path: string): { attrs: Record<string, string>; nonStandard: string[]; plainFloat64: boolean | null } {
-    const h = this.#h();
-    const [packed, nonStandard, plain] = call(this.path, () => native.inspect(h, path));
-    return { attrs: unpackAttrs(packed), nonStandard: splitNames(nonStandard), plainFloat64: plain };
-  }
-
-  read(path: string, maxElements = MAX_ELEMENTS): RawData {
-    const h = this.#h();
-    const [data, shape] = call(this.path, () => native.readData(h, path, maxElements));
-    return { data, shape };
-  }
-
-  setAttrs(path: string, attrs: Record<string, string>): void {
-    const h = this.#h();
-    const names = Object.keys(attrs);
-    const values = names.map((k) => attrs[k]!);
-    call(this.path, () => native.writeAttrs(h, path, names, values));
-  }
-
-  deleteAttr(path: string, name: string): void {
-    const h = this.#h();
-    call(this.path, () => native.deleteAttr(h, path, name));
-  }
-
-  createDataset(path: string, data: Float64Array, shape: number[]): void {
-    const h = this.#h();
-    call(this.path, () => native.createDataset(h, path, data, shape));
-  }
-
-  move(from: string, to: string): void {
-    const h = this.#h();
-    call(this.path, () => native.move(h, from, to));
-  }
-
-  remove(path: string): void {
-    const h = this.#h();
-    call(this.path, () => native.remove(h, path));
-  }
-
-  /** Copies an object and everything below it into another file (H5Ocopy). */
-  copyTo(srcPath: string, target: NativeH5, dstPath: string): void {
-    const h = this.#h();
-    const t = target.#h();
-    call(this.path, () => native.copy(h, srcPath, t, dstPath));
-  }
-
-  /**
-   * Copies an object and everything below it into another file without any
-   * attribute (H5Ocopy can crash in libhdf5 1.10.8 copying variable-length
-   * attributes in dense storage; the caller writes the attributes).
-   */
-  copyWithoutAttrsTo(srcPath: string, target: NativeH5, dstPath: string): void {
-    const h = this.#h();
-    const t = target.#h();
-    call(this.path, () => native.spliceCopyWithoutAttrs(h, srcPath, t, dstPath));
-  }
-
-  flush(): void {
-    const h = this.#h();
-    call(this.path, () => native.flush(h));
-  }
+export function openSpliced(path: string): H5File {
+  const abs = resolve(path);
+  assertRegularFile(abs);
+  return H5File.adopt(abs, "r+", call(abs, () => native.spliceOpen(abs)));
 }

@@ -16,7 +16,7 @@ import {
 } from "../src/index.js";
 import type { MergeSourceEvent } from "../src/merge.js";
 import { native } from "../src/native.js";
-import { NativeH5, spliceScan, Splicer, type SplicedObject } from "../src/splice.js";
+import { openSpliced, spliceScan, Splicer, type SplicedObject } from "../src/splice.js";
 import { fileSha256, fixture, fixtureNames, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 
 const REFERENCE = join(ROOT, "test", "helpers", "offspect_reference.py");
@@ -653,7 +653,7 @@ process.stdout.write(JSON.stringify({ maxRSS: process.resourceUsage().maxRSS }))
   });
 });
 
-describe("NativeH5", () => {
+describe("openSpliced", () => {
   it("opens a spliced file for libhdf5 writes with the default (earliest) format", () => {
     const target = join(dir, "reopen.hdf5");
     {
@@ -663,12 +663,12 @@ describe("NativeH5", () => {
       s.finish();
     }
     {
-      using f = NativeH5.openSpliced(target);
+      using f = openSpliced(target);
       f.createDataset("/template_R001.xdf/traces/9", new Float64Array(4), [4, 1]);
       f.setAttrs("/template_R001.xdf/traces/9", { id: "9" });
     }
     // Objects libhdf5 added are in the format the splice parser supports.
     expect(spliceScan(target).supported).toBe(true);
-    expect(() => NativeH5.openSpliced(join(dir, "nope.hdf5"))).toThrow(CacheFileError);
+    expect(() => openSpliced(join(dir, "nope.hdf5"))).toThrow(CacheFileError);
   });
 });
