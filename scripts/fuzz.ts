@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ProbeResult } from "../test/faults/probe.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const PROBE = join(ROOT, "test", "faults", "probe.mts");
@@ -331,17 +332,8 @@ function makeCase(seed: number, index: number, bases: Base[]): { base: Base; byt
 
 // ---------------------------------------------------------------- workers
 
-interface Result {
-  op: string;
-  ok: boolean;
-  name?: string;
-  code?: string;
-  reason?: string;
-  message?: string;
-  generic?: boolean;
-  sourcesChanged?: boolean;
-  leftovers?: string[];
-}
+/** One operation's answer, as the probe prints it. */
+type Result = ProbeResult;
 
 type Outcome = { kind: "results"; results: Result[] } | { kind: "crash"; why: string; stderr: string };
 

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "./helpers/fixtures.js";
+import type { ProbeResult } from "./faults/probe.mjs";
 
 const FAULTS = join(ROOT, "test", "faults");
 const CORPUS = join(FAULTS, "corpus");
@@ -34,17 +35,8 @@ interface Corpus {
   operations: string[];
   cases: Case[];
 }
-interface Line {
-  op: string;
-  ok: boolean;
-  name?: string;
-  code?: string;
-  reason?: string;
-  message?: string;
-  generic?: boolean;
-  sourcesChanged?: boolean;
-  leftovers?: string[];
-}
+/** One line the probe printed: an operation's answer, or (op "?") output that was not JSON. */
+type Line = Omit<ProbeResult, "op"> & { op: string };
 
 interface Run {
   code: number | null;
