@@ -41,19 +41,13 @@ class Op : public Napi::AsyncWorker {
  protected:
   void Execute() final {
     h5n::quiet();
-    try {
-      if (handle_ && handle_->fid < 0) throw h5n::Error("ECLOSED", "the file handle is closed");
-      Run();
-    } catch (const h5n::Error& e) {
-      failure_ = std::make_unique<h5n::Error>(e);
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      failure_ = std::make_unique<h5n::Error>("ENOMEM", "out of memory");
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      failure_ = std::make_unique<h5n::Error>("EHDF5", e.what());
-      SetError(e.what());
-    }
+    failure_ = bind::captureFailure(
+        [&] {
+          if (handle_ && handle_->fid < 0) throw h5n::Error("ECLOSED", "the file handle is closed");
+          Run();
+        },
+        "EHDF5");
+    if (failure_) SetError(failure_->what());
     // Done with the file: a close() that arrived meanwhile happens here, on
     // this thread, so a synchronous call on the main thread waiting for the
     // file never waits for the main thread itself.

@@ -3,6 +3,8 @@
 
 #include <napi.h>
 
+#include <memory>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -37,6 +39,23 @@ inline Napi::Error toJs(Napi::Env env, const h5n::Error& e) {
 }
 
 // Runs `fn`, turning h5n::Error (and allocation failures) into JavaScript errors.
+// For AsyncWorker::Execute: runs fn and returns its failure as an h5n::Error
+// (its code kept; ENOMEM for bad_alloc; `otherCode` for any other exception),
+// or nullptr. OnError turns it into the same JavaScript error toJs gives.
+template <typename Fn>
+std::unique_ptr<h5n::Error> captureFailure(Fn&& fn, const char* otherCode) {
+  try {
+    fn();
+    return nullptr;
+  } catch (const h5n::Error& e) {
+    return std::make_unique<h5n::Error>(e);
+  } catch (const std::bad_alloc&) {
+    return std::make_unique<h5n::Error>("ENOMEM", "out of memory");
+  } catch (const std::exception& e) {
+    return std::make_unique<h5n::Error>(otherCode, e.what());
+  }
+}
+
 template <typename Fn>
 auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
   try {

@@ -1378,22 +1378,16 @@ class ScanOp : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    try {
-      report_ = h5n::spliceScan(path_, limits_);
-      if (attrsOnly_) {
-        packed_ = packDatasetAttrs(report_);
-        report_.objects.clear();
-      }
-    } catch (const h5n::Error& e) {
-      failure_ = std::make_unique<h5n::Error>(e);
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      failure_ = std::make_unique<h5n::Error>("ENOMEM", "out of memory");
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      failure_ = std::make_unique<h5n::Error>("EIO", e.what());
-      SetError(e.what());
-    }
+    failure_ = bind::captureFailure(
+        [&] {
+          report_ = h5n::spliceScan(path_, limits_);
+          if (attrsOnly_) {
+            packed_ = packDatasetAttrs(report_);
+            report_.objects.clear();
+          }
+        },
+        "EIO");
+    if (failure_) SetError(failure_->what());
   }
   void OnOK() override {
     Napi::HandleScope scope(Env());
