@@ -1,0 +1,237 @@
+/**
+ * Attributes as text: the one decoder of attribute bytes in the project.
+ * An attribute must hold one string (variable-length or fixed-length, ASCII
+ * or UTF-8) of UTF-8 text, as the native reader requires; the order is
+ * h5py's: creation order when the object tracks it, else increasing
+ * byte-wise name order.
+ *
+ * Reading attributes is most of the work of reading a CacheFile (29 per
+ * trace), so the decoder reads fields in place and reuses the decoded form
+ * of datatypes and dataspaces it has seen (every h5py str attribute has the
+ * same two).
+ * @internal
+ * @module
+ */
+import { isUtf8 } from "node:buffer";
+import { readBtree2 } from "./btree2.js";
+import { Cursor, readUint, UNDEF } from "./bytes.js";
+import { damaged, FormatValueError, unsupported } from "./errors.js";
+import { FractalHeap } from "./fractalHeap.js";
+import type { GlobalHeapCollection } from "./heaps.js";
+import { className, type Dataspace, type Datatype, decodeDataspace, decodeDatatype } from "./messages.js";
+import type { ObjectInfo } from "./object.js";
+import type { ByteReader } from "./reader.js";
+
+/** One attribute as the module reads it. */
+export interface StringAttribute {
+  name: string;
+  value: string;
+  /** Stored as h5py stores a str: a scalar variable-length UTF-8 string. */
+  standard: boolean;
+  /** File address of its heap ID's collection address (variable-length values in an object header), else -1. */
+  heapIdPos: number;
+}
+
+interface Decoded extends StringAttribute {
+  creationOrder: number;
+  ascii: boolean;
+  nameBytes: Buffer;
+}
+
+function quoted(s: string): string {
+  return `'${s}'`;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** Text of `bytes[start, end)` when it is UTF-8, else undefined; `ascii` tells which. */
+function textOf(bytes: Buffer, start: number, end: number): string | undefined {
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! >= 0x80) return isUtf8(bytes.subarray(start, end)) ? bytes.toString("utf8", start, end) : undefined;
+  }
+  return bytes.toString("latin1", start, end);
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** Decoded datatypes and dataspaces by their encoded bytes (a few distinct ones per file). */
+class Memo<T> {
+  readonly #keys: Buffer[] = [];
+  readonly #values: T[] = [];
+
+  /** The value decoded earlier from the same bytes, or undefined. */
+  find(bytes: Buffer, start: number, end: number): T | undefined {
+    const n = end - start;
+    for (let k = 0; k < this.#keys.length; k++) {
+      const key = this.#keys[k]!;
+      if (key.length !== n) continue;
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (key[i] !== bytes[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#values[k]!;
+    }
+    return undefined;
+  }
+
+  add(bytes: Buffer, start: number, end: number, value: T): T {
+    if (this.#keys.length >= 8) {
+      this.#keys.shift();
+      this.#values.shift();
+    }
+    this.#keys.push(Buffer.from(bytes.subarray(start, end)));
+    this.#values.push(value);
+    return value;
+  }
+}
+
+const types = new Memo<Datatype>();
+const spaces = new Memo<Dataspace>();
+
+/**
+ * Every attribute of an object, decoded as strings in h5py's order.
+ * @throws FormatValueError (EATTRTYPE, EATTRSHAPE, EATTRUTF8) for an attribute that is not one UTF-8 string
+ */
+export function readStringAttributes(
+  reader: ByteReader,
+  info: ObjectInfo,
+  what: string,
+  collection: (addr: number) => GlobalHeapCollection,
+): StringAttribute[] {
+  const out: Decoded[] = [];
+  for (const m of info.attributes) out.push(decodeAttribute(m.body, m.addr, m.creationOrder, what, collection));
+  const dense = info.attributeInfo;
+  if (dense && dense.heap !== UNDEF) {
+    if (dense.nameIndex === UNDEF) damaged(`the dense attributes of ${what} have no name index`);
+    const heap = new FractalHeap(reader, dense.heap, what);
+    for (const record of readBtree2(reader, dense.nameIndex, 8, `the attributes of ${what}`)) {
+      if (record.length < 17) damaged(`an attribute record of ${what} is too short`);
+      if (record[8]! & 0x01) unsupported(`a shared attribute message in ${what}`);
+      const order = readUint(record, 9, 4);
+      out.push(decodeAttribute(heap.object(record.subarray(0, 8)), -1, order, what, collection));
+    }
+  }
+  // Creation order when the header says it is tracked (what libhdf5 reports as the creation property).
+  if (info.header.attrOrderTracked) out.sort((a, b) => a.creationOrder - b.creationOrder);
+  else if (out.every((a) => a.ascii)) out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  else out.sort((a, b) => compareBytes(a.nameBytes, b.nameBytes));
+  for (let i = 1; i < out.length; i++) {
+    if (out[i - 1]!.name === out[i]!.name) unsupported(`two attributes of ${what} share a name`);
+  }
+  return out;
+}
+
+/**
+ * Decodes one attribute message (versions 1 to 3): name, datatype and
+ * dataspace (each padded to 8 bytes in version 1), then the value.
+ */
+function malformed(what: string, addr: number, why: string): never {
+  damaged(`attribute message of ${what}${addr >= 0 ? ` at address ${addr}` : ""}: ${why}`);
+}
+
+function attributeName(name: string, what: string): string {
+  return `attribute ${quoted(name)} of ${quoted(what)}`;
+}
+
+function decodeAttribute(body: Buffer, addr: number, creationOrder: number, what: string, collection: (addr: number) => GlobalHeapCollection): Decoded {
+  const n = body.length;
+  if (n < 8) malformed(what, addr, "too short");
+  const version = body[0]!;
+  let p: number;
+  let padded = false;
+  if (version === 1) {
+    padded = true;
+    p = 2;
+  } else if (version === 2 || version === 3) {
+    const flags = body[1]!;
+    if (flags & ~0x03) malformed(what, addr, `flags ${flags}`);
+    if (flags !== 0) unsupported(`an attribute of ${what} with a shared datatype or dataspace`);
+    p = 2;
+  } else {
+    malformed(what, addr, `version ${version}`);
+  }
+  const nameSize = body[p!]! | (body[p! + 1]! << 8);
+  const typeSize = body[p! + 2]! | (body[p! + 3]! << 8);
+  const spaceSize = body[p! + 4]! | (body[p! + 5]! << 8);
+  p = p! + 6;
+  if (version === 3) {
+    if (p >= n) malformed(what, addr, "runs past its end");
+    if (body[p]! > 1) malformed(what, addr, `name encoding ${body[p]}`);
+    p++;
+  }
+  const nameAt = p;
+  const typeAt = nameAt + (padded ? (nameSize + 7) & ~7 : nameSize);
+  const spaceAt = typeAt + (padded ? (typeSize + 7) & ~7 : typeSize);
+  const dataAt = spaceAt + (padded ? (spaceSize + 7) & ~7 : spaceSize);
+  if (dataAt > n) malformed(what, addr, "runs past its end");
+  if (nameSize === 0 || body[nameAt + nameSize - 1] !== 0) malformed(what, addr, "its name is not one terminated string");
+  for (let i = nameAt; i < nameAt + nameSize - 1; i++) if (body[i] === 0) malformed(what, addr, "its name is not one terminated string");
+  const nameBytes = body.subarray(nameAt, nameAt + nameSize - 1);
+  const name = textOf(body, nameAt, nameAt + nameSize - 1);
+  if (name === undefined) throw new FormatValueError("EATTRUTF8", `an attribute name of ${quoted(what)} is not UTF-8 text`);
+  const type =
+    types.find(body, typeAt, typeAt + typeSize) ??
+    types.add(body, typeAt, typeAt + typeSize, decodeDatatype(new Cursor(body.subarray(typeAt, typeAt + typeSize), addr, `datatype of ${attributeName(name, what)}`)));
+  const space =
+    spaces.find(body, spaceAt, spaceAt + spaceSize) ??
+    spaces.add(body, spaceAt, spaceAt + spaceSize, decodeDataspace(new Cursor(body.subarray(spaceAt, spaceAt + spaceSize), addr, `dataspace of ${attributeName(name, what)}`)));
+  if (type.kind !== "string" && type.kind !== "vlenString") {
+    throw new FormatValueError("EATTRTYPE", `${attributeName(name, what)} holds ${className(type.cls)} data, not a string`);
+  }
+  if (space.kind === "null" || space.elements !== 1) {
+    throw new FormatValueError("EATTRSHAPE", `${attributeName(name, what)} holds ${space.kind === "null" ? 0 : space.elements} strings, not exactly one`);
+  }
+  if (dataAt + type.size > n) damaged(`${attributeName(name, what)}: its value runs past its message`);
+  let value: string | undefined;
+  let heapIdPos = -1;
+  let standard = false;
+  if (type.kind === "vlenString") {
+    // Heap ID: length, collection address, object index.
+    const length = readUint(body, dataAt, 4);
+    const high = readUint(body, dataAt + 8, 4);
+    const low = readUint(body, dataAt + 4, 4);
+    const collectionAddr = high === 0xffffffff && low === 0xffffffff ? UNDEF : high < 2 ** 21 ? high * 2 ** 32 + low : malformed(what, addr, "a heap address beyond 2^53");
+    const index = readUint(body, dataAt + 12, 4);
+    heapIdPos = addr < 0 ? -1 : addr + dataAt + 4;
+    standard = type.cset === 1 && space.kind === "scalar";
+    if (collectionAddr === 0) {
+      value = "";
+    } else {
+      if (index > 0xffff) damaged(`${attributeName(name, what)}: global heap index ${index} out of range`);
+      const heap = collection(collectionAddr);
+      const object = heap.objects.get(index);
+      if (index === 0 || !object) damaged(`${attributeName(name, what)} refers to global heap object ${index} at address ${collectionAddr}, which does not exist`);
+      if (length !== object.size) damaged(`${attributeName(name, what)}: its length ${length} differs from its global heap object's ${object.size} bytes`);
+      const bytes = heap.bytes;
+      let end = object.offset;
+      const stop = object.offset + length;
+      while (end < stop && bytes[end] !== 0) end++;
+      value = textOf(bytes, object.offset, end);
+    }
+  } else {
+    let end = dataAt + type.size;
+    if (type.pad === 2) {
+      while (end > dataAt && body[end - 1] === 0x20) end--;
+    } else {
+      for (let i = dataAt; i < end; i++) {
+        if (body[i] === 0) {
+          end = i;
+          break;
+        }
+      }
+    }
+    value = textOf(body, dataAt, end);
+  }
+  if (value === undefined) throw new FormatValueError("EATTRUTF8", `${attributeName(name, what)} holds bytes that are not UTF-8 text`);
+  return { name, value, standard, heapIdPos, creationOrder, ascii: isAscii(name), nameBytes };
+}

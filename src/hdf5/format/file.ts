@@ -1,0 +1,211 @@
+/**
+ * One HDF5 file as the format module reads it: objects by address, groups'
+ * members, attributes as text, and the values of datasets stored whole in
+ * the file (contiguous or compact). Parsed structures are kept for the
+ * object's lifetime; whoever holds it decides how long that may be (the
+ * file must not change meanwhile).
+ * @internal
+ * @module
+ */
+import { UNDEF } from "./bytes.js";
+import { readStringAttributes, type StringAttribute } from "./attributes.js";
+import { checkNumeric, convertible, toFloat64 } from "./data.js";
+import { damaged, FormatValueError, unsupported } from "./errors.js";
+import { readMembers, type Members } from "./group.js";
+import { readGlobalHeap, type GlobalHeapCollection } from "./heaps.js";
+import { describeObject, type DatasetInfo, type ObjectInfo } from "./object.js";
+import { MSG, readObjectHeader } from "./objectHeader.js";
+import { ByteReader } from "./reader.js";
+import { readSuperblock, type Superblock } from "./superblock.js";
+import { Cursor } from "./bytes.js";
+
+const MAX_OBJECTS = 4096;
+const MAX_HEAP_BYTES = 64 * 1024 * 1024;
+
+/** Values of a dataset, or why libhdf5 must read them. */
+export type DatasetValues = { data: Float64Array; shape: number[] } | { libhdf5: string };
+
+export class FormatFile {
+  readonly reader: ByteReader;
+  readonly superblock: Superblock;
+  readonly #objects = new Map<number, ObjectInfo>();
+  readonly #heaps = new Map<number, GlobalHeapCollection>();
+  #heapBytes = 0;
+
+  private constructor(reader: ByteReader, superblock: Superblock) {
+    this.reader = reader;
+    this.superblock = superblock;
+  }
+
+  /**
+   * Opens and checks the superblock (and its extension); reads through `fd`
+   * when given (the caller's descriptor, e.g. one holding a lock), else
+   * opens the file itself.
+   * @throws FormatNotHdf5 / FormatTruncated / FormatDamage / FormatUnsupported, or the file system's error
+   */
+  static open(path: string, fd?: number): FormatFile {
+    const reader = ByteReader.open(path, fd);
+    try {
+      const sb = readSuperblock(reader);
+      const file = new FormatFile(reader, sb);
+      if (sb.extension !== UNDEF) file.#readExtension(sb.extension);
+      return file;
+    } catch (e) {
+      reader.close();
+      throw e;
+    }
+  }
+
+  get path(): string {
+    return this.reader.path;
+  }
+
+  get root(): number {
+    return this.superblock.root;
+  }
+
+  close(): void {
+    this.reader.close();
+    this.#objects.clear();
+    this.#heaps.clear();
+  }
+
+  #readExtension(addr: number): void {
+    const header = readObjectHeader(this.reader, addr, "the superblock extension");
+    for (const m of header.messages) {
+      if (m.type === MSG.SHARED_TABLE) unsupported("shared object header messages (a shared message table)");
+      if (m.type === MSG.DRIVER_INFO) unsupported("a file driver information message");
+      if (m.type === MSG.BTREE_K) {
+        const c = new Cursor(m.body, m.addr, "B-tree K values of the superblock extension");
+        if (c.u8() !== 0) damaged("B-tree K values of the superblock extension: unknown version");
+        const chunkK = c.u16();
+        const internalK = c.u16();
+        const leafK = c.u16();
+        if (chunkK === 0 || internalK === 0 || leafK === 0) damaged("a B-tree K of 0 in the superblock extension");
+        Object.assign(this.superblock, { chunkK, groupInternalK: internalK, groupLeafK: leafK });
+      }
+    }
+  }
+
+  /** The object whose header is at `addr` (`what`: its path, for messages). */
+  object(addr: number, what: string): ObjectInfo {
+    const hit = this.#objects.get(addr);
+    if (hit) return hit;
+    const info = describeObject(readObjectHeader(this.reader, addr, what), what);
+    this.#objects.set(addr, info);
+    if (this.#objects.size > MAX_OBJECTS) this.#objects.delete(this.#objects.keys().next().value!);
+    return info;
+  }
+
+  /** The members of the group at `addr`. */
+  members(addr: number, what: string): Members {
+    return readMembers(this.reader, this.superblock, this.object(addr, what), what);
+  }
+
+  /** The attributes of the object at `addr`, as text in h5py's order. */
+  attributes(addr: number, what: string): StringAttribute[] {
+    return readStringAttributes(this.reader, this.object(addr, what), what, (a) => this.#collection(a));
+  }
+
+  #collection(addr: number): GlobalHeapCollection {
+    const hit = this.#heaps.get(addr);
+    if (hit) return hit;
+    const c = readGlobalHeap(this.reader, addr);
+    this.#heaps.set(addr, c);
+    this.#heapBytes += c.bytes.length;
+    while (this.#heapBytes > MAX_HEAP_BYTES && this.#heaps.size > 1) {
+      const [oldest, dropped] = this.#heaps.entries().next().value!;
+      this.#heaps.delete(oldest);
+      this.#heapBytes -= dropped.bytes.length;
+    }
+    return c;
+  }
+
+  /** The dataset at `addr`. */
+  dataset(addr: number, what: string): DatasetInfo {
+    const info = this.object(addr, what);
+    if (!info.dataset) damaged(`${what} is not a dataset`);
+    return info.dataset;
+  }
+
+  /**
+   * The shape of a numeric dataset, checked as the native reader checks it
+   * (numbers, at most `maxElements`, sizes within their maxima, storage in the file).
+   * @throws FormatValueError (EDTYPE, ETOOBIG)
+   */
+  shape(addr: number, what: string, maxElements: number): number[] {
+    const d = this.dataset(addr, what);
+    checkNumeric(d.type, what);
+    if (d.type.size > 16) damaged(`dataset '${what}' declares numbers of ${d.type.size} bytes`);
+    const dims = d.space.kind === "null" ? [0] : d.space.dims;
+    d.space.dims.forEach((n, i) => {
+      const max = d.space.maxDims?.[i];
+      if (max !== undefined && max !== UNDEF && n > max) damaged(`dataset '${what}': its dimension ${i} is ${n}, more than its maximum ${max}`);
+    });
+    if (d.space.elements > maxElements) throw new FormatValueError("ETOOBIG", `dataset '${what}' declares more than ${maxElements} elements`);
+    return dims;
+  }
+
+  /**
+   * The values of a numeric dataset as float64, when it is stored whole in
+   * the file (contiguous or compact, unfiltered, in a type converted here);
+   * otherwise the reason libhdf5 must read it.
+   */
+  values(addr: number, what: string, maxElements: number): DatasetValues {
+    const shape = this.shape(addr, what, maxElements);
+    const d = this.dataset(addr, what);
+    const count = d.space.elements;
+    if (d.external) return { libhdf5: "raw data in external files" };
+    if (d.layout.kind === "chunked") return { libhdf5: "chunked storage" };
+    if (d.layout.kind === "virtual") return { libhdf5: "a virtual dataset" };
+    if (d.filters.length > 0) return { libhdf5: "filters on unchunked storage" };
+    if (!convertible(d.type)) return { libhdf5: "a number type converted by libhdf5" };
+    const bytes = count * d.type.size;
+    const out = new Float64Array(count);
+    if (count === 0) return { data: out, shape };
+    if (d.layout.kind === "compact") {
+      if (d.layout.data.length !== bytes) damaged(`dataset '${what}': its compact data holds ${d.layout.data.length} bytes, its shape and type need ${bytes}`);
+      toFloat64(d.type, d.layout.data, count, out);
+      return { data: out, shape };
+    }
+    const { addr: dataAddr, size } = d.layout;
+    if (size !== bytes) damaged(`the storage size of '${what}' (${size} bytes) does not match its shape and type (${bytes} bytes)`);
+    if (dataAddr === UNDEF) {
+      // Never written: the fill value (zeros unless one is defined).
+      const fill = d.fill.value;
+      if (fill) {
+        if (fill.length !== d.type.size) damaged(`dataset '${what}': its fill value has ${fill.length} bytes, its type ${d.type.size}`);
+        const one = new Float64Array(1);
+        toFloat64(d.type, fill, 1, one);
+        out.fill(one[0]!);
+      }
+      return { data: out, shape };
+    }
+    if (dataAddr > this.reader.limit || size > this.reader.limit - dataAddr) damaged(`the data of '${what}' at address ${dataAddr} lies outside the file`);
+    const absolute = this.reader.base + dataAddr;
+    const littleF64 = d.type.kind === "float" && d.type.size === 8 && !d.type.bigEndian;
+    if (littleF64) {
+      this.reader.readInto(absolute, new Uint8Array(out.buffer));
+    } else {
+      const raw = new Uint8Array(bytes);
+      this.reader.readInto(absolute, raw);
+      toFloat64(d.type, raw, count, out);
+    }
+    return { data: out, shape };
+  }
+
+  /** Address of the object at an absolute path ("/a/b"), following hard links; undefined when absent. */
+  resolve(path: string): number | undefined {
+    let addr = this.root;
+    let at = "";
+    for (const part of path.split("/").filter((p) => p !== "")) {
+      const info = this.object(addr, at || "/");
+      if (info.kind !== "group") return undefined;
+      const member = this.members(addr, at || "/").byName.find((m) => m.name === part);
+      if (!member || member.target.type !== "hard") return undefined;
+      addr = member.target.addr;
+      at += `/${part}`;
+    }
+    return addr;
+  }
+}

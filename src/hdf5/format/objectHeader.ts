@@ -1,0 +1,208 @@
+/**
+ * Object headers, version 1 and version 2 ("OHDR" with "OCHK" continuation
+ * chunks and checksums): the list of messages that describe one object.
+ * @internal
+ * @module
+ */
+import { Cursor, hasSignature, UNDEF } from "./bytes.js";
+import { checksumMatches } from "./checksum.js";
+import { damaged, unsupported } from "./errors.js";
+import type { ByteReader } from "./reader.js";
+
+export const MSG = {
+  NIL: 0x00,
+  DATASPACE: 0x01,
+  LINK_INFO: 0x02,
+  DATATYPE: 0x03,
+  FILL_OLD: 0x04,
+  FILL: 0x05,
+  LINK: 0x06,
+  EXTERNAL: 0x07,
+  LAYOUT: 0x08,
+  BOGUS: 0x09,
+  GROUP_INFO: 0x0a,
+  FILTERS: 0x0b,
+  ATTRIBUTE: 0x0c,
+  COMMENT: 0x0d,
+  MTIME_OLD: 0x0e,
+  SHARED_TABLE: 0x0f,
+  CONTINUATION: 0x10,
+  SYMBOL_TABLE: 0x11,
+  MTIME: 0x12,
+  BTREE_K: 0x13,
+  DRIVER_INFO: 0x14,
+  ATTRIBUTE_INFO: 0x15,
+  REFCOUNT: 0x16,
+  FILE_SPACE: 0x17,
+} as const;
+
+/** Message flag: the message is shared (stored elsewhere). */
+const FLAG_SHARED = 0x02;
+
+export interface Message {
+  type: number;
+  flags: number;
+  /** The message's body. */
+  body: Buffer;
+  /** File address of the body's first byte. */
+  addr: number;
+  /** Creation index (version 2 headers that track attribute creation order), else -1. */
+  creationOrder: number;
+}
+
+export interface ObjectHeader {
+  addr: number;
+  version: 1 | 2;
+  messages: Message[];
+  /** Version 2 header flags: attribute creation order tracked / indexed. */
+  attrOrderTracked: boolean;
+  attrOrderIndexed: boolean;
+  /** Every chunk of the header: [address, length]. */
+  chunks: [number, number][];
+}
+
+/** Far beyond what any real header holds; a longer continuation chain is damage. */
+const MAX_CHUNKS = 4096;
+const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+/** First read of a header: enough for the longest prefix (version 2 with times and phase change values). */
+const PREFIX_READ = 40;
+
+/**
+ * Reads and checks the object header at `addr`; `what` names the object
+ * ("/origin/traces/3") in messages.
+ */
+export function readObjectHeader(reader: ByteReader, addr: number, what: string): ObjectHeader {
+  if (addr === UNDEF) damaged(`${what} has no object header address`);
+  const first = reader.readUpTo(addr, PREFIX_READ, `object header of ${what}`);
+  if (hasSignature(first, 0, "OHDR")) return readV2(reader, addr, first, what);
+  if (first[0] === 1) return readV1(reader, addr, first, what);
+  damaged(`object header of ${what} at address ${addr} has version ${first[0]}`);
+}
+
+function readV1(reader: ByteReader, addr: number, first: Buffer, what: string): ObjectHeader {
+  if (first.length < 16) damaged(`object header of ${what} at address ${addr} runs past the end of the file`);
+  const c = new Cursor(first, addr, () => `object header of ${what}`, 1);
+  if (c.u8() !== 0) damaged(`object header of ${what} at address ${addr}: reserved byte set`);
+  const declared = c.u16();
+  c.u32(); // reference count
+  const size0 = c.u32();
+  const header: ObjectHeader = { addr, version: 1, messages: [], attrOrderTracked: false, attrOrderIndexed: false, chunks: [] };
+  const pending: [number, number][] = [[addr + 16, size0]];
+  const seen = new Set<number>();
+  for (let i = 0; i < pending.length; i++) {
+    if (i >= MAX_CHUNKS) damaged(`object header of ${what} has more than ${MAX_CHUNKS} chunks`);
+    const [at, length] = pending[i]!;
+    if (seen.has(at)) damaged(`object header of ${what}: its continuation chunks form a cycle`);
+    seen.add(at);
+    if (length > MAX_CHUNK_BYTES) damaged(`object header chunk of ${what} declares ${length} bytes`);
+    const bytes = reader.read(at, length, `object header chunk of ${what}`);
+    header.chunks.push([i === 0 ? addr : at, i === 0 ? 16 + length : length]);
+    let p = 0;
+    while (p < length) {
+      if (length - p < 8) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);
+      const type = bytes[p]! | (bytes[p + 1]! << 8);
+      const size = bytes[p + 2]! | (bytes[p + 3]! << 8);
+      const flags = bytes[p + 4]!;
+      const body = p + 8;
+      if (size > length - body) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);
+      if (size % 8 !== 0) damaged(`object header of ${what}: a message of ${size} bytes is not aligned to 8 bytes`);
+      addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, -1, what);
+      p = body + size;
+    }
+  }
+  // libhdf5 counts the messages too; let it decide about a header whose count disagrees.
+  if (header.messages.length !== declared) {
+    unsupported(`object header of ${what} holds ${header.messages.length} messages, its prefix says ${declared}`);
+  }
+  return header;
+}
+
+function readV2(reader: ByteReader, addr: number, first: Buffer, what: string): ObjectHeader {
+  const c = new Cursor(first, addr, () => `object header of ${what}`, 4);
+  const version = c.u8();
+  if (version !== 2) damaged(`object header of ${what} at address ${addr} has version ${version}`);
+  const flags = c.u8();
+  if (flags & ~0x3f) damaged(`object header of ${what} at address ${addr} has unknown flags ${flags}`);
+  if (flags & 0x20) c.skip(16); // access, modification, change and birth times
+  if (flags & 0x10) c.skip(4); // attribute storage phase change values
+  const size0 = c.uint(1 << (flags & 0x03));
+  const prefix = c.pos;
+  const tracked = (flags & 0x04) !== 0;
+  const header: ObjectHeader = { addr, version: 2, messages: [], attrOrderTracked: tracked, attrOrderIndexed: (flags & 0x08) !== 0, chunks: [] };
+  if (size0 > MAX_CHUNK_BYTES) damaged(`object header of ${what} declares ${size0} bytes`);
+  const total0 = prefix + size0 + 4;
+  const chunk0 = reader.read(addr, total0, `object header of ${what}`);
+  if (!checksumMatches(chunk0, 0, total0 - 4)) damaged(`object header of ${what} at address ${addr}: checksum mismatch`);
+  header.chunks.push([addr, total0]);
+  const pending: [number, number][] = [];
+  messagesV2(header, pending, chunk0, prefix, total0 - 4, addr, tracked, what);
+  const seen = new Set<number>([addr]);
+  for (let i = 0; i < pending.length; i++) {
+    if (i >= MAX_CHUNKS) damaged(`object header of ${what} has more than ${MAX_CHUNKS} chunks`);
+    const [at, length] = pending[i]!;
+    if (seen.has(at)) damaged(`object header of ${what}: its continuation chunks form a cycle`);
+    seen.add(at);
+    if (length > MAX_CHUNK_BYTES || length < 8) damaged(`object header continuation chunk of ${what} declares ${length} bytes`);
+    const bytes = reader.read(at, length, `object header continuation chunk of ${what}`);
+    if (!hasSignature(bytes, 0, "OCHK")) damaged(`no object header continuation chunk (signature "OCHK") of ${what} at address ${at}`);
+    if (!checksumMatches(bytes, 0, length - 4)) damaged(`object header continuation chunk of ${what} at address ${at}: checksum mismatch`);
+    header.chunks.push([at, length]);
+    messagesV2(header, pending, bytes, 4, length - 4, at, tracked, what);
+  }
+  return header;
+}
+
+function messagesV2(
+  header: ObjectHeader,
+  pending: [number, number][],
+  bytes: Buffer,
+  start: number,
+  end: number,
+  at: number,
+  tracked: boolean,
+  what: string,
+): void {
+  const envelope = tracked ? 6 : 4;
+  let p = start;
+  while (end - p >= envelope) {
+    const type = bytes[p]!;
+    const size = bytes[p + 1]! | (bytes[p + 2]! << 8);
+    const flags = bytes[p + 3]!;
+    const order = tracked ? bytes[p + 4]! | (bytes[p + 5]! << 8) : -1;
+    const body = p + envelope;
+    if (size > end - body) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);
+    addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, order, what);
+    p = body + size;
+  }
+  // What is left is the gap, shorter than a message's envelope.
+}
+
+function addMessage(
+  header: ObjectHeader,
+  pending: [number, number][],
+  type: number,
+  flags: number,
+  body: Buffer,
+  addr: number,
+  creationOrder: number,
+  what: string,
+): void {
+  if (type > MSG.FILE_SPACE) unsupported(`object header message of type ${type} in ${what}`);
+  if (flags & FLAG_SHARED) unsupported(`a shared (committed) ${messageName(type)} message in ${what}`);
+  if (type === MSG.CONTINUATION) {
+    const c = new Cursor(body, addr, () => `continuation message of ${what}`);
+    const next = c.address();
+    const length = c.u64();
+    if (next === UNDEF || length === 0) damaged(`object header of ${what}: a continuation to nowhere`);
+    pending.push([next, length]);
+  }
+  header.messages.push({ type, flags, body, addr, creationOrder });
+}
+
+const NAMES: string[] = [];
+for (const [name, value] of Object.entries(MSG)) NAMES[value] = name.toLowerCase().replace(/_/g, " ");
+
+/** A message type's name, for messages. */
+export function messageName(type: number): string {
+  return NAMES[type] ?? `type ${type}`;
+}

@@ -1,0 +1,59 @@
+/**
+ * The format module (src/hdf5/format/) against libhdf5: for every fixture
+ * and every input of the fault corpus, each read the module answers (the
+ * tree, attributes as text, dataset values) equals libhdf5's, byte for
+ * byte, or the module declines it (and libhdf5 answers), or the module
+ * finds damage that libhdf5 finds too. Each file runs in a child process
+ * (test/format/differential.mts).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { fixture, fixtureNames, ROOT } from "./helpers/fixtures.js";
+
+const CHILD = join(ROOT, "test", "format", "differential.mts");
+
+interface Verdict {
+  verdict: "equal" | "declined" | "damaged" | "different";
+  moduleFailure?: string;
+  libhdf5Failure?: string;
+  objects: number;
+  differences: string[];
+}
+
+function compare(file: string): Verdict {
+  const out = execFileSync(process.execPath, ["--import", "tsx", CHILD, file], { encoding: "utf8", timeout: 60_000 });
+  return JSON.parse(out) as Verdict;
+}
+
+/** Whether libhdf5 alone reads every object of `file` without an error (false also when it crashes or hangs). */
+function libhdf5ReadsCleanly(file: string): boolean {
+  const child = spawnSync(process.execPath, ["--import", "tsx", CHILD, file, "--libhdf5-only"], { encoding: "utf8", timeout: 20_000 });
+  if (child.status !== 0 || child.error) return false;
+  return (JSON.parse(child.stdout) as { libhdf5Clean: boolean }).libhdf5Clean;
+}
+
+describe("the format module reads what libhdf5 reads", () => {
+  it.each(fixtureNames())("offspect's %s: every object, attribute and value equal", (name) => {
+    const v = compare(fixture(name));
+    expect(v.differences).toEqual([]);
+    expect(v.verdict).toBe("equal");
+    expect(v.objects).toBeGreaterThan(4);
+  });
+
+  const corpus = join(ROOT, "test", "faults", "corpus");
+  const regressions = join(ROOT, "test", "faults", "regressions");
+  const inputs = [
+    ...readdirSync(corpus).filter((f) => f.endsWith(".hdf5")).map((f) => join(corpus, f)),
+    ...readdirSync(regressions).filter((f) => f.endsWith(".hdf5")).map((f) => join(regressions, f)),
+  ].sort();
+
+  it.each(inputs.map((p) => [p.slice(ROOT.length + 1), p]))("%s: the same answers, a decline, or damage libhdf5 finds too", (_, path) => {
+    const v = compare(path);
+    expect(v.differences, JSON.stringify(v)).toEqual([]);
+    expect(v.verdict).not.toBe("different");
+    // What the module calls damaged, libhdf5 fails on (an error, a crash or a hang), never reads cleanly.
+    if (v.verdict === "damaged") expect(libhdf5ReadsCleanly(path), "libhdf5 reads this file without an error").toBe(false);
+  });
+});
