@@ -8,7 +8,15 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { type AtomicOptions, writeAtomically } from "./atomic.js";
 import { checkValidSuffix, type TraceData } from "./cachefile.js";
-import { type AttributeProblem, ConsistencyError, describe, InvalidAttributeError, UnknownReadoutError } from "./errors.js";
+import {
+  type AttributeProblem,
+  CacheFileError,
+  ConsistencyError,
+  describe,
+  InvalidAttributeError,
+  TargetFolderError,
+  UnknownReadoutError,
+} from "./errors.js";
 import { H5File } from "./h5.js";
 import { pythonStr } from "./pyliteral.js";
 import {
@@ -39,9 +47,15 @@ export interface Annotation {
  */
 export type TraceInput = TraceData | number[][] | number[] | Float64Array;
 
-/** Progress of populate and merge, in traces. */
+/**
+ * Progress of populate and merge. Each phase counts in one unit, named in
+ * `unit`: `check` (merge reading its sources) in files, `write` and `done`
+ * in traces; `done` and `total` are in that unit.
+ */
 export interface ProgressEvent {
   phase: "check" | "write" | "done";
+  /** What `done` and `total` count: source files (`check`) or traces (`write`, `done`). */
+  unit?: "files" | "traces";
   /** The source file being read (merge). */
   file?: string;
   origin?: string;
@@ -53,6 +67,29 @@ export type ProgressCallback = (event: ProgressEvent) => void;
 
 export interface PopulateOptions extends AtomicOptions {
   onProgress?: ProgressCallback;
+}
+
+/**
+ * Annotations or traces that `populate` or `checkConsistency` cannot use
+ * (`EANNOTATION`): counts of annotations and trace lists that differ, an
+ * annotation that is not `{ origin, attrs, traces }` (a file name, say), a
+ * trace without an integer `id`. Nothing was written.
+ */
+export class AnnotationError extends CacheFileError {
+  constructor(message: string) {
+    super("EANNOTATION", message);
+  }
+}
+
+/**
+ * Trace data that is not samples x channels numbers (`ETRACEDATA`): rows of
+ * different lengths, a value that is not a number, a shape that does not
+ * match the number of values. Nothing was written.
+ */
+export class TraceDataError extends CacheFileError {
+  constructor(message: string) {
+    super("ETRACEDATA", message);
+  }
 }
 
 /** @internal */
@@ -91,27 +128,30 @@ function toDataset(trace: TraceInput, where: string): { data: Float64Array; shap
       const cols = rows[0]!.length;
       const data = new Float64Array(rows.length * cols);
       rows.forEach((row, r) => {
-        if (!Array.isArray(row) || row.length !== cols) throw new TypeError(`${where}: row ${r} has ${row?.length} values, expected ${cols}`);
+        if (!Array.isArray(row) || row.length !== cols) {
+          throw new TraceDataError(`${where}: expected ${cols} values in row ${r} (as in row 0), got ${Array.isArray(row) ? row.length : describe(row)}; every row is one sample of every channel`);
+        }
         for (let c = 0; c < cols; c++) {
           const v = row[c];
-          if (typeof v !== "number") throw new TypeError(`${where}: value [${r}][${c}] is not a number`);
+          if (typeof v !== "number") throw new TraceDataError(`${where}: expected a number at [${r}][${c}], got ${describe(v)}`);
           data[r * cols + c] = v;
         }
       });
       return { data, shape: [rows.length, cols] };
     }
     const flat = trace as number[];
-    if (!flat.every((v) => typeof v === "number")) throw new TypeError(`${where}: expected numbers`);
+    const at = flat.findIndex((v) => typeof v !== "number");
+    if (at >= 0) throw new TraceDataError(`${where}: expected a number at [${at}], got ${describe(flat[at])}`);
     return { data: Float64Array.from(flat), shape: [flat.length] };
   }
   if (trace && typeof trace === "object" && trace.data instanceof Float64Array && Array.isArray(trace.shape)) {
     const shape = [...trace.shape];
-    if (shape.reduce((a, b) => a * b, 1) !== trace.data.length) {
-      throw new TypeError(`${where}: shape [${shape.join(", ")}] does not match ${trace.data.length} values`);
+    if (!shape.every((n) => Number.isInteger(n) && n >= 0) || shape.reduce((a, b) => a * b, 1) !== trace.data.length) {
+      throw new TraceDataError(`${where}: expected a shape whose product is the ${trace.data.length} values, got [${shape.join(", ")}]`);
     }
     return { data: trace.data, shape };
   }
-  throw new TypeError(`${where}: expected trace data (TraceData, rows of numbers or a Float64Array), got ${describe(trace)}`);
+  throw new TraceDataError(`${where}: expected trace data (TraceData, rows of numbers or a Float64Array), got ${describe(trace)}`);
 }
 
 /** One origin's values of the must-be-identical keys, as Python's str() of the parsed value. */
@@ -156,13 +196,34 @@ export function checkOriginValues(origins: OriginValues[]): void {
   }
 }
 
+/** One annotation's form: `{ origin, attrs, traces }`, with a usable origin name. */
+function checkAnnotation(a: unknown, i: number, fn: string): asserts a is Annotation {
+  if (typeof a === "string") {
+    throw new AnnotationError(
+      `${fn} takes annotations ({ origin, attrs, traces }), not file names: got ${JSON.stringify(a)} at [${i}]; read a file's annotations with recoverAnnotations(new CacheFile(${JSON.stringify(a)})), or let merge() check the files`,
+    );
+  }
+  if (!a || typeof a !== "object" || Array.isArray(a)) throw new AnnotationError(`${fn}: expected an annotation { origin, attrs, traces } at [${i}], got ${describe(a)}`);
+  const { origin, attrs, traces } = a as Partial<Annotation>;
+  if (typeof origin !== "string" || origin === "" || origin.includes("/") || origin === "." || origin === "..") {
+    throw new AnnotationError(`${fn}: expected a file name without "/" for [${i}].origin, got ${describe(origin)}`);
+  }
+  if (!attrs || typeof attrs !== "object" || Array.isArray(attrs)) throw new AnnotationError(`${fn}: expected an object of origin attributes for [${i}].attrs (origin ${JSON.stringify(origin)}), got ${describe(attrs)}`);
+  if (!Array.isArray(traces)) throw new AnnotationError(`${fn}: expected a list of trace attributes for [${i}].traces (origin ${JSON.stringify(origin)}), got ${describe(traces)}`);
+}
+
 /**
  * offspect's `check_consistency`: unique origins, one readout, one readin, and
- * identical values of the must-be-identical origin keys.
+ * identical values of the must-be-identical origin keys. It takes
+ * annotations (as `recoverAnnotations` returns them), not file names.
+ * @example
+ * checkConsistency([...recoverAnnotations(new CacheFile("a.hdf5")), ...recoverAnnotations(new CacheFile("b.hdf5"))]);
  * @throws {ConsistencyError} naming the key and the differing values
+ * @throws {AnnotationError} an item is not an annotation (a file name, say)
  */
 export function checkConsistency(annotations: Annotation[]): void {
-  if (!Array.isArray(annotations)) throw new TypeError(`expected a list of annotations, got ${describe(annotations)}`);
+  if (!Array.isArray(annotations)) throw new AnnotationError(`checkConsistency expects a list of annotations ({ origin, attrs, traces }), got ${describe(annotations)}`);
+  annotations.forEach((a, i) => checkAnnotation(a, i, "checkConsistency"));
   checkOriginValues(
     annotations.map((a) => {
       const floats = floatKeys(a.attrs?.["readin"], a.attrs?.["readout"]);
@@ -176,22 +237,19 @@ export function checkConsistency(annotations: Annotation[]): void {
 }
 
 function checkAnnotationShape(annotations: unknown, traceslist: unknown): asserts annotations is Annotation[] {
-  if (!Array.isArray(annotations)) throw new TypeError(`annotations: expected a list, got ${describe(annotations)}`);
-  if (!Array.isArray(traceslist)) throw new TypeError(`traceslist: expected a list of lists of traces, got ${describe(traceslist)}`);
+  if (!Array.isArray(annotations)) throw new AnnotationError(`populate: expected a list of annotations for annotations, got ${describe(annotations)}`);
+  if (!Array.isArray(traceslist)) throw new AnnotationError(`populate: expected a list of lists of traces for traceslist, got ${describe(traceslist)}`);
   if (annotations.length !== traceslist.length) {
-    throw new TypeError(`annotations has ${annotations.length} origins but traceslist ${traceslist.length}; they must match`);
+    throw new AnnotationError(
+      `populate: expected one list of traces per annotation, got ${annotations.length} annotation${annotations.length === 1 ? "" : "s"} and ${traceslist.length} list${traceslist.length === 1 ? "" : "s"} of traces`,
+    );
   }
-  annotations.forEach((a: Annotation, i) => {
-    if (!a || typeof a !== "object") throw new TypeError(`annotations[${i}]: expected { origin, attrs, traces }`);
-    if (typeof a.origin !== "string" || a.origin === "" || a.origin.includes("/") || a.origin === "." || a.origin === "..") {
-      throw new TypeError(`annotations[${i}].origin: expected a file name without "/", got ${describe(a.origin)}`);
-    }
-    if (!a.attrs || typeof a.attrs !== "object") throw new TypeError(`annotations[${i}].attrs: expected an object`);
-    if (!Array.isArray(a.traces)) throw new TypeError(`annotations[${i}].traces: expected a list of trace attributes`);
+  annotations.forEach((a: unknown, i) => {
+    checkAnnotation(a, i, "populate");
     const traces = (traceslist as unknown[])[i];
     if (!Array.isArray(traces) || traces.length !== a.traces.length) {
-      throw new TypeError(
-        `origin ${JSON.stringify(a.origin)} has ${a.traces.length} trace annotations but ${Array.isArray(traces) ? traces.length : "no list of"} traces`,
+      throw new AnnotationError(
+        `populate: origin ${JSON.stringify(a.origin)} has ${a.traces.length} trace annotations but ${Array.isArray(traces) ? traces.length : describe(traces)} traces; pass one trace per trace annotation, in the same order`,
       );
     }
   });
@@ -211,15 +269,21 @@ function checkAnnotationShape(annotations: unknown, traceslist: unknown): assert
  * factory.appendTrace({ event_name: "S 1", event_sample: 1200, event_time: 1.2, xyz_coords: [37, 22.8, 54.2] });
  * populate("S01.hdf5", [factory.anno], [[{ data: new Float64Array(200), shape: [200, 1] }]]);
  * ```
+ * Progress events count traces (`unit: "traces"`): one `write` event per
+ * trace, then `done`.
+ *
  * @returns the absolute path of the file
- * @throws {TypeError} annotations and traces do not match
+ * @throws {AnnotationError} annotations and traces do not match in number, or a trace has no integer id
+ * @throws {TraceDataError} a trace's data is not samples x channels numbers
  * @throws {ConsistencyError} an origin appears twice or two traces share an id
  * @throws {InvalidSuffixError} `tf` does not end in .hdf5
+ * @throws {TargetFolderError} the folder `tf` goes into does not exist, or `tf` is a folder
  */
 export function populate(tf: string, annotations: Annotation[], traceslist: TraceInput[][], options: PopulateOptions = {}): string {
   const target = resolve(expandUser(tf));
   checkValidSuffix(target);
   checkAnnotationShape(annotations, traceslist);
+  TargetFolderError.check(target);
   const origins = new Set<string>();
   for (const a of annotations) {
     if (origins.has(a.origin)) throw new ConsistencyError("origin", [a.origin], `Origins are not unique: ${JSON.stringify(a.origin)} appears twice`);
@@ -241,12 +305,12 @@ export function populate(tf: string, annotations: Annotation[], traceslist: Trac
         f.createGroup(`${group}/traces`);
         const names = new Set<string>();
         a.traces.forEach((t, j) => {
-          if (!t || typeof t !== "object") throw new TypeError(`origin ${JSON.stringify(a.origin)}, trace ${j}: expected trace attributes`);
+          if (!t || typeof t !== "object") throw new AnnotationError(`populate: expected trace attributes (an object) for origin ${JSON.stringify(a.origin)}, trace ${j}, got ${describe(t)}`);
           const text = strValues({ ...t, ...a.attrs }, floats);
           const name = text["id"];
-          if (name === undefined) throw new TypeError(`origin ${JSON.stringify(a.origin)}, trace ${j}: the trace attributes have no id`);
+          if (name === undefined) throw new AnnotationError(`populate: expected an id for origin ${JSON.stringify(a.origin)}, trace ${j}: the trace attributes have none; set id to the trace's number`);
           if (!/^-?[0-9]+$/.test(name)) {
-            throw new TypeError(`origin ${JSON.stringify(a.origin)}, trace ${j}: id ${JSON.stringify(name)} is not an integer`);
+            throw new AnnotationError(`populate: expected an integer id for origin ${JSON.stringify(a.origin)}, trace ${j}, got ${JSON.stringify(name)}`);
           }
           if (names.has(name)) {
             throw new ConsistencyError("id", [name], `origin ${JSON.stringify(a.origin)} has two traces with id ${name}; ids must be unique within an origin`);
@@ -257,14 +321,14 @@ export function populate(tf: string, annotations: Annotation[], traceslist: Trac
           f.createDataset(path, data, shape);
           f.setAttrs(path, text);
           done++;
-          progress?.({ phase: "write", origin: a.origin, done, total });
+          progress?.({ phase: "write", unit: "traces", origin: a.origin, done, total });
         });
       });
       f.flush();
     },
     options,
   );
-  progress?.({ phase: "done", done, total });
+  progress?.({ phase: "done", unit: "traces", done, total });
   return target;
 }
 
@@ -302,13 +366,16 @@ export class AnnotationFactory {
   #attrs: Record<string, unknown>;
   readonly #traces: Record<string, unknown>[] = [];
 
-  /** @throws {UnknownReadoutError} the readin/readout is not registered */
+  /**
+   * @throws {UnknownReadoutError} the readin/readout is not registered
+   * @throws {AnnotationError} origin is not a file name
+   */
   constructor(options: { readin: string; readout: string; origin: string }) {
     this.#spec = getReadout(options.readin, options.readout);
     this.readin = options.readin;
     this.readout = options.readout;
     if (typeof options.origin !== "string" || options.origin === "" || options.origin.includes("/")) {
-      throw new TypeError(`origin: expected a file name without "/", got ${describe(options.origin)}`);
+      throw new AnnotationError(`AnnotationFactory: expected a file name without "/" for origin, got ${describe(options.origin)}`);
     }
     this.origin = options.origin;
     this.#floats = floatKeys(options.readin, options.readout);

@@ -1,102 +1,45 @@
 /**
  * `encode` and `decode`: attribute values are stored as text and read with
- * YAML 1.1, exactly as offspect does with PyYAML (`yaml.load(text,
- * Loader=yaml.Loader)` and the first line of `yaml.dump(value)`).
+ * YAML 1.1, exactly as offspect does with PyYAML (`decode`: `yaml.load(text,
+ * Loader=yaml.Loader)` plus offspect's handling of lists, `nan` and `inf`;
+ * `encode`: text as it is, a list as Python's `str()`, anything else as the
+ * first line of `yaml.dump(value)`).
  *
  * The YAML parsing is the `yaml` package's YAML 1.1 schema with its scalar
- * resolvers replaced by PyYAML's own (PyYAML keeps `1e3`, `y` and `n` as text
- * and requires a signed exponent), so every plain scalar resolves as offspect
- * resolves it.
+ * resolvers replaced by PyYAML's own (values/yamlscalar.ts), so every plain
+ * scalar resolves as offspect resolves it; the dump is PyYAML's emitter,
+ * restated (values/yamldump.ts).
+ *
+ * Integers beyond 2^53 - 1 in magnitude decode as `bigint`, every digit
+ * kept, and a bigint encodes as its exact digits (`12345678901234567890`),
+ * as Python's int does. A JavaScript number that is an integer beyond 2^53
+ * is a float, as JSON's `1e+21` is in Python (`1.0e+21`): pass a bigint to
+ * store an exact large integer.
  * @module
  */
-import { parse, type Tags } from "yaml";
-import { CacheFileError } from "./errors.js";
-import { formatDateTime, formatFloat, jsToPy, pyRepr } from "./pyliteral.js";
+import { CST, Lexer, parse, type Tags } from "yaml";
+import { describe } from "./errors.js";
+import { ArgumentTypeError, DecodeError, EncodeError } from "./values/errors.js";
+import { formatDateTime, pyRepr } from "./values/format.js";
+import { jsToPy } from "./values/convert.js";
+import { yamlFirstLine } from "./values/yamldump.js";
+import {
+  constructBool,
+  constructFloat,
+  constructInt,
+  constructTimestamp,
+  RE_BOOL,
+  RE_FLOAT,
+  RE_INT,
+  RE_NULL,
+  RE_TIMESTAMP,
+} from "./values/yamlscalar.js";
 
-/** A value that text decodes to. */
-export type Decoded = null | boolean | number | string | Date | Decoded[] | { [key: string]: Decoded } | Uint8Array;
+export { DecodeError, EncodeError } from "./values/errors.js";
+export { isYamlInt } from "./values/yamlscalar.js";
 
-/** The text is not valid YAML, or names an impossible date (`EDECODE`). */
-export class DecodeError extends CacheFileError {
-  constructor(text: string, why: string) {
-    super("EDECODE", `cannot decode ${JSON.stringify(text)}: ${why}`);
-  }
-}
-
-// PyYAML's implicit resolvers (yaml/resolver.py), YAML 1.1.
-const RE_BOOL = /^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/;
-const RE_INT =
-  /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
-const RE_FLOAT =
-  /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
-const RE_NULL = /^(?:~|null|Null|NULL|)$/;
-const RE_TIMESTAMP =
-  /^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/;
-
-/** Whether PyYAML reads the text as an integer (not a float, not text). */
-export function isYamlInt(text: string): boolean {
-  return RE_INT.test(text.trim());
-}
-
-function sexagesimal(parts: string[]): number {
-  let value = 0;
-  let base = 1;
-  for (let i = parts.length - 1; i >= 0; i--) {
-    value += Number(parts[i]) * base;
-    base *= 60;
-  }
-  return value;
-}
-
-function constructInt(text: string): number {
-  let value = text.replace(/_/g, "");
-  let sign = 1;
-  if (value[0] === "-") sign = -1;
-  if (value[0] === "+" || value[0] === "-") value = value.slice(1);
-  if (value === "0") return 0;
-  if (value.startsWith("0b")) return sign * parseInt(value.slice(2), 2);
-  if (value.startsWith("0x")) return sign * parseInt(value.slice(2), 16);
-  if (value[0] === "0") return sign * parseInt(value, 8);
-  if (value.includes(":")) return sign * sexagesimal(value.split(":"));
-  return sign * Number(value);
-}
-
-function constructFloat(text: string): number {
-  let value = text.replace(/_/g, "").toLowerCase();
-  let sign = 1;
-  if (value[0] === "-") sign = -1;
-  if (value[0] === "+" || value[0] === "-") value = value.slice(1);
-  if (value === ".inf") return sign * Infinity;
-  if (value === ".nan") return NaN;
-  if (value.includes(":")) return sign * sexagesimal(value.split(":"));
-  return sign * Number(value);
-}
-
-function constructTimestamp(text: string): Date {
-  const m =
-    /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?))?)?$/.exec(
-      text,
-    )!;
-  const [, y, mo, d, h, mi, s, frac, tz, tzSign, tzH, tzM] = m;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
-  const hour = Number(h ?? 0);
-  const minute = Number(mi ?? 0);
-  const second = Number(s ?? 0);
-  const daysInMonth = month >= 1 && month <= 12 ? new Date(Date.UTC(year, month, 0)).getUTCDate() : 0;
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) {
-    throw new Error("the date or time is out of range");
-  }
-  const ms = frac ? Math.floor(Number(`0.${frac.slice(0, 6).padEnd(6, "0")}`) * 1e6) / 1000 : 0;
-  let t = Date.UTC(year, month - 1, day, hour, minute, second) + ms;
-  if (year < 100) t = new Date(t).setUTCFullYear(year);
-  if (tz && tz !== "Z") {
-    const offset = (Number(tzH) * 60 + Number(tzM ?? 0)) * 60000;
-    t -= tzSign === "-" ? -offset : offset;
-  }
-  return new Date(t);
-}
+/** A value that text decodes to. Integers beyond 2^53 - 1 in magnitude are bigints. */
+export type Decoded = null | boolean | number | bigint | string | Date | Decoded[] | { [key: string]: Decoded } | Uint8Array;
 
 function pyyamlTags(tags: Tags): Tags {
   const replaced = new Set([
@@ -107,8 +50,13 @@ function pyyamlTags(tags: Tags): Tags {
     "tag:yaml.org,2002:timestamp",
   ]);
   const kept = tags.filter((t) => typeof t === "string" || !replaced.has(t.tag));
+  // Implicit: plain text matching `test`. Explicit (`!!float 1`): any text, constructed as PyYAML does.
   const scalar = (tag: string, test: RegExp, resolve: (s: string) => unknown) =>
     ({ tag, test, resolve, default: true, identify: () => false }) as unknown as Tags[number];
+  const explicit = (tag: string, resolve: (s: string) => unknown) => ({ tag, resolve, identify: () => false }) as unknown as Tags[number];
+  const noConstructor = (tag: string) => () => {
+    throw new Error(`could not determine a constructor for the tag '${tag}'`);
+  };
   return [
     ...kept,
     scalar("tag:yaml.org,2002:null", RE_NULL, () => null),
@@ -116,6 +64,13 @@ function pyyamlTags(tags: Tags): Tags {
     scalar("tag:yaml.org,2002:int", RE_INT, constructInt),
     scalar("tag:yaml.org,2002:float", RE_FLOAT, constructFloat),
     scalar("tag:yaml.org,2002:timestamp", RE_TIMESTAMP, constructTimestamp),
+    // PyYAML resolves a plain "=" to the value tag, which its Loader cannot construct.
+    scalar("tag:yaml.org,2002:value", /^=$/, noConstructor("tag:yaml.org,2002:value")),
+    explicit("tag:yaml.org,2002:null", () => null),
+    explicit("tag:yaml.org,2002:bool", constructBool),
+    explicit("tag:yaml.org,2002:int", constructInt),
+    explicit("tag:yaml.org,2002:float", constructFloat),
+    explicit("tag:yaml.org,2002:timestamp", constructTimestamp),
   ];
 }
 
@@ -125,86 +80,162 @@ const PARSE_OPTIONS = {
   customTags: pyyamlTags,
   uniqueKeys: false,
   maxAliasCount: 100,
+  // Warnings (unknown directives or tags) would go to process.emitWarning, i.e. stderr.
+  logLevel: "error",
 } as const;
 
-function redecodeList(value: unknown): unknown {
-  if (!Array.isArray(value)) return value;
-  const out: unknown[] = [];
-  for (const item of value) {
-    if (item === null || item === undefined) continue;
-    out.push(typeof item === "string" ? decode(item) : redecodeList(item));
+/**
+ * PyYAML's scanner never skips a tab between tokens and ends a plain scalar
+ * at one, so a tab outside quotes, comments and block scalars is an error
+ * there ("found character '\\t' that cannot start any token"), where the
+ * `yaml` package accepts it.
+ */
+function checkTabs(text: string): void {
+  if (!text.includes("\t")) return;
+  if (tabOutsideQuotes(text)) {
+    throw new DecodeError(text, "found character '\\t' that cannot start any token (PyYAML allows tabs only inside quotes, comments and block scalars)");
+  }
+}
+
+function tabOutsideQuotes(text: string): boolean {
+  let scalarNext = false;
+  let blockHeader = false;
+  for (const lexeme of new Lexer().lex(text)) {
+    if (lexeme === CST.SCALAR) {
+      scalarNext = true;
+    } else if (scalarNext) {
+      // The source of the scalar that follows the marker: plain, or a block scalar's body.
+      scalarNext = false;
+      if (!blockHeader && lexeme.includes("\t")) return true;
+      blockHeader = false;
+    } else {
+      const type = CST.tokenType(lexeme);
+      if (type === "block-scalar-header") blockHeader = true;
+      else if (type !== "comment" && type !== "single-quoted-scalar" && type !== "double-quoted-scalar" && lexeme.includes("\t")) return true;
+    }
+  }
+  return false;
+}
+
+const MARKERS = new Set<string>([CST.DOCUMENT, CST.SCALAR, CST.FLOW_END]);
+const FLOW_CLOSE = new Set(["comma", "flow-seq-end", "flow-map-end"]);
+
+/**
+ * PyYAML reads a `-` in a flow collection that a flow indicator follows at
+ * once (`[a, -]`, `{a: -}`) as the plain scalar "-"; the `yaml` package takes
+ * it for a block sequence and fails. The same text with that `-` quoted
+ * (the same string to PyYAML), or undefined when there is no such `-`.
+ */
+function quoteFlowDashes(text: string): string | undefined {
+  const lexemes = [...new Lexer().lex(text)].filter((l) => l !== "" && !MARKERS.has(l));
+  // Only when the lexemes are the whole source, so that nothing else can change.
+  if (lexemes.join("") !== text) return undefined;
+  let depth = 0;
+  let changed = false;
+  const out = lexemes.map((lexeme, i) => {
+    const type = CST.tokenType(lexeme);
+    if (type === "flow-seq-start" || type === "flow-map-start") depth++;
+    if (type === "flow-seq-end" || type === "flow-map-end") depth--;
+    const next = lexemes[i + 1];
+    if (type === "seq-item-ind" && depth > 0 && next !== undefined && FLOW_CLOSE.has(CST.tokenType(next) ?? "")) {
+      changed = true;
+      return "'-'";
+    }
+    return lexeme;
+  });
+  return changed ? out.join("") : undefined;
+}
+
+function parseLikePyYaml(text: string): unknown {
+  try {
+    return parse(text, PARSE_OPTIONS);
+  } catch (e) {
+    const quoted = text.includes("-") ? quoteFlowDashes(text) : undefined;
+    if (quoted === undefined) throw e;
+    try {
+      return parse(quoted, PARSE_OPTIONS);
+    } catch {
+      throw e;
+    }
+  }
+}
+
+/** offspect's pass over a decoded list: text items decoded again, ints and floats kept, every other item dropped. */
+function offspectList(items: unknown[]): Decoded[] {
+  const out: Decoded[] = [];
+  for (const item of items) {
+    if (typeof item === "string") out.push(decode(item));
+    else if (typeof item === "number" || typeof item === "bigint") out.push(item);
   }
   return out;
 }
 
 /**
  * Decodes stored attribute text, as offspect's `decode`: YAML 1.1 as PyYAML
- * reads it, plus offspect's extras: text items of a list are decoded again
- * (null items dropped), and `nan`, `inf`, `-inf` are the float values.
+ * reads it, then offspect's two extras:
+ * - in a list, every item that is text is decoded again, integers and
+ *   floats are kept, and every other item (booleans, null, nested lists,
+ *   mappings, dates) is dropped: `[S  1]` gives `["S  1"]`, `['1', true, 2]`
+ *   gives `[1, 2]`;
+ * - a result that is exactly the text `nan` or `inf` (also quoted, `'nan'`)
+ *   becomes NaN or Infinity; `-inf` stays text, as in offspect (YAML's own
+ *   `.nan`, `.inf` and `-.inf` are floats anyway).
  *
  * @example
- * decode("66")                 // 66
- * decode("[37.0, 52.9, 21.2]") // [37, 52.9, 21.2]
- * decode("None")               // "None" (offspect's populate writes None for null)
- * decode("2020-01-01 10:00:00")// Date (UTC)
+ * decode("66")                   // 66
+ * decode("[37.0, 52.9, 21.2]")   // [37, 52.9, 21.2]
+ * decode("None")                 // "None" (offspect's populate writes None for null)
+ * decode("2020-01-01 10:00:00")  // Date (UTC)
+ * decode("12345678901234567890") // 12345678901234567890n
  * @throws {DecodeError} the text is not YAML, or holds an impossible date
+ * @throws {ArgumentTypeError} (a TypeError) the argument is not a string
  */
 export function decode(text: string): Decoded {
-  if (typeof text !== "string") throw new TypeError(`decode expects a string, got ${typeof text}`);
-  if (text === "nan") return NaN;
-  if (text === "inf") return Infinity;
-  if (text === "-inf") return -Infinity;
+  if (typeof text !== "string") throw new ArgumentTypeError(`expected a string for decode, got ${describe(text)}: decode reads stored text; encode turns values into it`);
   let value: unknown;
   try {
-    value = parse(text, PARSE_OPTIONS);
+    value = parseLikePyYaml(text);
+    checkTabs(text);
   } catch (e) {
+    if (e instanceof DecodeError) throw e;
     throw new DecodeError(text, (e as Error).message.split("\n")[0] ?? "invalid YAML");
   }
-  return redecodeList(value) as Decoded;
-}
-
-/** PyYAML's representation of a float (`represent_float`). */
-function yamlFloat(x: number): string {
-  if (Number.isNaN(x)) return ".nan";
-  if (x === Infinity) return ".inf";
-  if (x === -Infinity) return "-.inf";
-  const value = formatFloat(x).toLowerCase();
-  return !value.includes(".") && value.includes("e") ? value.replace("e", ".0e") : value;
-}
-
-function isFloat(x: number): boolean {
-  return !Number.isInteger(x) || Math.abs(x) >= 2 ** 53 || Object.is(x, -0);
+  if (Array.isArray(value)) return offspectList(value);
+  if (value === "nan") return NaN;
+  if (value === "inf") return Infinity;
+  return value as Decoded;
 }
 
 /**
  * Encodes a value for storage, as offspect's `encode`: text stays as it is,
- * a Date becomes Python's `str(datetime)` (UTC), a list its Python repr
- * (`[37.0, 52.9, 21.2]`, `['EDC_L', 'APB_R']`), anything else the first line
- * of PyYAML's dump (`66`, `3.5`, `1.0e-07`, `true`, `null`, `.nan`).
+ * a Date becomes Python's `str(datetime)` (UTC), a list Python's `str()` of
+ * it (`[37.0, 52.9, 21.2]`, `['EDC_L', 'APB_R']`), anything else the first
+ * line of PyYAML's dump (`66`, `3.5`, `1.0e-07`, `true`, `null`, `.nan`; a
+ * mapping `a: 1`, its first key in sorted order).
  *
- * JavaScript has one number type: safe integers encode as ints, others as
- * floats, and a list of numbers with any non-integer encodes every number as
- * a float (so `[37, 52.9, 21.2]` gives `[37.0, 52.9, 21.2]`).
+ * JavaScript has one number type: safe integers encode as ints, other
+ * numbers as floats, bigints as ints with every digit, and a list of
+ * numbers with any non-integer encodes every number as a float (so `[37,
+ * 52.9, 21.2]` gives `[37.0, 52.9, 21.2]`). `undefined` encodes as `null`.
  *
- * @example encode(66) // "66";  encode(1e-7) // "1.0e-07";  encode(null) // "null"
+ * @example
+ * encode(66)                    // "66"
+ * encode(1e-7)                  // "1.0e-07"
+ * encode(null)                  // "null"
+ * encode(2n ** 64n)             // "18446744073709551616"
+ * encode({ b: 1, a: "yes" })    // "a: 'yes'"
+ * @throws {EncodeError} for a function, a symbol, an invalid Date, or what PyYAML would tag with `!!` (bytes, sets, class instances), which offspect refuses
  */
 export function encode(value: unknown): string {
   if (typeof value === "string") return value;
-  if (value === null || value === undefined) return "null";
-  if (typeof value === "boolean") return value ? "true" : "false";
-  if (typeof value === "bigint") return value.toString();
-  if (typeof value === "number") return isFloat(value) ? yamlFloat(value) : String(value);
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw new TypeError("cannot encode an invalid Date");
+    if (Number.isNaN(value.getTime())) throw new EncodeError(value, "the Date is invalid; pass a valid Date or the date as text");
     return formatDateTime(value);
   }
   if (Array.isArray(value)) return pyRepr(jsToPy(value));
-  if (typeof value === "object") {
-    const keys = Object.keys(value as object).sort();
-    if (keys.length === 0) return "{}";
-    const first = (value as Record<string, unknown>)[keys[0]!];
-    const scalar = first === null || ["string", "number", "boolean", "bigint"].includes(typeof first);
-    return scalar ? `${keys[0]}: ${encode(first)}` : `${keys[0]}:`;
+  const line = yamlFirstLine(value);
+  if (line.includes("!!")) {
+    throw new EncodeError(value, `its dump ${JSON.stringify(line)} holds "!!", which offspect's encode refuses; cast it to text, a number or a list`);
   }
-  throw new TypeError(`cannot encode a ${typeof value}`);
+  return line;
 }

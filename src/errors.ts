@@ -14,6 +14,9 @@
  * @module
  */
 
+import { type Stats, statSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
+
 const BRAND = Symbol.for("offspect-cachefile.error");
 
 /** One frame of libhdf5's error stack, outermost first. */
@@ -200,6 +203,75 @@ export class ForeignAttributesError extends CacheFileError {
 export class UnknownReadoutError extends CacheFileError {
   constructor(message: string, file?: string) {
     super("EREADOUT", message, file !== undefined ? { file } : {});
+  }
+}
+
+/**
+ * A file cannot be written where it was asked for (nothing was written):
+ * - `ENOTARGETDIR`: the folder it goes into does not exist, or is not a folder;
+ * - `ETARGETISDIR`: the target itself is a folder.
+ *
+ * `folder` names the folder at fault, never a temporary file.
+ * @example
+ * try { populate("/missing/dir/out.hdf5", annotations, traces); }
+ * catch (e) { if (e instanceof TargetFolderError) console.error(e.message); } // "... the folder /missing/dir does not exist ..."
+ */
+export class TargetFolderError extends CacheFileError {
+  /** The folder at fault (for `ETARGETISDIR`: the target). */
+  readonly folder: string;
+  constructor(target: string, folder: string, problem: "missing" | "not-a-folder" | "is-a-folder") {
+    super(
+      problem === "is-a-folder" ? "ETARGETISDIR" : "ENOTARGETDIR",
+      problem === "missing"
+        ? `cannot write ${target}: the folder ${folder} does not exist; create it first (mkdir -p ${folder}) or write elsewhere`
+        : problem === "not-a-folder"
+          ? `cannot write ${target}: ${folder} is not a folder; pick a path inside an existing folder`
+          : `cannot write ${target}: it is a folder; name a file inside it instead`,
+      { file: target },
+    );
+    this.folder = folder;
+  }
+
+  /**
+   * Checks, before anything is written, that `target` can be created or
+   * replaced: its folder exists and is a folder, and it is not a folder itself.
+   * @throws {TargetFolderError} when it cannot
+   */
+  static check(target: string): void {
+    const path = resolvePath(target);
+    const folder = dirname(path);
+    let info: Stats | undefined;
+    try {
+      info = statSync(folder);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") throw new TargetFolderError(target, folder, "missing");
+      if (code === "ENOTDIR") throw new TargetFolderError(target, nearestNonFolder(folder), "not-a-folder");
+      throw e;
+    }
+    if (!info.isDirectory()) throw new TargetFolderError(target, folder, "not-a-folder");
+    let self: Stats | undefined;
+    try {
+      self = statSync(path);
+    } catch {
+      return; // absent: it will be created
+    }
+    if (self.isDirectory()) throw new TargetFolderError(target, path, "is-a-folder");
+  }
+}
+
+/** The first component of `folder` that exists and is not a folder. */
+function nearestNonFolder(folder: string): string {
+  let p = folder;
+  for (;;) {
+    const parent = dirname(p);
+    if (parent === p) return folder;
+    try {
+      if (!statSync(parent).isDirectory()) p = parent;
+      else return p;
+    } catch {
+      p = parent;
+    }
   }
 }
 

@@ -18,7 +18,8 @@ export {
   type TraceData,
   type WriteResult,
 } from "./cachefile.js";
-export { decode, encode, DecodeError, type Decoded } from "./codec.js";
+export { decode, encode, DecodeError, EncodeError, type Decoded } from "./codec.js";
+export { ArgumentRangeError, ArgumentTypeError } from "./values/errors.js";
 export * from "./errors.js";
 export { H5File, hdf5Version, openObjectCount, readFile, writeFile, type ObjectKind, type OpenMode, type OpenOptions, type RawData } from "./h5.js";
 export {
@@ -31,12 +32,14 @@ export {
   registerReadout,
   traceKeySpecs,
   validate,
+  InvalidReadoutSpecError,
+  ReadoutExistsError,
   type KeySpec,
   type ReadoutSpec,
   type ValueKind,
 } from "./readouts.js";
-export { literalEval, pyRepr, pyStr, pythonStr, type PyValue, PyLiteralError } from "./pyliteral.js";
-export { AnnotationFactory, checkConsistency, populate, type Annotation, type PopulateOptions, type ProgressCallback, type ProgressEvent, type TraceInput } from "./build.js";
+export { isPyValue, jsToPy, literalEval, pyRepr, pyStr, pythonStr, pyToJs, type PyValue, PyLiteralError } from "./pyliteral.js";
+export { AnnotationError, AnnotationFactory, TraceDataError, checkConsistency, populate, type Annotation, type PopulateOptions, type ProgressCallback, type ProgressEvent, type TraceInput } from "./build.js";
 export { merge, type MergeEngine, type MergeOptions } from "./merge.js";
 export { recoverAnnotations, recoverParts } from "./recover.js";
 export * from "./map/index.js";
@@ -56,6 +59,7 @@ export {
   loggedSteps,
   pearson,
   processData,
+  similarPairs,
   similarTraces,
   type ComplexArray,
   type ProcessOptions,
@@ -63,3 +67,36 @@ export {
   type Step,
   type StepName,
 } from "./steps.js";
+export {
+  BrainVisionError,
+  BrainVisionRecording,
+  CoordsError,
+  EdfError,
+  EdfRecording,
+  ImportError,
+  RecordingError,
+  XdfError,
+  XdfFile,
+  XdfSignal,
+  formatInspection,
+  importRecording,
+  inspectRecording,
+  localiteStreamPulses,
+  openRecording,
+  pairPulses,
+  readBrainsight,
+  readCoords,
+  readTriggerMarkers,
+  type ChannelInfo,
+  type CoilPulse,
+  type CoilPulses,
+  type ImportOptions,
+  type ImportProgress,
+  type ImportResult,
+  type Inspection,
+  type PairMode,
+  type RecordingEvent,
+  type Signal,
+  type XdfStream,
+} from "./recordings/index.js";
+export * from "./analysis/index.js";

@@ -8,7 +8,7 @@
  * @module
  */
 import { decode, isYamlInt } from "./codec.js";
-import { type AttributeProblem, UnknownReadoutError } from "./errors.js";
+import { type AttributeProblem, CacheFileError, describe, UnknownReadoutError } from "./errors.js";
 import { literalEval, type PyValue } from "./pyliteral.js";
 
 /** What a value must be. */
@@ -106,21 +106,79 @@ const CMEP: Record<string, KeySpec> = {
 };
 
 const registry = new Map<string, ReadoutSpec>();
+/** The readouts offspect defines (registered below, before any user's). */
+const BUILT_IN = new Set<string>();
 
 const keyOf = (readin: string, readout: string) => `${readin}\u0000${readout}`;
 
 /**
- * Adds (or replaces) a readout in the registry, e.g. for a lab's own readout.
+ * `registerReadout` was asked to register a readin/readout that is already
+ * registered (`EREADOUTEXISTS`); the registry is unchanged.
+ */
+export class ReadoutExistsError extends CacheFileError {
+  readonly readin: string;
+  readonly readout: string;
+  constructor(readin: string, readout: string, builtIn: boolean) {
+    super(
+      "EREADOUTEXISTS",
+      `readout ${readin}/${readout} is already registered${builtIn ? " (offspect's own)" : ""}: pick another name, or pass { replace: true } to replace it`,
+    );
+    this.readin = readin;
+    this.readout = readout;
+  }
+}
+
+/** A readout spec that is not one (`EREADOUTSPEC`): a missing name, keys that are not key specs. */
+export class InvalidReadoutSpecError extends CacheFileError {
+  constructor(detail: string) {
+    super("EREADOUTSPEC", `invalid readout spec: ${detail}; see getReadout("tms", "cmep") for an example`);
+  }
+}
+
+const VALUE_KINDS: readonly ValueKind[] = ["int", "number", "positive-or-inf", "bool", "coords", "number-list", "string-list", "text", "version", "filedate", "readout", "readin", "log"];
+
+function checkSpec(spec: unknown): asserts spec is ReadoutSpec {
+  const bad = (what: string, got: unknown): never => {
+    throw new InvalidReadoutSpecError(`expected ${what}, got ${describe(got)}`);
+  };
+  if (spec === null || typeof spec !== "object") bad("a readout spec { readin, readout, description, keys }", spec);
+  const s = spec as Record<string, unknown>;
+  for (const field of ["readin", "readout", "description"] as const) {
+    if (typeof s[field] !== "string" || (field !== "description" && s[field] === "")) bad(`a non-empty string for ${field}`, s[field]);
+  }
+  if (s["keys"] === null || typeof s["keys"] !== "object" || Array.isArray(s["keys"])) bad("an object of key specs for keys", s["keys"]);
+  for (const [key, k] of Object.entries(s["keys"] as object)) {
+    const kind = (k as { kind?: unknown } | null)?.kind;
+    if (!VALUE_KINDS.includes(kind as ValueKind)) bad(`a kind (one of ${VALUE_KINDS.join(", ")}) for keys.${key}`, kind);
+  }
+}
+
+/**
+ * Adds a readout to the registry, e.g. for a lab's own readout. A readin/
+ * readout that is already registered (offspect's own `cmep`, `imep`,
+ * `pdmep`, `erp` included) is refused unless `replace` is true, so that no
+ * built-in readout is replaced by accident.
  * @example
  * registerReadout({ readin: "tms", readout: "silent", description: "silent period",
  *   keys: { ...getReadout("tms", "cmep").keys, silent_period_ms: { kind: "number", nullable: true } } });
+ * registerReadout({ ...getReadout("tms", "cmep"), description: "our cMEP" }, { replace: true });
+ * @throws {ReadoutExistsError} the readin/readout is registered and `replace` is not true
+ * @throws {InvalidReadoutSpecError} the spec has no readin, readout or description, or a key without a valid kind
  */
-export function registerReadout(spec: ReadoutSpec): void {
-  registry.set(keyOf(spec.readin, spec.readout), Object.freeze({ ...spec, keys: Object.freeze({ ...spec.keys }) }));
+export function registerReadout(spec: ReadoutSpec, options: { replace?: boolean } = {}): void {
+  checkSpec(spec);
+  const key = keyOf(spec.readin, spec.readout);
+  if (registry.has(key) && options.replace !== true) throw new ReadoutExistsError(spec.readin, spec.readout, BUILT_IN.has(key));
+  registry.set(key, Object.freeze({ ...spec, keys: Object.freeze({ ...spec.keys }) }));
 }
 
-registerReadout({ readin: "tms", readout: "cmep", description: "contralateral MEP", keys: CMEP });
-registerReadout({
+function registerBuiltIn(spec: ReadoutSpec): void {
+  registerReadout(spec);
+  BUILT_IN.add(keyOf(spec.readin, spec.readout));
+}
+
+registerBuiltIn({ readin: "tms", readout: "cmep", description: "contralateral MEP", keys: CMEP });
+registerBuiltIn({
   readin: "tms",
   readout: "imep",
   description: "ipsilateral MEP",
@@ -134,13 +192,13 @@ registerReadout({
     exact_phase: num(),
   },
 });
-registerReadout({
+registerBuiltIn({
   readin: "tms",
   readout: "pdmep",
   description: "phase-dependent MEP",
   keys: { ...CMEP, measured_phase: num(), target_phase: num() },
 });
-registerReadout({
+registerBuiltIn({
   readin: "tms",
   readout: "erp",
   description: "evoked potential (EEG)",
@@ -238,7 +296,7 @@ function numberList(text: string): number[] | undefined {
     return lit.items.map((x) => Number((x as { v: number | bigint }).v));
   }
   const d = tryDecode(text);
-  if (d.ok && Array.isArray(d.value) && d.value.every((x) => typeof x === "number")) return d.value as number[];
+  if (d.ok && Array.isArray(d.value) && d.value.every((x) => typeof x === "number" || typeof x === "bigint")) return d.value.map(Number);
   return undefined;
 }
 
@@ -250,11 +308,11 @@ function checkKind(kind: ValueKind, text: string): boolean {
       return isYamlInt(text);
     case "number": {
       const d = tryDecode(text);
-      return d.ok && typeof d.value === "number";
+      return d.ok && (typeof d.value === "number" || typeof d.value === "bigint");
     }
     case "positive-or-inf": {
       const d = tryDecode(text);
-      return d.ok && typeof d.value === "number" && d.value > 0;
+      return d.ok && (typeof d.value === "number" || typeof d.value === "bigint") && d.value > 0;
     }
     case "bool": {
       const d = tryDecode(text);

@@ -3,7 +3,7 @@
  * copies of the shared fixtures.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import sharp from "sharp";
@@ -280,7 +280,7 @@ describe("bad input: non-zero exit, one line, no stack trace", () => {
   });
 
   it("--help works on every command, with exit 0", () => {
-    for (const command of [[], ["peek"], ["merge"], ["plot"], ["attrs"], ["export"], ["validate"], ["demo"]]) {
+    for (const command of [[], ["peek"], ["merge"], ["plot"], ["plot-trace"], ["attrs"], ["export"], ["validate"], ["demo"]]) {
       const r = cli(...command, "--help");
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: cachefile/);
@@ -304,5 +304,157 @@ describe("bad input: non-zero exit, one line, no stack trace", () => {
     const r = spawnSync("npx", ["--no-install", "cachefile", "--help"], { cwd: ROOT, encoding: "utf8" });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("peek");
+  });
+});
+
+/** One origin per copy of the same trace, all with id 0: n(n-1)/2 pairs of identical traces. */
+function copiesOfOneTrace(path: string, copies: number): string {
+  const data = Float64Array.from({ length: 200 }, (_, s) => Math.sin(s / 7) + 0.2 * Math.sin(s / 2));
+  const attrs = {
+    channel_labels: ["EDC_L"], channel_of_interest: "EDC_L", samplingrate: 1000, samples_pre_event: 100, samples_post_event: 100,
+    subject: "S", readin: "tms", readout: "cmep", version: "0.1.2", global_comment: "", filedate: "2020-01-01 00:00:00", history: "",
+  };
+  const trace = { id: 0, event_name: "S 1", event_sample: 1000, event_time: 1, onset_shift: 0, reject: false, comment: "", examiner: "", time_since_last_pulse_in_s: null, xyz_coords: [1, 2, 3], stimulation_intensity_mso: 50, stimulation_intensity_didt: null, neg_peak_magnitude_uv: null, neg_peak_latency_ms: null, pos_peak_magnitude_uv: null, pos_peak_latency_ms: null, zcr_latency_ms: null, channel_of_interest: "EDC_L" };
+  const annotations = Array.from({ length: copies }, (_, k) => ({ origin: `run${String(k).padStart(2, "0")}.xdf`, attrs, traces: [trace] }));
+  return populate(path, annotations, annotations.map(() => [{ data, shape: [200, 1] as [number, number] }]));
+}
+
+describe("no surprises for a new user", () => {
+  it("--version prints this package's version, also run from another project with its own npm_package_version", () => {
+    const other = join(dir, "other-project");
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, "package.json"), JSON.stringify({ name: "other", version: "9.9.9" }));
+    const own = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+    const r = spawnSync(process.execPath, [CLI, "--version"], { cwd: other, encoding: "utf8", env: { ...process.env, npm_package_version: "9.9.9" } });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(own);
+  });
+
+  it("a target in a missing folder: one typed line naming the folder, never a temporary file, and nothing written", () => {
+    const source = copyFixture("template_R001.hdf5", dir, "t_R001.hdf5");
+    const missing = join(dir, "no", "such", "dir");
+    const cases: [string, string[]][] = [
+      ["merge", ["merge", "-t", join(missing, "out.hdf5"), "-f", source]],
+      ["plot", ["plot", fixture("map_session.hdf5"), "-o", join(missing, "map.png")]],
+      ["plot-trace", ["plot-trace", fixture("map_session.hdf5"), "0", "-o", join(missing, "trace.png")]],
+      ["export", ["export", source, "-o", join(missing, "all.csv")]],
+    ];
+    for (const [what, args] of cases) {
+      const r = cli(...args);
+      expect(r.status, what).toBe(1);
+      expect(r.stderr.trim().split("\n"), what).toHaveLength(1);
+      expect(r.stderr, what).toMatch(new RegExp(`^error: cannot write .*: the folder ${missing.replace(/[/.]/g, "\\$&")} does not exist; create it first`));
+      expect(r.stderr, what).not.toMatch(/partial/);
+    }
+    expect(existsSync(join(dir, "no"))).toBe(false);
+  });
+
+  it("an output that is a folder, or a folder that is a file: one typed line (not EEXIST/ENOENT), exit 1", () => {
+    const file = join(dir, "plain-file");
+    writeFileSync(file, "x");
+    const folder = join(dir, "a-folder.png");
+    mkdirSync(folder, { recursive: true });
+    const demoOnFile = cli("demo", "-o", file);
+    expect(demoOnFile.status).toBe(1);
+    expect(demoOnFile.stderr).toMatch(/^error: cannot write .*plain-file.*: .*plain-file is not a folder; pick a path inside an existing folder\n$/);
+    const plotOnFolder = cli("plot", fixture("map_session.hdf5"), "-o", folder);
+    expect(plotOnFolder.status).toBe(1);
+    expect(plotOnFolder.stderr).toMatch(/^error: cannot write .*a-folder\.png: it is a folder; name a file inside it instead\n$/);
+    const exportUnderFile = cli("export", fixture("template_R001.hdf5"), "-o", join(file, "x.csv"));
+    expect(exportUnderFile.status).toBe(1);
+    expect(exportUnderFile.stderr).toMatch(/plain-file is not a folder/);
+    expect(readFileSync(file, "utf8")).toBe("x");
+  });
+
+  it("export -o writes the whole file or none: a failure leaves no file and no temporary file behind", () => {
+    const out = join(dir, "exports");
+    mkdirSync(out, { recursive: true });
+    expect(cli("export", fixture("merged_R001_R003.hdf5"), "-o", join(out, "ok.csv")).status).toBe(0);
+    const r = cli("export", join(dir, "text.hdf5"), "-o", join(out, "bad.csv"));
+    expect(r.status).toBe(1);
+    expect(readdirSync(out)).toEqual(["ok.csv"]);
+  });
+
+  it("validate reports every file, a line for one it cannot read, and exits 1 at the end", () => {
+    const a = copyFixture("template_R001.hdf5", dir, "v_a.hdf5");
+    const c = copyFixture("template_R002.hdf5", dir, "v_c.hdf5");
+    python(
+      `import h5py, sys, json
+f = h5py.File(sys.argv[1], "r+")
+o = sorted(f)[0]; t = sorted(f[o]["traces"])[0]
+f[o]["traces"][t].attrs["reject"] = "perhaps"
+f.close(); print(json.dumps(1))`,
+      [c],
+    );
+    const missing = join(dir, "v_missing.hdf5");
+    const r = cli("validate", a, missing, c);
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toEqual([`${missing}: cannot be read: ${missing} does not exist: check the path`, expect.stringMatching(/v_c\.hdf5:0: reject: expected True or False, got "perhaps"$/)]);
+    expect(r.stderr).toBe("error: 1 problem in 1 trace; 1 of 3 files could not be read\n");
+    const allGood = cli("validate", a, copyFixture("template_R003.hdf5", dir, "v_d.hdf5"));
+    expect([allGood.status, allGood.stdout]).toEqual([0, "all 2 files are valid\n"]);
+  });
+
+  it.each([
+    ["--vmax -5", ["plot", "@map", "-o", "@out.png", "--vmax", "-5"], /vmax must be above 0, got -5/],
+    ["--vmax 0", ["plot", "@map", "-o", "@out.png", "--vmax", "0"], /vmax must be above 0, got 0/],
+    ["--smooth -1", ["plot", "@map", "-o", "@out.png", "--smooth", "-1"], /smooth must be from 0 to 1000, got -1/],
+    ["--threshold -3", ["plot", "@map", "-o", "@out.png", "--threshold", "-3"], /threshold must be at least 0, got -3/],
+    ["peek -s 2", ["peek", "@map", "-s", "2"], /threshold must be from -1 to 1 \(a correlation\), got 2/],
+    ["peek -s -1.5", ["peek", "@map", "-s", "-1.5"], /threshold must be from -1 to 1/],
+    ["plot-trace --ylim 5", ["plot-trace", "@map", "0", "-o", "@out.png", "--ylim", "5"], /ylim must be LOW,HIGH/],
+    ["plot-trace --ylim 5,1", ["plot-trace", "@map", "0", "-o", "@out.png", "--ylim", "5,1"], /LOW < HIGH/],
+  ])("an out-of-range option value is a usage error (exit 2): %s", (_what, args, message) => {
+    const r = cli(...args.map((a) => (a === "@map" ? fixture("map_session.hdf5") : a.startsWith("@") ? join(dir, a.slice(1)) : a)));
+    expect(r.status).toBe(2);
+    expect(r.stderr.split("\n")[0]).toMatch(message);
+    expect(r.stdout).toBe("");
+    expect(existsSync(join(dir, "out.png"))).toBe(false);
+  });
+
+  it("peek -s summarises many similar pairs (the first ones, then pairs per ID); --all lists every one", () => {
+    const file = copiesOfOneTrace(join(dir, "copies.hdf5"), 25); // 300 pairs, all ID 0
+    const r = cli("peek", file, "-s", "0.9");
+    expect(r.status).toBe(0);
+    const warnings = r.stdout.split("\n").filter((l) => l.startsWith("WARNING"));
+    expect(warnings).toHaveLength(20);
+    expect(warnings[0]).toBe("WARNING: traces [1, 2] share ID 0 and are similar with r = 1.00");
+    expect(r.stdout).toContain("... 280 more pairs not shown: 300 similar pairs in all, sharing 1 ID (ID 0: 300 pairs)\n(run with --all to list every pair)\n");
+    const all = cli("peek", file, "-s", "0.9", "--all");
+    expect(all.status).toBe(0);
+    const every = all.stdout.split("\n").filter((l) => l.startsWith("WARNING"));
+    expect(every).toHaveLength(300);
+    expect(every[299]).toBe("WARNING: traces [24, 25] share ID 0 and are similar with r = 1.00");
+    expect(all.stdout).not.toContain("not shown");
+  });
+
+  it("plot --log --vmax 500 (the README's example) draws a visible map, labelled in µV; a vmax far above the data warns", async () => {
+    const out = join(dir, "log500.png");
+    const r = cli("plot", fixture("map_session.hdf5"), "-o", out, "--log", "--vmax", "500");
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    // The hotspot is drawn dark (hot_r near vmax): some pixel of the brain has red below 100.
+    let darkest = 255;
+    for (let y = 0; y < info.height; y++) for (let x = 0; x < info.width - 120; x++) darkest = Math.min(darkest, data[(y * info.width + x) * info.channels]!);
+    expect(darkest).toBeLessThan(100);
+    const faint = cli("plot", fixture("map_session.hdf5"), "-o", join(dir, "faint.png"), "--vmax", "1000000");
+    expect(faint.status).toBe(0);
+    expect(faint.stderr).toMatch(/^warning: nothing on the map is visibly coloured: its largest value \(1487µV\) is below 5% of vmax \(1000000µV\); lower --vmax/m);
+  });
+
+  it("plot-trace writes one trace as a PNG, fitted to the trace or on the axis asked for", async () => {
+    const auto = join(dir, "trace_auto.png");
+    const r = cli("plot-trace", fixture("map_session.hdf5"), "3", "-o", auto, "--channel", "0", "--title", "trace 3");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(`wrote ${auto}\n`);
+    expect(await sharp(auto).metadata()).toMatchObject({ format: "png", width: 640, height: 400 });
+    const fixed = join(dir, "trace_fixed.png");
+    expect(cli("plot-trace", fixture("map_session.hdf5"), "3", "-o", fixed, "--ylim", "-200,200").status).toBe(0);
+    expect(readFileSync(fixed).equals(readFileSync(auto))).toBe(false);
+    const badChannel = cli("plot-trace", fixture("map_session.hdf5"), "3", "-o", join(dir, "x.png"), "--channel", "FDI");
+    expect(badChannel.status).toBe(1);
+    expect(badChannel.stderr).toMatch(/^error: expected a channel index 0\.\.0 or one of the labels .*, got "FDI"/);
   });
 });

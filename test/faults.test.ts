@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "./helpers/fixtures.js";
 import type { ProbeResult } from "./faults/probe.mjs";
@@ -157,13 +157,33 @@ function regressions(): Regression[] {
     });
 }
 
+/**
+ * A regression case's test name, from its JSON: the input (its file, the
+ * fixture it was made from and the mutations), what it once did (the crash
+ * or hang the fuzzer recorded, and where, from the diagnosis), and what it
+ * must do now.
+ */
+function regressionName(r: Regression): string {
+  const m = r.meta;
+  const mutations = Array.isArray(m["mutations"]) ? (m["mutations"] as unknown[]).map(String).join(" ") : "";
+  const input = `${basename(r.file)} (${String(m["base"] ?? "unknown base")}${mutations ? `, ${mutations}` : ""})`;
+  const found = String(m["found"] ?? "");
+  const once = found.startsWith("signal ") ? `crashed with ${found.slice("signal ".length)}` : found.startsWith("hang") ? `hung (${found.replace(/^hang: /, "")})` : found ? `gave ${found}` : "failed";
+  // Where, when the diagnosis names libhdf5's function: "SIGSEGV in H5HG_read via H5Ocopy (merge): ..." gives "in H5HG_read via H5Ocopy (merge)".
+  const clause = String(m["diagnosis"] ?? "").split(/: |\. |; /)[0]!;
+  const at = clause.search(/\bH5[A-Za-z]*_/);
+  // An aside the split cut off ("H5A__close (peek: origin attributes)") goes.
+  const where = at >= 0 ? ` in ${clause.slice(at).replace(/ \([^)]*$/, "")}` : "";
+  return `${input} once ${once}${where}: now every operation exits cleanly with a specific error`;
+}
+
 describe("inputs the fuzzer crashed on (test/faults/regressions)", () => {
   const all = regressions();
   it("are kept", () => {
     expect(all.length).toBeGreaterThan(0);
   });
   describe.concurrent.each(all)("$file", (r) => {
-    it(`exits cleanly with specific errors (${String(r.meta["found"] ?? "")})`, async () => {
+    it(regressionName(r), async () => {
       const run = await probe(r.file, r.partner);
       expectCleanExit(run, corpus.operations, `${r.file} ${JSON.stringify(r.meta["mutations"] ?? "")}`);
     });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { formatFloat, literalEval, normalizeAttrValue, pyRepr, pyStr, pythonStr, PyLiteralError } from "../src/pyliteral.js";
+import { CacheFileError } from "../src/errors.js";
+import { formatFloat, literalEval, normalizeAttrValue, pyRepr, pyStr, pythonStr, pyToJs, PyLiteralError } from "../src/pyliteral.js";
+import { EncodeError } from "../src/values/errors.js";
 import { python } from "./helpers/fixtures.js";
 
 // Texts as they occur in CacheFiles, and the corners of Python's literal syntax.
@@ -81,5 +83,47 @@ describe("offspect's parse/str of attribute values", () => {
     expect(pythonStr(54)).toBe("54");
     expect(pythonStr(54, true)).toBe("54.0");
     expect(pythonStr("text")).toBe("text");
+  });
+});
+
+describe("plain JavaScript values and JSON", () => {
+  it("pyRepr and pyStr take plain JavaScript values too, as the Python values they stand for", () => {
+    expect(pyRepr(5)).toBe("5");
+    expect(pyRepr(5.5)).toBe("5.5");
+    expect(pyRepr("it's")).toBe(`"it's"`);
+    expect(pyRepr([37, 22.8, null, true])).toBe("[37, 22.8, None, True]");
+    expect(pyRepr({ a: [1, 2.5] })).toBe("{'a': [1.0, 2.5]}");
+    expect(pyRepr(new Date(Date.UTC(2020, 4, 17, 18, 2)))).toBe("datetime.datetime(2020, 5, 17, 18, 2)");
+    expect(pyRepr(2n ** 64n)).toBe("18446744073709551616");
+    expect(pyStr("EDC_L")).toBe("EDC_L");
+    expect(pyStr(null)).toBe("None");
+    expect(pyStr(new Date(Date.UTC(2020, 4, 17, 18, 2, 3, 250)))).toBe("2020-05-17 18:02:03.250000");
+    // A parsed literal is printed as what it is.
+    expect(pyStr(literalEval("'EDC_L'"))).toBe("EDC_L");
+    expect(pyRepr(literalEval("(1,)"))).toBe("(1,)");
+  });
+
+  it("refuses values with no Python counterpart, with a CacheFileError", () => {
+    expect(() => pyRepr(() => 1)).toThrow(EncodeError);
+    expect(() => pyStr(Symbol("x"))).toThrow(expect.objectContaining({ code: "EENCODE" }));
+  });
+
+  it("literalEval keeps every digit as bigint; pyToJs makes JSON-ready values", () => {
+    const v = literalEval("[12345678901234567890, 1.5, None]");
+    expect(v).toEqual({ t: "list", items: [{ t: "int", v: 12345678901234567890n }, { t: "float", v: 1.5 }, { t: "none" }] });
+    expect(() => JSON.stringify(v)).toThrow(TypeError);
+    expect(JSON.stringify(pyToJs(literalEval("{'a': [66, 1.5, None, True]}")))).toBe('{"a":[66,1.5,null,true]}');
+  });
+
+  it("PyLiteralError is a CacheFileError (ELITERAL) that names the text and says what a literal is", () => {
+    let e: unknown;
+    try {
+      literalEval("[1, 2");
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(PyLiteralError);
+    expect(e).toBeInstanceOf(CacheFileError);
+    expect(e).toMatchObject({ code: "ELITERAL", message: expect.stringMatching(/^"\[1, 2" is not a Python literal \(.* at offset \d+\): pass a number, a quoted string/) });
   });
 });

@@ -15,6 +15,7 @@ import {
   flipsign,
   formatSimilarPair,
   ifft,
+  similarPairs,
   linenoise,
   linenoiseBin,
   loggedSteps,
@@ -426,6 +427,44 @@ describe("fft", () => {
     expectClose(ifft(X.re, X.im).re, x, 1e-12);
   });
 
+  it.skipIf(!hasNumpy)("stays within 1e-12 of numpy.fft (relative to the largest bin) for power-of-two and other lengths, both ways", () => {
+    const r = rng(2026);
+    const lengths = [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 64, 97, 100, 127, 128, 255, 256, 257, 500, 511, 512, 513, 777, 1000, 1023, 1024, 1025, 1030, 2000, 4096, 5000];
+    const inputs = lengths.map((n) => ({ re: Array.from({ length: n }, () => r() * 200 - 100), im: Array.from({ length: n }, () => r() * 2 - 1) }));
+    const ref = JSON.parse(
+      spawnSync(
+        PYTHON,
+        [
+          "-c",
+          `import json, sys, numpy as np
+out = []
+for x in json.load(sys.stdin):
+    z = np.array(x["re"]) + 1j * np.array(x["im"])
+    f, b = np.fft.fft(z), np.fft.ifft(z)
+    out.append({"re": f.real.tolist(), "im": f.imag.tolist(), "ire": b.real.tolist(), "iim": b.imag.tolist()})
+print(json.dumps(out))`,
+        ],
+        { input: JSON.stringify(inputs), encoding: "utf8", maxBuffer: 1 << 28 },
+      ).stdout,
+    ) as { re: number[]; im: number[]; ire: number[]; iim: number[] }[];
+    const worst = (gotRe: Float64Array, gotIm: Float64Array, wantRe: number[], wantIm: number[]) => {
+      let scale = 0;
+      let diff = 0;
+      for (let k = 0; k < wantRe.length; k++) {
+        scale = Math.max(scale, Math.hypot(wantRe[k]!, wantIm[k]!));
+        diff = Math.max(diff, Math.hypot(gotRe[k]! - wantRe[k]!, gotIm[k]! - wantIm[k]!));
+      }
+      return diff / scale;
+    };
+    const report = lengths.map((n, i) => {
+      const x = inputs[i]!;
+      const f = fft(x.re, x.im);
+      const b = ifft(x.re, x.im);
+      return { n, forward: worst(f.re, f.im, ref[i]!.re, ref[i]!.im), inverse: worst(b.re, b.im, ref[i]!.ire, ref[i]!.iim) };
+    });
+    expect(report.filter((e) => !(e.forward <= 1e-12 && e.inverse <= 1e-12))).toEqual([]);
+  });
+
   it("gives numpy's fftfreq", () => {
     expect([...fftfreq(4, 0.25)]).toEqual([0, 1, -2, -1]);
     expect([...fftfreq(5)]).toEqual([0, 0.2, 0.4, -0.4, -0.2]);
@@ -517,6 +556,33 @@ describe("similarTraces", () => {
     }
     expect(similarTraces(traces, 2)).toEqual([]);
     expect(similarTraces(traces, -1).filter((p) => p.id === "1")).toHaveLength(1);
+  });
+
+  it("similarPairs yields the same pairs one at a time, so a caller can stop early", () => {
+    expect([...similarPairs(traces, 0.9)]).toEqual(similarTraces(traces, 0.9));
+    const many: [TraceData, TraceAttributes][] = Array.from({ length: 60 }, () => [{ data: wave, shape }, attrs("0")]);
+    const it = similarPairs(many, 0.5);
+    const first = [it.next().value, it.next().value];
+    expect(first.map((p) => p && [p.first, p.second])).toEqual([
+      [1, 2],
+      [1, 3],
+    ]);
+    let rest = 0;
+    for (const _ of it) rest++;
+    expect(rest + 2).toBe((60 * 59) / 2);
+  });
+
+  it("argument errors are CacheFileErrors too (TypeError and RangeError with a code)", () => {
+    let e: unknown;
+    try {
+      similarTraces(traces, Number.NaN);
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(RangeError);
+    expect(e).toBeInstanceOf(CacheFileError);
+    expect(e).toMatchObject({ code: "EARGRANGE" });
+    expect(() => flipsign({ data: [1] as unknown as Float64Array, shape: [1, 1] }, {})).toThrow(expect.objectContaining({ code: "EARGTYPE" }));
   });
 
   it("formats offspect's warning line exactly (Python's {r:3.2f})", () => {

@@ -1,8 +1,9 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AnnotationFactory, populate, type Annotation } from "../build.js";
 import { CacheFile } from "../cachefile.js";
 import type { TraceData } from "../cachefile.js";
+import { PermissionError, TargetFolderError } from "../errors.js";
 import { plotMap, plotTrace } from "../map/index.js";
 import { merge } from "../merge.js";
 
@@ -99,12 +100,36 @@ export function demoRun(origin: string, seed: number, pulses: number): { anno: A
 }
 
 /**
+ * The demo's folder, made (with its parents) if missing.
+ * @throws {TargetFolderError} the path, or a folder on the way to it, is a file
+ * @throws {PermissionError} the folder may not be made
+ */
+function makeFolder(out: string): void {
+  let existing;
+  try {
+    existing = statSync(out);
+  } catch {
+    existing = undefined;
+  }
+  if (existing && !existing.isDirectory()) throw new TargetFolderError(join(out, "run1.hdf5"), out, "not-a-folder");
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR" || code === "EEXIST") TargetFolderError.check(join(out, "run1.hdf5"));
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") throw new PermissionError(out, code);
+    throw e;
+  }
+}
+
+/**
  * `cachefile demo [-o DIR]`: writes two runs of a synthetic session, peeks
- * one, merges both, and renders the motor map and one trace as PNGs.
+ * one, merges both, and renders the motor map and one trace as PNGs. DIR is
+ * made if missing.
  */
 export async function runDemo(dir: string): Promise<void> {
   const out = resolve(dir);
-  mkdirSync(out, { recursive: true });
+  makeFolder(out);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
   const runs = [demoRun("DEMO01_run1.xdf", 1, 49), demoRun("DEMO01_run2.xdf", 2, 49)];
@@ -134,7 +159,7 @@ export async function runDemo(dir: string): Promise<void> {
     if (typeof pos !== "number" || typeof neg !== "number" || t["reject"] === true) return;
     if (pos - neg > strongest.vpp) Object.assign(strongest, { i, vpp: pos - neg });
   });
-  const trace = await plotTrace(cf, strongest.i, { ylim: [-1500, 1500] });
+  const trace = await plotTrace(cf, strongest.i);
   const tracePng = join(out, `trace${strongest.i}.png`);
   await trace.savefig(tracePng);
   say(`wrote trace ${strongest.i} (the largest MEP of run 1, ${strongest.vpp.toFixed(1)} µV peak to peak) to ${tracePng}`);

@@ -1,6 +1,9 @@
 import { closeSync, openSync, writeSync } from "node:fs";
+import { resolve } from "node:path";
 import { stringify } from "csv-stringify/sync";
+import { writeAtomically } from "../atomic.js";
 import { CacheFile, parseTraceAttrs } from "../cachefile.js";
+import { TargetFolderError, UnknownReadoutError } from "../errors.js";
 import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../readouts.js";
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -44,45 +47,63 @@ function jsonValue(value: unknown): unknown {
  * reads it: numbers, True/False, None as empty, lists as JSON), written as it is read, so
  * memory does not grow with the number of traces. CSV columns are the first
  * trace's keys and its readout's keys; keys only some later trace has go
- * into a final `other` column as JSON.
+ * into a final `other` column as JSON. With `-o`, the file appears whole or
+ * not at all (written beside it and renamed into place).
  */
 export function runExport(file: string, opts: { format: "csv" | "json"; output?: string }): void {
   const cf = new CacheFile(file);
-  const fd = opts.output ? openSync(opts.output, "w") : 1;
-  const out = (s: string) => writeAll(fd, s);
-  try {
-    const n = cf.length;
-    if (opts.format === "json") out("[");
-    let columns: string[] | undefined;
-    for (let i = 0; i < n; i++) {
-      const { cache_file: _file, cache_file_index: _index, origin, ...attrs } = cf.getTraceAttrs(i);
-      const row: Record<string, unknown> = { index: i, origin };
-      Object.assign(row, parseTraceAttrs(attrs));
-      if (opts.format === "json") {
-        const clean: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(row)) clean[k] = jsonValue(v);
-        out(`${i === 0 ? "\n" : ",\n"}${JSON.stringify(clean)}`);
-        continue;
-      }
-      if (!columns) {
-        let readoutKeys: string[] = [];
-        try {
-          readoutKeys = Object.keys({ ...ORIGIN_KEYS, ...traceKeySpecs(getReadout(attrs["readin"], attrs["readout"])) });
-        } catch {
-          readoutKeys = [];
-        }
-        const keys = [...new Set([...Object.keys(attrs), ...readoutKeys])].sort();
-        columns = ["index", "origin", ...keys, "other"];
-        out(stringify([columns]));
-      }
-      const other: Record<string, unknown> = {};
-      for (const k of Object.keys(row)) if (!columns.includes(k)) other[k] = row[k];
-      const line = columns.map((c) => (c === "other" ? (Object.keys(other).length > 0 ? cell(other) : "") : cell(row[c])));
-      out(stringify([line]));
-    }
-    if (opts.format === "json") out(n === 0 ? "]\n" : "\n]\n");
-    else if (!columns) out(stringify([["index", "origin"]]));
-  } finally {
-    if (fd !== 1) closeSync(fd);
+  if (opts.output === undefined) {
+    exportTo(1, cf, opts.format);
+    return;
   }
+  TargetFolderError.check(opts.output);
+  writeAtomically(
+    resolve(opts.output),
+    (tmp) => {
+      const fd = openSync(tmp, "wx");
+      try {
+        exportTo(fd, cf, opts.format);
+      } finally {
+        closeSync(fd);
+      }
+    },
+    { fsync: false },
+  );
+}
+
+/** Writes the export to an open file descriptor (1 for stdout), one trace at a time. */
+function exportTo(fd: number, cf: CacheFile, format: "csv" | "json"): void {
+  const out = (s: string) => writeAll(fd, s);
+  const n = cf.length;
+  if (format === "json") out("[");
+  let columns: string[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const { cache_file: _file, cache_file_index: _index, origin, ...attrs } = cf.getTraceAttrs(i);
+    const row: Record<string, unknown> = { index: i, origin };
+    Object.assign(row, parseTraceAttrs(attrs));
+    if (format === "json") {
+      const clean: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(row)) clean[k] = jsonValue(v);
+      out(`${i === 0 ? "\n" : ",\n"}${JSON.stringify(clean)}`);
+      continue;
+    }
+    if (!columns) {
+      let readoutKeys: string[] = [];
+      try {
+        readoutKeys = Object.keys({ ...ORIGIN_KEYS, ...traceKeySpecs(getReadout(attrs["readin"], attrs["readout"])) });
+      } catch (e) {
+        // An unregistered readout: the columns are the trace's own keys.
+        if (!(e instanceof UnknownReadoutError)) throw e;
+      }
+      const keys = [...new Set([...Object.keys(attrs), ...readoutKeys])].sort();
+      columns = ["index", "origin", ...keys, "other"];
+      out(stringify([columns]));
+    }
+    const other: Record<string, unknown> = {};
+    for (const k of Object.keys(row)) if (!columns.includes(k)) other[k] = row[k];
+    const line = columns.map((c) => (c === "other" ? (Object.keys(other).length > 0 ? cell(other) : "") : cell(row[c])));
+    out(stringify([line]));
+  }
+  if (format === "json") out(n === 0 ? "]\n" : "\n]\n");
+  else if (!columns) out(stringify([["index", "origin"]]));
 }

@@ -1,13 +1,18 @@
+import { resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
 import { CacheFile } from "../cachefile.js";
-import type { ProgressEvent } from "../build.js";
+import { expandUser, type ProgressEvent } from "../build.js";
+import { TargetFolderError } from "../errors.js";
 import { merge } from "../merge.js";
 
 /**
  * `cachefile merge -t TARGET -f SOURCE... [-v]`: merges with a progress bar
  * on a terminal, or a line per tenth of the work when stderr is not a TTY.
+ * A target in a folder that does not exist is refused before anything is
+ * read or written, naming the folder.
  */
 export function runMerge(opts: { to: string; from: string[]; verbose?: boolean }): void {
+  TargetFolderError.check(resolve(expandUser(opts.to)));
   const tty = process.stderr.isTTY === true;
   let bar: SingleBar | undefined;
   let lastTenth = -1;
@@ -22,7 +27,7 @@ export function runMerge(opts: { to: string; from: string[]; verbose?: boolean }
     if (tty) {
       if (!bar) {
         bar = new SingleBar(
-          { format: "merging [{bar}] {percentage}% | {value}/{total} traces | {origin}", hideCursor: true, stream: process.stderr },
+          { format: `merging [{bar}] {percentage}% | {value}/{total} ${e.unit ?? "traces"} | {origin}`, hideCursor: true, stream: process.stderr },
           Presets.shades_classic,
         );
         bar.start(e.total, 0, { origin: e.origin ?? "" });
@@ -32,7 +37,7 @@ export function runMerge(opts: { to: string; from: string[]; verbose?: boolean }
       const tenth = e.total === 0 ? 10 : Math.floor((10 * e.done) / e.total);
       if (tenth !== lastTenth) {
         lastTenth = tenth;
-        process.stderr.write(`merging: ${e.done}/${e.total} traces\n`);
+        process.stderr.write(`merging: ${e.done}/${e.total} ${e.unit ?? "traces"}\n`);
       }
     }
   };

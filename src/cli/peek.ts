@@ -1,15 +1,48 @@
 import { CacheFile } from "../cachefile.js";
-import { formatSimilarPair, similarTraces } from "../steps.js";
+import { formatSimilarPair, similarPairs } from "../steps.js";
+
+/** Up to this many pairs, every warning line is printed (as offspect does); beyond, the first FIRST and a summary. */
+const ALL_UP_TO = 100;
+const FIRST = 20;
+/** IDs listed by name in the summary. */
+const IDS_SHOWN = 10;
 
 /**
- * `cachefile peek FILE [-s THRESHOLD]`: offspect's peek text; with `-s`, a
- * warning line for each pair of traces sharing an id whose processed data
- * correlate with |r| above the threshold (offspect's `peek -s`).
+ * `cachefile peek FILE [-s THRESHOLD [--all]]`: offspect's peek text; with
+ * `-s`, a warning line for each pair of traces sharing an id whose processed
+ * data correlate with |r| above the threshold (offspect's `peek -s`). A file
+ * of many copies of one trace has millions of such pairs: beyond 100, the
+ * first 20 lines are followed by the number of pairs per id, and `--all`
+ * prints every line.
  */
-export function runPeek(file: string, opts: { similarity?: number }): void {
+export function runPeek(file: string, opts: { similarity?: number; all?: boolean }): void {
   const cf = new CacheFile(file);
-  process.stdout.write(`${cf.toString()}\n`);
-  if (opts.similarity !== undefined) {
-    for (const pair of similarTraces(cf, opts.similarity)) process.stdout.write(`${formatSimilarPair(pair)}\n`);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out(cf.toString());
+  if (opts.similarity === undefined) return;
+  if (opts.all) {
+    for (const pair of similarPairs(cf, opts.similarity)) out(formatSimilarPair(pair));
+    return;
   }
+  const held: string[] = [];
+  const perId = new Map<string, number>();
+  let total = 0;
+  for (const pair of similarPairs(cf, opts.similarity)) {
+    total++;
+    perId.set(pair.id, (perId.get(pair.id) ?? 0) + 1);
+    if (held.length < ALL_UP_TO) held.push(formatSimilarPair(pair));
+  }
+  if (total <= ALL_UP_TO) {
+    for (const line of held) out(line);
+    return;
+  }
+  for (const line of held.slice(0, FIRST)) out(line);
+  const ids = [...perId.entries()];
+  const listed = ids
+    .slice(0, IDS_SHOWN)
+    .map(([id, n]) => `ID ${id}: ${n} pair${n === 1 ? "" : "s"}`)
+    .join(", ");
+  const more = ids.length > IDS_SHOWN ? `, and ${ids.length - IDS_SHOWN} more IDs` : "";
+  out(`... ${total - FIRST} more pairs not shown: ${total} similar pairs in all, sharing ${ids.length} ID${ids.length === 1 ? "" : "s"} (${listed}${more})`);
+  out("(run with --all to list every pair)");
 }

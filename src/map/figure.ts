@@ -3,9 +3,11 @@
  * sharp.
  * @module
  */
-import { writeFile } from "node:fs/promises";
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import sharp from "sharp";
-import { describe } from "../errors.js";
+import { writeAtomically } from "../atomic.js";
+import { describe, TargetFolderError } from "../errors.js";
 import { PlotError } from "./errors.js";
 
 /**
@@ -50,14 +52,21 @@ export class Figure {
   }
 
   /**
-   * Writes the figure as a PNG file.
+   * Writes the figure as a PNG file (replacing one that is there), whole or
+   * not at all.
    * @throws {PlotError} `EPLOTOPTION` when path is not a string or does not end in .png
+   * @throws {TargetFolderError} the folder to write into does not exist or is not a folder, or path is a folder
+   * @throws {PermissionError} the folder or file may not be written
+   * @throws {DiskFullError} no space left on the device
    */
   async savefig(path: string): Promise<void> {
     if (typeof path !== "string" || !/\.png$/i.test(path)) {
       throw new PlotError("EPLOTOPTION", "path", `expected a file name ending in .png for savefig, got ${describe(path)}: figures are saved as PNG`);
     }
-    await writeFile(path, await this.toBuffer());
+    TargetFolderError.check(path);
+    const png = await this.toBuffer();
+    // Whole or not at all: written beside the target and renamed over it.
+    writeAtomically(resolve(path), (tmp) => writeFileSync(tmp, png), { fsync: false });
   }
 }
 

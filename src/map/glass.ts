@@ -22,10 +22,15 @@ export interface GlassOptions {
   displayMode?: DisplayMode;
   /** Gaussian full width at half maximum in mm (default 12.5; 0 for none). */
   smooth?: number;
-  /** Whether to draw a colour bar with ticks in µV (default true). */
+  /** Whether to draw a colour bar with ticks (default true). */
   colorbar?: boolean;
-  /** The value drawn darkest (default: the largest value of the map). */
+  /** The value drawn darkest, on the scale of the values (default: the largest value of the map). */
   vmax?: number;
+  /**
+   * The label of a colour-bar tick, given its value (default offspect's
+   * `f"{t:3.0f}µV"`, for values in µV). Ticks are at 0, 1/4, ... of vmax.
+   */
+  tickLabel?: (value: number) => string;
   /** Text in the upper left corner (default none). */
   title?: string;
   /** Pixels per millimetre (default 2: a single axial view is about 500 x 500 pixels). */
@@ -63,10 +68,18 @@ export class MapFigure extends Figure {
   readonly panels: readonly Panel[];
   /** Pixels per millimetre. */
   readonly scale: number;
-  /** The value drawn darkest. */
+  /** The value drawn darkest, on the scale of the values drawn. */
   readonly vmax: number;
-  /** The colour bar's ticks (values in µV), when drawn. */
+  /** The colour bar's ticks (values on the scale drawn), when drawn. */
   readonly ticks: readonly number[];
+  /** The colour bar's tick labels, as drawn (same order as `ticks`). */
+  readonly tickLabels: readonly string[];
+  /**
+   * What a reader of the figure should know: e.g. that nothing on the map
+   * reaches a visible colour because vmax is far above the values. Empty
+   * when all is well.
+   */
+  readonly warnings: readonly string[];
   /** Points placed on the grid. */
   readonly placed: number;
   /** Points dropped: coordinates that are not three finite numbers. */
@@ -79,7 +92,19 @@ export class MapFigure extends Figure {
     width: number,
     height: number,
     rgba: Uint8Array,
-    props: { views: View[]; projections: Projection[]; panels: Panel[]; scale: number; vmax: number; ticks: number[]; placed: number; unusable: number; outside: number },
+    props: {
+      views: View[];
+      projections: Projection[];
+      panels: Panel[];
+      scale: number;
+      vmax: number;
+      ticks: number[];
+      tickLabels: string[];
+      warnings: string[];
+      placed: number;
+      unusable: number;
+      outside: number;
+    },
   ) {
     super(width, height, rgba);
     this.views = Object.freeze(props.views);
@@ -88,6 +113,8 @@ export class MapFigure extends Figure {
     this.scale = props.scale;
     this.vmax = props.vmax;
     this.ticks = Object.freeze(props.ticks);
+    this.tickLabels = Object.freeze(props.tickLabels);
+    this.warnings = Object.freeze(props.warnings);
     this.placed = props.placed;
     this.unusable = props.unusable;
     this.outside = props.outside;
@@ -137,7 +164,13 @@ const GEOMETRY: Record<View, Geometry> = {
   r: SAGITTAL,
 };
 
-const OPTION_KEYS = ["displayMode", "smooth", "colorbar", "vmax", "title", "scale"] as const;
+const OPTION_KEYS = ["displayMode", "smooth", "colorbar", "vmax", "tickLabel", "title", "scale"] as const;
+
+/**
+ * The colour level (of 256) a map must reach somewhere to be visible: 5% of
+ * vmax. Below it the palest yellow is hard to tell from the white brain.
+ */
+export const VISIBLE_LEVEL = 13;
 
 const PAD = 10;
 const TITLE_SIZE = 16;
@@ -169,6 +202,7 @@ export interface CheckedGlassOptions {
   smooth: number;
   colorbar: boolean;
   vmax: number | undefined;
+  tickLabel: (value: number) => string;
   title: string;
   scale: number;
 }
@@ -198,13 +232,23 @@ export function checkGlassOptions(options: unknown, extra: readonly string[] = [
   if (vmax !== undefined && (typeof vmax !== "number" || !Number.isFinite(vmax) || vmax <= 0)) {
     throw optionError("vmax", "a positive finite number (µV)", vmax, "leave it out to scale to the data");
   }
+  const tickLabel = o["tickLabel"] ?? ((t: number) => `${formatTick(t)}µV`);
+  if (typeof tickLabel !== "function") throw optionError("tickLabel", "a function of a tick's value returning its label", tickLabel);
   const title = o["title"] ?? "";
   if (typeof title !== "string") throw optionError("title", "a string", title);
   const scale = o["scale"] ?? 2;
   if (typeof scale !== "number" || !Number.isFinite(scale) || scale < 0.5 || scale > 10) {
     throw optionError("scale", "pixels per mm from 0.5 to 10", scale);
   }
-  return { displayMode: displayMode as DisplayMode, smooth, colorbar, vmax: vmax as number | undefined, title, scale };
+  return {
+    displayMode: displayMode as DisplayMode,
+    smooth,
+    colorbar,
+    vmax: vmax as number | undefined,
+    tickLabel: tickLabel as (value: number) => string,
+    title,
+    scale,
+  };
 }
 
 /**
@@ -230,9 +274,11 @@ export function formatTick(t: number): string {
  * {@link projectMap}) and each view shows the maximum of the absolute value
  * along its axis, coloured white (0) through yellow and red to near-black
  * (`vmax`), over the outline of a brain (Colin27). Views are laid out left to
- * right, a colour bar with ticks in µV at the right, the title upper left.
- * Points with unusable coordinates or outside the grid are dropped and
- * counted (`fig.dropped`).
+ * right, a colour bar with ticks at the right (labelled in µV unless
+ * `tickLabel` says otherwise), the title upper left. Points with unusable
+ * coordinates or outside the grid are dropped and counted (`fig.dropped`).
+ * When nothing on the map reaches 5% of `vmax` (so the brain looks empty),
+ * `fig.warnings` says so.
  *
  * @example
  * ```ts
@@ -255,7 +301,18 @@ export async function plotGlass(coords: Coords, values: ArrayLike<number>, optio
       `none of the ${n} points can be plotted (${g.vox.unusable} without three finite coordinates, ${g.vox.outside} outside the MNI grid x -90..90, y -126..90, z -72..108 mm): check that the coordinates are MNI millimetres`,
     );
   }
-  return renderGlass(g.projections, views, opts, opts.vmax ?? (g.absMax > 0 ? g.absMax : 1), g.vox);
+  const vmax = opts.vmax ?? (g.absMax > 0 ? g.absMax : 1);
+  const warnings: string[] = [];
+  if (colorLevel(g.absMax, vmax) < VISIBLE_LEVEL) {
+    warnings.push(
+      `nothing on the map is visibly coloured: its largest value (${label(opts.tickLabel, g.absMax)}) is below 5% of vmax (${label(opts.tickLabel, vmax)}); lower vmax, or leave it out to scale to the data`,
+    );
+  }
+  return renderGlass(g.projections, views, opts, vmax, g.vox, warnings);
+}
+
+function label(tickLabel: (value: number) => string, value: number): string {
+  return tickLabel(value).trim();
 }
 
 async function renderGlass(
@@ -264,6 +321,7 @@ async function renderGlass(
   opts: CheckedGlassOptions,
   vmax: number,
   counts: { placed: number; unusable: number; outside: number },
+  warnings: string[],
 ): Promise<MapFigure> {
   const s = opts.scale;
   const top = PAD + (opts.title ? TITLE_BAND : 0);
@@ -300,6 +358,7 @@ async function renderGlass(
 
   let width = x + PAD;
   const ticks: number[] = [];
+  const tickLabels: string[] = [];
   let bar: { x: number; y: number; w: number; h: number } | undefined;
   if (opts.colorbar) {
     const barH = Math.round(rowH * 0.7);
@@ -309,7 +368,10 @@ async function renderGlass(
       const t = (vmax * m) / 4;
       ticks.push(t);
       const ty = bar.y + bar.h - (m / 4) * bar.h;
-      const label = textPath(`${formatTick(t)}µV`, bar.x + bar.w + TICK + LABEL_GAP, ty + LABEL_SIZE * 0.36, LABEL_SIZE);
+      const text = opts.tickLabel(t);
+      if (typeof text !== "string") throw optionError("tickLabel", "a function returning a string", text);
+      tickLabels.push(text);
+      const label = textPath(text, bar.x + bar.w + TICK + LABEL_GAP, ty + LABEL_SIZE * 0.36, LABEL_SIZE);
       labelW = Math.max(labelW, label.width);
       svg.push(`<path d="${label.d}" fill="black"/>`);
       svg.push(`<line x1="${bar.x + bar.w}" x2="${bar.x + bar.w + TICK}" y1="${ty}" y2="${ty}" stroke="black" stroke-width="1"/>`);
@@ -364,6 +426,8 @@ async function renderGlass(
     scale: s,
     vmax,
     ticks: opts.colorbar ? ticks : [],
+    tickLabels: opts.colorbar ? tickLabels : [],
+    warnings,
     ...counts,
   });
 }

@@ -6,7 +6,7 @@
 export { PlotError, type PlotErrorCode } from "./errors.js";
 export { Figure } from "./figure.js";
 export { DISPLAY_MODES, MapFigure, plotGlass, viewsOf, type DisplayMode, type GlassOptions, type Panel } from "./glass.js";
-export { mapSummary, mapValues, plotMap, type MapCounts, type MapOptions, type MapPlot, type MapValues } from "./plotmap.js";
+export { mapSummary, mapValues, plotMap, type MapCounts, type MapOptions, type MapPlot, type MapTransform, type MapValues } from "./plotmap.js";
 export {
   DEFAULT_SMOOTH,
   GRID_SHAPE,
@@ -21,5 +21,5 @@ export {
   type View,
 } from "./project.js";
 export { HOT_R, colorLevel } from "./colormap.js";
-export { plotTrace, type TraceOptions } from "./trace.js";
+export { OFFSPECT_YLIM, plotTrace, type TraceOptions } from "./trace.js";
 export { FONT_FILE, textPath, type TextPath } from "./font.js";

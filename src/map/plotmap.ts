@@ -11,14 +11,33 @@ import { PlotError, optionError } from "./errors.js";
 import { checkGlassOptions, plotGlass, type GlassOptions, type MapFigure } from "./glass.js";
 import { mniToVoxel } from "./project.js";
 
-/** Options of {@link plotMap}: those of {@link plotGlass} and two more. */
+/**
+ * What a map draws of each trace's peak-to-peak amplitude: the amplitude in
+ * µV (`none`), `log10(µV + 1)` (`log`, colour bar ticks labelled in µV), or
+ * 1 above a threshold in µV and 0 at or below it (`{ threshold }`, ticks
+ * "0 (≤50µV)" to "1 (>50µV)").
+ */
+export type MapTransform = "none" | "log" | { threshold: number };
+
+/**
+ * Options of {@link plotMap}: those of {@link plotGlass} and three more.
+ *
+ * `vmax` is in µV (peak to peak, the values before any transform) whatever
+ * the transform: with `transform: "log"` or a `foo`, the map is drawn up to
+ * `foo(vmax)`, so `vmax: 500` means 500 µV on every scale.
+ */
 export interface MapOptions extends GlassOptions {
   /**
    * Applied to each trace's value (peak-to-peak amplitude in µV, 0 when not
    * inspected) before plotting, e.g. `x => Math.log10(x + 1)` or a threshold
-   * `x => (x > 50 ? 1 : 0)`. Must return a finite number. Default: identity.
+   * `x => (x > 50 ? 1 : 0)`. Must return a finite number and grow with its
+   * argument. Default: identity. The colour bar is then labelled in foo's
+   * values (no unit) unless `tickLabel` says otherwise; `transform` does the
+   * same for the usual transforms and labels them as what they are.
    */
   foo?: (value: number) => number;
+  /** The transform of the values (default `"none"`); excludes `foo`. */
+  transform?: MapTransform;
   /** Leave out traces flagged `reject` (default true). */
   ignoreRejected?: boolean;
 }
@@ -48,11 +67,37 @@ export interface MapValues {
   counts: MapCounts;
 }
 
-/** A map figure, with the counts of the traces it used and offspect's summary of them. */
+/**
+ * A map figure, with the counts of the traces it used and offspect's summary
+ * of them. Its `vmax` and `ticks` are on the scale drawn (`log10(µV + 1)`
+ * for `transform: "log"`); `tickLabels` say what they are.
+ */
 export interface MapPlot extends MapFigure {
   readonly counts: MapCounts;
   /** offspect's printout: "This plot is based on 108/120 traces." and so on, one line each. */
   readonly summary: string;
+}
+
+/** A number with three significant digits, as short as it gets: 0.675, 21.4, 1230. */
+function short(x: number): string {
+  return String(Number(x.toPrecision(3)));
+}
+
+/** What a transform is: its function and its tick labels. */
+function resolveTransform(transform: unknown): { foo?: (value: number) => number; tickLabel?: (value: number) => string } {
+  if (transform === undefined || transform === "none") return {};
+  if (transform === "log") {
+    return { foo: (x) => Math.log10(x + 1), tickLabel: (t) => `${short(10 ** t - 1)}µV` };
+  }
+  const threshold = (transform as { threshold?: unknown } | null)?.threshold;
+  if (transform !== null && typeof transform === "object" && typeof threshold === "number" && Number.isFinite(threshold)) {
+    const uv = short(threshold);
+    return {
+      foo: (x) => (x > threshold ? 1 : 0),
+      tickLabel: (t) => (t === 0 ? `0 (≤${uv}µV)` : t === 1 ? `1 (>${uv}µV)` : short(t)),
+    };
+  }
+  throw optionError("transform", `"none", "log" or { threshold: µV }`, transform);
 }
 
 function safeDecode(text: string | undefined): Decoded | undefined {
@@ -190,12 +235,14 @@ export function mapSummary(counts: MapCounts): string {
 /**
  * Plots the motor map of one or more CacheFiles as a glass brain (see
  * {@link plotGlass} for the figure and its options, {@link mapValues} for
- * the values). Prints nothing: the counts are on the result, and `summary`
- * holds offspect's printout of them.
+ * the values). `vmax` is in µV on every scale (see {@link MapOptions}).
+ * Prints nothing: the counts are on the result, `summary` holds offspect's
+ * printout of them, and `warnings` says when nothing on the map is visibly
+ * coloured (a vmax far above the values).
  *
  * @example
  * ```ts
- * const fig = await plotMap(new CacheFile("map_session.hdf5"), { foo: (x) => Math.log10(x + 1), title: "S07" });
+ * const fig = await plotMap(new CacheFile("map_session.hdf5"), { transform: "log", vmax: 500, title: "S07" });
  * console.log(fig.summary);
  * await fig.savefig("map.png");
  * ```
@@ -203,8 +250,26 @@ export function mapSummary(counts: MapCounts): string {
  *   `EPLOTINPUT` / `EPLOTOPTION` as {@link mapValues} and {@link plotGlass}
  */
 export async function plotMap(cachefiles: CacheFile | readonly CacheFile[], options: MapOptions = {}): Promise<MapPlot> {
-  checkGlassOptions(options, ["foo", "ignoreRejected"]);
-  const { foo, ignoreRejected, ...glass } = options;
+  checkGlassOptions(options, ["foo", "transform", "ignoreRejected"]);
+  const { foo: userFoo, transform, ignoreRejected, vmax, tickLabel, ...glass } = options;
+  if (transform !== undefined && userFoo !== undefined) {
+    throw new PlotError("EPLOTOPTION", "transform", "transform and foo exclude each other: transform picks foo (log10(µV + 1) or a threshold); pass one of them");
+  }
+  const scaled = resolveTransform(transform);
+  const foo = userFoo ?? scaled.foo;
+  if (foo !== undefined && typeof foo !== "function") throw optionError("foo", "a function of one number returning a number", foo);
+  let drawnVmax: number | undefined;
+  if (vmax !== undefined) {
+    drawnVmax = foo ? foo(vmax) : vmax;
+    if (typeof drawnVmax !== "number" || !Number.isFinite(drawnVmax) || drawnVmax <= 0) {
+      throw new PlotError(
+        "EPLOTOPTION",
+        "vmax",
+        `vmax ${vmax} µV is ${describe(drawnVmax)} on the map's scale, where it must be positive: pick a vmax in µV${transform !== undefined && typeof transform === "object" ? ` above the threshold (${transform.threshold} µV)` : " whose transform is above 0"}`,
+      );
+    }
+  }
+  const labels = tickLabel ?? scaled.tickLabel ?? (foo ? short : undefined);
   const mv = mapValues(cachefiles, { ...(foo !== undefined ? { foo } : {}), ...(ignoreRejected !== undefined ? { ignoreRejected } : {}) });
   const counts = mv.counts;
   if (counts.used === 0) {
@@ -214,7 +279,11 @@ export async function plotMap(cachefiles: CacheFile | readonly CacheFile[], opti
       `no trace can be mapped: of ${counts.total} traces ${counts.rejected} are rejected and ${counts.dropped} have unusable or outside coordinates${counts.rejected > 0 ? "; pass ignoreRejected: false to map rejected traces too" : ""}`,
     );
   }
-  const fig = await plotGlass(mv.coords, mv.values, glass);
+  const fig = await plotGlass(mv.coords, mv.values, {
+    ...glass,
+    ...(drawnVmax !== undefined ? { vmax: drawnVmax } : {}),
+    ...(labels !== undefined ? { tickLabel: labels } : {}),
+  });
   return Object.defineProperties(fig, {
     counts: { value: Object.freeze({ ...counts }), enumerable: true },
     summary: { value: mapSummary(counts), enumerable: true },

@@ -14,8 +14,13 @@ import { textPath } from "./font.js";
 export interface TraceOptions {
   /** The channel to draw, by index or label (default: the trace's `channel_of_interest`, else the first). */
   channel?: number | string;
-  /** The range of the y axis in µV (default offspect's [-200, 200]). */
-  ylim?: readonly [number, number];
+  /**
+   * The range of the y axis in µV: `"auto"` (default) fits the drawn
+   * channel's samples with a margin of 5% on each side, as matplotlib
+   * autoscales, so a large MEP is never cut off; `"offspect"` is offspect's
+   * fixed [-200, 200]; or `[low, high]`.
+   */
+  ylim?: readonly [number, number] | "auto" | "offspect";
   /** Text above the plot (default none). */
   title?: string;
   /** Size in pixels (default 640 x 400). */
@@ -75,12 +80,33 @@ function label(t: number): string {
   return String(Number(t.toPrecision(12)));
 }
 
+/** offspect's fixed y axis, in µV. */
+export const OFFSPECT_YLIM: readonly [number, number] = Object.freeze([-200, 200] as const);
+
+/** matplotlib's autoscale of the finite samples: 5% margins; a flat or empty trace gets a range of ±1 around it. */
+function autoYlim(at: (i: number) => number, samples: number): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < samples; i++) {
+    const v = at(i);
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo > hi) return [-1, 1];
+  if (lo === hi) return [lo - 1, hi + 1];
+  const margin = 0.05 * (hi - lo);
+  return [lo - margin, hi + margin];
+}
+
 /**
  * Draws one channel of a trace as offspect's `plot_trace` does: the samples
  * against their index, a dotted red vertical line at the event
- * (`samples_pre_event`), the y axis from -200 to 200 µV, and the x axis
- * ticked at the first sample, the event and the last sample, labelled in
- * seconds relative to the event (`-pre/fs`, `0`, `post/fs`), with a grid.
+ * (`samples_pre_event`), and the x axis ticked at the first sample, the event
+ * and the last sample, labelled in seconds relative to the event (`-pre/fs`,
+ * `0`, `post/fs`), with a grid. Unlike offspect, whose y axis is fixed at
+ * -200 to 200 µV (cutting large MEPs off), the y axis fits the samples
+ * (`ylim: "auto"`); `ylim: "offspect"` gives offspect's axis.
  * Pass the trace's data and attributes, or a CacheFile and an index.
  *
  * @example
@@ -88,7 +114,7 @@ function label(t: number): string {
  * const cf = new CacheFile("map_session.hdf5");
  * const fig = await plotTrace(cf, 0);
  * await fig.savefig("trace0.png");
- * // or: await plotTrace(cf.getTraceData(0), cf.getTraceAttrs(0), { ylim: [-500, 500] })
+ * // or: await plotTrace(cf.getTraceData(0), cf.getTraceAttrs(0), { ylim: "offspect" }) // offspect's -200..200 µV
  * ```
  * @throws {PlotError} `EPLOTINPUT` when the data is not trace data or an attribute needed for the axes is missing or not a number;
  *   `EPLOTOPTION` for a bad or unknown option
@@ -119,9 +145,13 @@ export async function plotTrace(a: CacheFile | TraceData, b: number | TraceAttri
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) throw new PlotError("EPLOTOPTION", key, `unknown option ${key}: the options are ${OPTION_KEYS.join(", ")}`);
   }
-  const ylim = options.ylim ?? [-200, 200];
-  if (!Array.isArray(ylim) || ylim.length !== 2 || !ylim.every((v) => typeof v === "number" && Number.isFinite(v)) || !(ylim[1] > ylim[0])) {
-    throw optionError("ylim", "[low, high] µV with low < high", ylim);
+  const ylimOption = options.ylim ?? "auto";
+  if (
+    ylimOption !== "auto" &&
+    ylimOption !== "offspect" &&
+    (!Array.isArray(ylimOption) || ylimOption.length !== 2 || !ylimOption.every((v) => typeof v === "number" && Number.isFinite(v)) || !(ylimOption[1] > ylimOption[0]))
+  ) {
+    throw optionError("ylim", `"auto", "offspect" or [low, high] µV with low < high`, ylimOption);
   }
   const width = options.width ?? 640;
   const height = options.height ?? 400;
@@ -146,7 +176,8 @@ export async function plotTrace(a: CacheFile | TraceData, b: number | TraceAttri
   const ph = height - top - bottom;
   const xMax = Math.max(samples - 1, pre + post, 1);
   const X = (i: number) => left + (i / xMax) * pw;
-  const [y0, y1] = ylim as readonly [number, number];
+  const at = (i: number) => trace.data[i * channels + ch]!;
+  const [y0, y1] = ylimOption === "auto" ? autoYlim(at, samples) : ylimOption === "offspect" ? OFFSPECT_YLIM : (ylimOption as readonly [number, number]);
   const Y = (v: number) => top + ((y1 - v) / (y1 - y0)) * ph;
 
   const svg: string[] = [];
@@ -160,13 +191,12 @@ export async function plotTrace(a: CacheFile | TraceData, b: number | TraceAttri
   const yTicks = niceTicks(y0, y1);
   for (const v of yTicks) grid.push(`M${left} ${Y(v).toFixed(2)}H${left + pw}`);
   svg.push(`<path d="${grid.join("")}" stroke="#dddddd" stroke-width="1" fill="none"/>`);
-  // The event marker: offspect's ax.plot([pre, pre], [-200, 200], ":r").
+  // The event marker: offspect's ax.plot([pre, pre], [-200, 200], ":r"), over the whole axis.
   svg.push(
-    `<path d="M${X(pre).toFixed(2)} ${Y(-200).toFixed(2)}V${Y(200).toFixed(2)}" stroke="#ff0000" stroke-width="1.5" stroke-dasharray="1.5 2.5" fill="none" clip-path="url(#plot)"/>`,
+    `<path d="M${X(pre).toFixed(2)} ${top}V${top + ph}" stroke="#ff0000" stroke-width="1.5" stroke-dasharray="1.5 2.5" fill="none" clip-path="url(#plot)"/>`,
   );
   // The trace, as min/max per pixel column when it has many more samples than pixels.
   const pts: string[] = [];
-  const at = (i: number) => trace.data[i * channels + ch]!;
   if (samples > 2 * pw) {
     const per = samples / pw;
     for (let c = 0; c < pw; c++) {

@@ -7,7 +7,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/cachefile.js";
 import { H5File } from "../../src/h5.js";
-import { PlotError, mapSummary, mapValues, plotMap, projectMap } from "../../src/map/index.js";
+import { PlotError, colorLevel, mapSummary, mapValues, plotMap, projectMap } from "../../src/map/index.js";
+import { VISIBLE_LEVEL } from "../../src/map/glass.js";
 import { copyFixture, expected, fixture, tempDir } from "../helpers/fixtures.js";
 
 const MAP = "map_session.hdf5";
@@ -181,5 +182,52 @@ describe("plotMap", () => {
     await expect(plotMap(new CacheFile(path))).rejects.toMatchObject({ code: "EPLOTEMPTY", message: /120 are rejected.*ignoreRejected: false/ });
     const fig = await plotMap(new CacheFile(path), { ignoreRejected: false });
     expect(fig.counts.used).toBe(120);
+  });
+});
+
+describe("plotMap's scales: vmax in µV, colour bars labelled as what they show", () => {
+  const cf = new CacheFile(fixture(MAP));
+  const peak = (fig: { projections: readonly { data: Float64Array }[] }) => Math.max(...fig.projections.map((p) => Math.max(...p.data)));
+
+  it("log: vmax 500 means 500 µV (log10(501) on the drawn scale), ticks are labelled in µV, the map is visible", async () => {
+    const fig = await plotMap(cf, { transform: "log", vmax: 500 });
+    expect(fig.vmax).toBeCloseTo(Math.log10(501), 12);
+    expect(fig.ticks.map((t) => t / fig.vmax)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(fig.tickLabels[0]).toBe("0µV");
+    expect(fig.tickLabels[4]).toBe("500µV");
+    expect(fig.tickLabels[2]).toBe(`${Number((10 ** (Math.log10(501) / 2) - 1).toPrecision(3))}µV`); // 21.4µV
+    expect(colorLevel(peak(fig), fig.vmax)).toBeGreaterThanOrEqual(VISIBLE_LEVEL);
+    expect(fig.warnings).toEqual([]);
+    // The same with foo: the same scale, labelled in foo's values (no unit).
+    const viaFoo = await plotMap(cf, { foo: (x) => Math.log10(x + 1), vmax: 500 });
+    expect(viaFoo.vmax).toBe(fig.vmax);
+    expect(viaFoo.tickLabels).toEqual(["0", "0.675", "1.35", "2.02", "2.7"]);
+  });
+
+  it("linear: ticks stay offspect's f\"{t:3.0f}µV\", vmax is µV", async () => {
+    const fig = await plotMap(cf, { vmax: 1000 });
+    expect(fig.vmax).toBe(1000);
+    expect(fig.tickLabels).toEqual(["  0µV", "250µV", "500µV", "750µV", "1000µV"]);
+  });
+
+  it("threshold: 1 above the threshold, 0 at or below, labelled so; a vmax at or below the threshold is refused", async () => {
+    const fig = await plotMap(cf, { transform: { threshold: 50 } });
+    // Some voxel of map_session.hdf5 holds only traces above 50 µV: the scale tops out at 1.
+    expect(fig.vmax).toBe(1);
+    expect(fig.tickLabels).toEqual(["0 (≤50µV)", "0.25", "0.5", "0.75", "1 (>50µV)"]);
+    expect(mapValues(cf, { foo: (x) => (x > 50 ? 1 : 0) }).values).toEqual(mapValues(cf).values.map((v) => (v > 50 ? 1 : 0)));
+    const withVmax = await plotMap(cf, { transform: { threshold: 50 }, vmax: 200 });
+    expect(withVmax.vmax).toBe(1);
+    expect(withVmax.tickLabels).toEqual(["0 (≤50µV)", "0.25", "0.5", "0.75", "1 (>50µV)"]);
+    await expect(plotMap(cf, { transform: { threshold: 50 }, vmax: 30 })).rejects.toMatchObject({ code: "EPLOTOPTION", option: "vmax", message: /vmax 30 µV is 0 on the map's scale.*above the threshold \(50 µV\)/ });
+  });
+
+  it("warns when nothing on the map is visibly coloured, and refuses transform with foo", async () => {
+    const fig = await plotMap(cf, { vmax: 1e6 });
+    expect(fig.warnings).toHaveLength(1);
+    expect(fig.warnings[0]).toMatch(/^nothing on the map is visibly coloured: its largest value \(\d+µV\) is below 5% of vmax \(1000000µV\); lower vmax/);
+    expect(colorLevel(peak(fig), fig.vmax)).toBeLessThan(VISIBLE_LEVEL);
+    await expect(plotMap(cf, { transform: "log", foo: (x) => x })).rejects.toMatchObject({ code: "EPLOTOPTION", option: "transform" });
+    await expect(plotMap(cf, { transform: "square" as "log" })).rejects.toMatchObject({ code: "EPLOTOPTION", option: "transform" });
   });
 });

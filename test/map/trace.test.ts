@@ -58,8 +58,8 @@ describe("plotTrace", () => {
     expect(blue).toBeGreaterThan(300);
   });
 
-  it("scales y from -200 to 200 µV and draws the channel of interest", async () => {
-    const fig = await plotTrace(sine(100), attrs());
+  it("scales y from -200 to 200 µV with offspect's limits and draws the channel of interest", async () => {
+    const fig = await plotTrace(sine(100), attrs(), { ylim: "offspect" });
     const img = await pixels(await fig.toBuffer());
     let topmost = Infinity;
     let lowest = -Infinity;
@@ -75,10 +75,38 @@ describe("plotTrace", () => {
     expect(Math.abs(topmost - (TOP + PH / 4))).toBeLessThanOrEqual(2);
     expect(Math.abs(lowest - (TOP + (3 * PH) / 4))).toBeLessThanOrEqual(2);
     // The other channel (all zeros) is not what is drawn; asking for it by label is.
-    const flat = await pixels(await (await plotTrace(sine(100), attrs(), { channel: "EDC_L" })).toBuffer());
+    const flat = await pixels(await (await plotTrace(sine(100), attrs(), { channel: "EDC_L", ylim: "offspect" })).toBuffer());
     const flatRows = new Set<number>();
     for (let y = TOP + 1; y < TOP + PH - 1; y++) for (let x = LEFT + 1; x < LEFT + PW - 1; x++) if (isBlue(flat.px(x, y))) flatRows.add(y);
     expect([...flatRows].every((y) => Math.abs(y - (TOP + PH / 2)) <= 2)).toBe(true);
+  });
+
+  it("fits the y axis to the trace by default, so a large MEP is not cut off (offspect clips at ±200 µV)", async () => {
+    const rows = async (amplitude: number, options = {}) => {
+      const img = await pixels(await (await plotTrace(sine(amplitude), attrs(), options)).toBuffer());
+      let topmost = Infinity;
+      let lowest = -Infinity;
+      let clipped = 0;
+      for (let y = TOP + 1; y < TOP + PH - 1; y++) {
+        for (let x = LEFT + 1; x < LEFT + PW - 1; x++) {
+          if (!isBlue(img.px(x, y))) continue;
+          topmost = Math.min(topmost, y);
+          lowest = Math.max(lowest, y);
+          if (y <= TOP + 2 || y >= TOP + PH - 3) clipped++;
+        }
+      }
+      return { topmost, lowest, clipped };
+    };
+    // ±1500 µV: matplotlib's 5% margins put the peaks at 1/22 and 21/22 of the height.
+    const big = await rows(1500);
+    expect(Math.abs(big.topmost - (TOP + PH / 22))).toBeLessThanOrEqual(2);
+    expect(Math.abs(big.lowest - (TOP + (21 * PH) / 22))).toBeLessThanOrEqual(2);
+    expect(big.clipped).toBe(0);
+    // The same trace on offspect's axis runs off the top and bottom.
+    expect((await rows(1500, { ylim: "offspect" })).clipped).toBeGreaterThan(20);
+    // A small trace fills the axis as well.
+    const small = await rows(20);
+    expect(Math.abs(small.topmost - (TOP + PH / 22))).toBeLessThanOrEqual(2);
   });
 
   it("labels the time axis in seconds: -pre/fs, 0, post/fs as glyphs under their ticks", async () => {
@@ -102,6 +130,7 @@ describe("plotTrace", () => {
     await expect(plotTrace(sine(1), attrs({ samplingrate: "None" }))).rejects.toMatchObject({ code: "EPLOTINPUT", option: "samplingrate", message: /expected a number for the trace attribute samplingrate, got "None"/ });
     await expect(plotTrace(sine(1), attrs(), { channel: "FDI" })).rejects.toMatchObject({ code: "EPLOTOPTION", message: /channel index 0..1 or one of the labels EDC_L, APB_R, got "FDI"/ });
     await expect(plotTrace(sine(1), attrs(), { ylim: [5, 5] })).rejects.toBeInstanceOf(PlotError);
+    await expect(plotTrace(sine(1), attrs(), { ylim: "tight" as "auto" })).rejects.toMatchObject({ code: "EPLOTOPTION", message: /expected "auto", "offspect" or \[low, high\]/ });
     await expect(plotTrace(sine(1), attrs(), { xlim: [0, 1] } as object)).rejects.toMatchObject({ code: "EPLOTOPTION", message: /unknown option xlim/ });
     await expect(plotTrace({ data: [1, 2], shape: [2, 1] } as unknown as TraceData, attrs())).rejects.toMatchObject({ code: "EPLOTINPUT", option: "trace" });
   });
