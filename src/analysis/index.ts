@@ -1,0 +1,33 @@
+/**
+ * Analysis without a GUI: automatic MEP annotation (`annotateTrace`,
+ * `annotateFile`, `annotateFiles`, `writeMeasures`) and the motor-map
+ * numbers papers report (`mapStats`, `mapMarks`).
+ * @module
+ */
+export { AnalysisError, PartialWriteError, type AnalysisErrorCode } from "./errors.js";
+export {
+  MEASURE_DEFAULTS,
+  ONSET_METHODS,
+  annotateTrace,
+  resolveMeasureOptions,
+  type MeasureOptions,
+  type OnsetMethod,
+  type ResolvedMeasureOptions,
+  type TraceMeasures,
+} from "./measures.js";
+export {
+  PEAK_FIELDS,
+  STORED_MEASURES,
+  annotateFile,
+  annotateFiles,
+  type AnnotateOptions,
+  type AnnotateProgress,
+  type AnnotateStatus,
+  type AnnotatedTrace,
+} from "./annotate.js";
+export { writeMeasures, type MeasureUpdate, type WriteMeasuresResult } from "./write.js";
+export { mapStats, type MapSite, type MapStats, type Mni, type ScopeStats, type StatsIntervals, type StatsOptions } from "./stats.js";
+export { projectionArea } from "./area.js";
+export { MARK_NAMES, mapMarks, markPosition, parseMarks, type MapMark, type MarkName } from "./marks.js";
+export { mulberry32, type Random } from "./prng.js";
+export { percentileInterval, quantile, resampleInto } from "./bootstrap.js";

@@ -1,0 +1,129 @@
+import { SingleBar, Presets } from "cli-progress";
+import { stringify } from "csv-stringify/sync";
+import { annotateFiles, type AnnotateOptions, type AnnotateProgress, type AnnotatedTrace, type OnsetMethod } from "../analysis/index.js";
+import { UsageError } from "./program.js";
+
+export interface AnnotateCliOptions {
+  dryRun?: boolean;
+  overwrite?: boolean;
+  method: string;
+  window: string;
+  baseline: string;
+  k: number;
+  mepThreshold: number;
+  backgroundThreshold: number;
+  rejectBackground?: boolean;
+  channel?: string;
+  json?: boolean;
+  csv?: boolean;
+}
+
+/** The columns of `--json` / `--csv`, in order. */
+export const ANNOTATE_COLUMNS = [
+  "file",
+  "index",
+  "origin",
+  "neg_peak_magnitude_uv",
+  "neg_peak_latency_ms",
+  "pos_peak_magnitude_uv",
+  "pos_peak_latency_ms",
+  "ptp_uv",
+  "zcr_latency_ms",
+  "onset_latency_ms",
+  "mep_present",
+  "prestim_rms_uv",
+  "background_active",
+  "written",
+  "rejected",
+  "status",
+] as const;
+
+/** "15,120" as [15, 120]. */
+export function parsePair(text: string, option: string): [number, number] {
+  const parts = text.split(",").map((s) => s.trim());
+  const nums = parts.map(Number);
+  if (parts.length !== 2 || parts.some((p) => p === "") || !nums.every(Number.isFinite)) {
+    throw new UsageError(`${option} expects START,END in ms (e.g. 15,120), got ${JSON.stringify(text)}`);
+  }
+  return [nums[0]!, nums[1]!];
+}
+
+function progressReporter(): { onProgress: (e: AnnotateProgress) => void; stop: () => void } {
+  if (process.stderr.isTTY !== true) return { onProgress: () => undefined, stop: () => undefined };
+  let bar: SingleBar | undefined;
+  let phase = "";
+  return {
+    onProgress: (e) => {
+      if (e.phase !== phase) {
+        bar?.stop();
+        phase = e.phase;
+        bar = new SingleBar(
+          { format: `${e.phase === "measure" ? "measuring" : "writing  "} [{bar}] {percentage}% | {value}/{total} traces`, hideCursor: true, stream: process.stderr },
+          Presets.shades_classic,
+        );
+        bar.start(e.total, 0);
+      }
+      bar?.update(e.done);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+function row(r: AnnotatedTrace): Record<string, unknown> {
+  return Object.fromEntries(ANNOTATE_COLUMNS.map((c) => [c, r[c]]));
+}
+
+const fmt = (v: number | null, digits = 1) => (v === null ? "-" : v.toFixed(digits));
+
+/**
+ * `cachefile annotate FILE... [--dry-run] [--overwrite] [--method threshold|cusum]
+ * [--window 15,120] [--json | --csv]`: measures every trace, stores the
+ * peaks and zero crossing on traces not yet annotated; a table (or JSON,
+ * CSV) of every trace on stdout, a summary on stderr, a progress bar on a
+ * terminal.
+ */
+export function runAnnotate(files: string[], opts: AnnotateCliOptions): void {
+  if (opts.json && opts.csv) throw new UsageError("--json and --csv exclude each other; pick one");
+  const options: AnnotateOptions = {
+    window: parsePair(opts.window, "--window"),
+    baselineWindow: parsePair(opts.baseline, "--baseline"),
+    onsetMethod: opts.method as OnsetMethod,
+    k: opts.k,
+    mepThreshold: opts.mepThreshold,
+    backgroundThreshold: opts.backgroundThreshold,
+    dryRun: opts.dryRun === true,
+    overwrite: opts.overwrite === true,
+    rejectBackground: opts.rejectBackground === true,
+    ...(opts.channel !== undefined ? { channel: /^[0-9]+$/.test(opts.channel) ? Number(opts.channel) : opts.channel } : {}),
+  };
+  const progress = progressReporter();
+  let rows: AnnotatedTrace[];
+  try {
+    rows = annotateFiles(files, { ...options, onProgress: progress.onProgress });
+  } finally {
+    progress.stop();
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(rows.map(row))}\n`);
+  } else if (opts.csv) {
+    process.stdout.write(stringify(rows.map(row), { header: true, columns: [...ANNOTATE_COLUMNS], cast: { boolean: (b) => (b ? "true" : "false") } }));
+  } else {
+    process.stdout.write("file\tindex\tneg_uv\tneg_ms\tpos_uv\tpos_ms\tptp_uv\tzcr_ms\tonset_ms\tmep\trms_uv\tstatus\n");
+    for (const r of rows) {
+      process.stdout.write(
+        `${r.file}\t${r.index}\t${fmt(r.neg_peak_magnitude_uv)}\t${fmt(r.neg_peak_latency_ms)}\t${fmt(r.pos_peak_magnitude_uv)}\t${fmt(r.pos_peak_latency_ms)}\t` +
+          `${fmt(r.ptp_uv)}\t${fmt(r.zcr_latency_ms, 2)}\t${fmt(r.onset_latency_ms)}\t${r.mep_present ? "yes" : "no"}\t${fmt(r.prestim_rms_uv)}\t${r.status}\n`,
+      );
+    }
+  }
+  const count = (s: string) => rows.filter((r) => r.status === s).length;
+  const parts = [
+    options.dryRun ? `${count("dry-run")} would be written` : `${count("written")} written`,
+    `${count("kept")} kept (annotated by a person${options.overwrite ? "" : "; --overwrite replaces them"})`,
+  ];
+  if (count("unchanged") > 0) parts.push(`${count("unchanged")} already held these values`);
+  if (count("not-stored") > 0) parts.push(`${count("not-stored")} of a readout without peak fields`);
+  const rejected = rows.filter((r) => r.rejected).length;
+  if (rejected > 0) parts.push(`${rejected} rejected for background EMG`);
+  process.stderr.write(`annotated ${rows.length} traces in ${files.length} file(s): ${parts.join(", ")}\n`);
+}

@@ -1,0 +1,224 @@
+/**
+ * annotateFile / annotateFiles / writeMeasures: what is written, what is
+ * kept, nothing written on failure, and offspect reading, plotting and
+ * merging an annotated file (test/analysis/offspect_interop.py).
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CacheFile, FileInUseError, merge, parseTraceAttrs } from "../../src/index.js";
+import { AnalysisError, PartialWriteError, annotateFile, annotateFiles, writeMeasures } from "../../src/analysis/index.js";
+import { copyFixture, fileSha256, fixtureNames, python, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
+import { variedTraces, writeSession } from "./synthetic.js";
+
+const INTEROP = join(ROOT, "test", "analysis", "offspect_interop.py");
+const STORED = ["neg_peak_magnitude_uv", "neg_peak_latency_ms", "pos_peak_magnitude_uv", "pos_peak_latency_ms", "zcr_latency_ms"] as const;
+
+let dir: string;
+let cleanup: () => void;
+beforeAll(() => ({ dir, cleanup } = tempDir("ocf-annotate-")));
+afterAll(() => cleanup());
+
+/** A session of 12 traces: 0-5 not annotated, 6-11 with a person's peaks. */
+function session(name: string): string {
+  const traces = variedTraces(5, 12).map((t, i) => (i >= 6 ? { ...t, peaks: { neg: -111.5, pos: 222.5 } } : t));
+  return writeSession(join(dir, name), { samplingrate: 1000, preMs: 120, postMs: 130, origins: [{ name: "run1.xdf", traces }], seed: 9 });
+}
+
+/** Every attribute of every trace, as h5py reads them. */
+function h5attrs(file: string): Record<string, string>[] {
+  return python<Record<string, string>[]>(
+    `import h5py, json, sys
+f = h5py.File(sys.argv[1], "r")
+out = []
+for o in f:
+    for n in sorted(f[o]["traces"], key=int):
+        out.append({k: v for k, v in f[o]["traces"][n].attrs.items()})
+print(json.dumps(out))`,
+    [file],
+  );
+}
+
+describe("annotateFile", () => {
+  it("stores the measures as offspect's encode stores floats, only on traces whose peaks are still null", () => {
+    const file = session("rules.hdf5");
+    const before = h5attrs(file);
+    const rows = annotateFile(file);
+    const after = h5attrs(file);
+    rows.forEach((r, i) => {
+      if (i < 6) {
+        expect(r.status).toBe("written");
+        expect(r.written).toBe(true);
+        for (const k of STORED) {
+          const v = r[k];
+          if (v === null) expect(after[i]![k], `${i} ${k}`).toBe(before[i]![k]);
+          else {
+            expect(Number(after[i]![k])).toBe(v); // full precision, read back exactly
+            expect(after[i]![k]).toMatch(/\./); // a float, e.g. 37.0, never 37
+          }
+        }
+      } else {
+        expect(r.status).toBe("kept");
+        expect(r.written).toBe(false);
+        expect(after[i]).toEqual(before[i]); // a person's values untouched
+      }
+      // Only the readout's keys changed; ptp, onset, rms are not stored.
+      const changed = Object.keys(after[i]!).filter((k) => after[i]![k] !== before[i]![k]);
+      for (const k of changed) expect(STORED).toContain(k);
+      expect(Object.keys(after[i]!).sort()).toEqual(Object.keys(before[i]!).sort());
+    });
+    // A second run finds nothing left to do.
+    expect(annotateFile(file).map((r) => r.status)).toEqual(rows.map(() => "kept"));
+  });
+
+  it("overwrite replaces a person's values; dryRun writes nothing; a zero crossing that no longer exists is stored as null", () => {
+    const file = session("overwrite.hdf5");
+    const sha = fileSha256(file);
+    const dry = annotateFile(file, { dryRun: true, overwrite: true });
+    expect(fileSha256(file)).toBe(sha);
+    expect(dry.every((r) => r.status === "dry-run" && !r.written)).toBe(true);
+    // Put a zero crossing on a trace whose window never crosses (variedTraces kind 5: index 5 and 11).
+    const cf = new CacheFile(file);
+    const a = cf.getTraceAttrs(11);
+    a["zcr_latency_ms"] = "25.0";
+    cf.setTraceAttrs(11, a);
+    const rows = annotateFile(file, { overwrite: true });
+    expect(rows.every((r) => r.status === "written")).toBe(true);
+    const after = h5attrs(file);
+    expect(rows[11]!.zcr_latency_ms).toBeNull();
+    expect(after[11]!["zcr_latency_ms"]).toBe("null");
+    expect(Number(after[8]!["neg_peak_magnitude_uv"])).toBe(rows[8]!.neg_peak_magnitude_uv);
+    expect(rows.map((r) => r.status)).toEqual(dry.map(() => "written"));
+  });
+
+  it("rejectBackground sets reject only on written traces whose background EMG is active", () => {
+    const file = session("reject.hdf5");
+    const rows = annotateFile(file, { rejectBackground: true });
+    const after = h5attrs(file);
+    rows.forEach((r, i) => {
+      const expectReject = i < 6 && r.background_active === true;
+      expect(r.rejected, `trace ${i}`).toBe(expectReject);
+      expect(after[i]!["reject"], `trace ${i}`).toBe(expectReject ? "True" : "False");
+    });
+    expect(rows.some((r) => r.rejected)).toBe(true);
+    expect(rows.some((r) => r.background_active && !r.rejected)).toBe(true); // trace 10: annotated by a person, kept
+  });
+
+  it("measures every file before writing: an unusable trace in the second file leaves the first untouched", () => {
+    const good = session("good.hdf5");
+    const bad = session("bad.hdf5");
+    const cf = new CacheFile(bad);
+    const a = cf.getTraceAttrs(3);
+    a["onset_shift"] = "5000"; // the peak window lies past the trace's end
+    cf.setTraceAttrs(3, a);
+    const shas = [fileSha256(good), fileSha256(bad)];
+    expect(() => annotateFiles([good, bad])).toThrow(AnalysisError);
+    try {
+      annotateFiles([good, bad]);
+    } catch (e) {
+      expect((e as AnalysisError).code).toBe("EANALYSISINPUT");
+      expect((e as Error).message).toMatch(/^trace 3 of .*bad\.hdf5: the peak window 15–120 ms/);
+    }
+    expect([fileSha256(good), fileSha256(bad)]).toEqual(shas);
+  });
+
+  it("reports erp traces without storing anything (the readout has no peak fields)", () => {
+    const file = copyFixture("erp_multichannel.hdf5", dir);
+    const sha = fileSha256(file);
+    const rows = annotateFile(file);
+    expect(rows).toHaveLength(12);
+    expect(rows.every((r) => r.status === "not-stored" && !r.written)).toBe(true);
+    expect(fileSha256(file)).toBe(sha);
+  });
+
+  it("calls onProgress through the measuring and the writing", () => {
+    const file = session("progress.hdf5");
+    const events: string[] = [];
+    annotateFile(file, { onProgress: (e) => events.push(`${e.phase}:${e.done}/${e.total}`) });
+    expect(events.at(-1)).toBe("write:6/6");
+    expect(events).toContain("measure:12/12");
+  });
+});
+
+describe("writeMeasures", () => {
+  it("checks every update before the first write: an unknown key or a non-finite value writes nothing", () => {
+    const file = session("checks.hdf5");
+    const cf = new CacheFile(file);
+    const sha = fileSha256(file);
+    expect(() => writeMeasures(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 1, values: { ptp_uv: 5 } }])).toThrow(
+      /ptp_uv is not a trace attribute of readout cmep/,
+    );
+    expect(() => writeMeasures(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 1, values: { neg_peak_magnitude_uv: NaN } }])).toThrow(
+      /expected a finite number, a boolean or null for neg_peak_magnitude_uv of trace 1/,
+    );
+    expect(() => writeMeasures(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 99, values: {} }])).toThrow(RangeError);
+    expect(fileSha256(file)).toBe(sha);
+    expect(writeMeasures(cf, [{ index: 2, values: { neg_peak_magnitude_uv: -5, zcr_latency_ms: null } }])).toEqual({ changed: [2], values: 1 });
+    expect(cf.getTraceAttrs(2)["neg_peak_magnitude_uv"]).toBe("-5.0");
+  });
+
+  it("puts back the traces already written when a write fails part-way, and says so when it cannot", () => {
+    const file = session("rollback.hdf5");
+    const before = h5attrs(file);
+    const cf = new CacheFile(file);
+    const original = cf.setTraceAttrs.bind(cf);
+    let calls = 0;
+    cf.setTraceAttrs = (i, attrs) => {
+      if (++calls === 4) throw new FileInUseError(cf.fname, "taken by another writer");
+      return original(i, attrs);
+    };
+    const updates = [0, 1, 2, 3, 4].map((index) => ({ index, values: { neg_peak_magnitude_uv: -1000 - index } }));
+    expect(() => writeMeasures(cf, updates)).toThrow(FileInUseError);
+    expect(h5attrs(file)).toEqual(before); // the three written traces were restored
+    // Now the restoring fails too.
+    calls = 0;
+    cf.setTraceAttrs = (i, attrs) => {
+      calls++;
+      if (calls >= 3) throw new FileInUseError(cf.fname, "taken by another writer");
+      return original(i, attrs);
+    };
+    let error: unknown;
+    try {
+      writeMeasures(cf, updates);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PartialWriteError);
+    expect((error as PartialWriteError).code).toBe("EPARTIALWRITE");
+    expect((error as PartialWriteError).changed).toEqual([0, 1]);
+    expect(h5attrs(file)[0]!["neg_peak_magnitude_uv"]).toBe("-1000.0");
+  });
+});
+
+describe("offspect reads, plots and merges an annotated file", () => {
+  const cmep = () => fixtureNames().filter((n) => n !== "erp_multichannel.hdf5");
+  it.each([...fixtureNames(), "synthetic"])("annotated copy of %s (with overwrite)", (name) => {
+    const file = name === "synthetic" ? session("interop.hdf5") : copyFixture(name, dir, `annotated_${name}`);
+    const rows = annotateFile(file, { overwrite: true, rejectBackground: true });
+    const target = join(dir, `merged_${name.replace(/\.hdf5$/, "")}.hdf5`);
+    const out = JSON.parse(execFileSync(PYTHON, [INTEROP, file, "--self", target], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })) as {
+      parsed: Record<string, unknown>[];
+      plot_values?: number[];
+      merged_traces: number;
+      merged_parsed: Record<string, unknown>[];
+    };
+    expect(out.parsed).toHaveLength(rows.length);
+    rows.forEach((r, i) => {
+      const p = out.parsed[i]!;
+      if (r.status !== "written") return;
+      for (const k of STORED) if (r[k] !== null) expect(p[k], `${name} ${i} ${k}`).toBe(r[k]); // parse_traceattrs: the float itself
+      expect(typeof p["reject"]).toBe("boolean");
+    });
+    if (cmep().includes(name) || name === "synthetic") {
+      // plot_map's values: ptp of every trace not rejected, the numbers this library maps.
+      const expected = rows.filter((r) => !parseTraceAttrs(new CacheFile(file).getTraceAttrs(r.index))["reject"]).map((r) => r.ptp_uv);
+      expect(out.plot_values).toHaveLength(expected.length);
+      out.plot_values!.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 9));
+    }
+    expect(out.merged_traces).toBe(2 * rows.length);
+    // This library reads offspect's merge of it, and merges the annotated file the same way.
+    expect(new CacheFile(target).length).toBe(2 * rows.length);
+    const ours = merge(join(dir, `ours_${name.replace(/\.hdf5$/, "")}.hdf5`), [file, target.replace(".hdf5", ".renamed.hdf5")]);
+    expect(new CacheFile(ours).length).toBe(2 * rows.length);
+  });
+});
