@@ -1,0 +1,339 @@
+/**
+ * From a recording to a CacheFile: find the pulses (a BrainVision marker, an
+ * EDF+ annotation, an XDF marker-stream sample, or the pulses of Localite's
+ * stream in an XDF file), attach coordinates and intensities (from the XDF's
+ * Localite stream, or a Localite/Brainsight export paired by time or order),
+ * cut the window around each pulse from the channel(s) of interest, and
+ * write it all with `populate`, filling the fields offspect's readins fill.
+ * @module
+ */
+import { basename, extname } from "node:path";
+import { AnnotationFactory, populate } from "../build.js";
+import { BrainVisionRecording } from "./brainvision.js";
+import { readBrainsight } from "./brainsight.js";
+import { type CoilPulse, type CoilPulses, NAN_XYZ } from "./coords.js";
+import { EdfRecording } from "./edf.js";
+import { CoordsError, ImportError } from "./errors.js";
+import { LOCALITE_STREAMS, localiteStreamPulses, readTriggerMarkers } from "./localite.js";
+import { openRecording } from "./open.js";
+import { type PairMode, pairPulses } from "./pairing.js";
+import { quote, type RecordingEvent, type Signal } from "./types.js";
+import { localDateTime, type XdfFile, type XdfSignal } from "./xdf.js";
+import { statSync } from "node:fs";
+
+/** Options of {@link importRecording}. */
+export interface ImportOptions {
+  /** The channel(s) to cut; the first is the channel of interest. */
+  channels: string[];
+  /** Milliseconds before each pulse (default 100). */
+  preMs?: number;
+  /** Milliseconds after each pulse (default 100). */
+  postMs?: number;
+  /** The event marking a pulse: a BrainVision marker's description (`S  1`), an EDF+ annotation's text, an XDF marker sample. Default for XDF: the pulses of Localite's stream. */
+  event?: string;
+  /** XDF: the marker stream (name or id) to look for `event` in. */
+  eventStream?: string;
+  /** XDF: the data stream (name or id) holding the channels; default: the stream with the first channel. */
+  stream?: string;
+  /** The readout (default "cmep"; readin "tms"). */
+  readout?: string;
+  /** A Localite TriggerMarker XML or Brainsight text export with coordinates and intensities. */
+  coords?: string;
+  /** How to pair the export's pulses with the recording's (default "time"). */
+  pair?: PairMode;
+  /** Tolerance of pairing by time, ms (default 50). */
+  toleranceMs?: number;
+  /** The subject (default ""). */
+  subject?: string;
+  /** Subtract each trace's pre-event mean, as offspect's XDF cmep readin does (default false). */
+  subtractBaseline?: boolean;
+  /** Leave out pulses whose window does not fit in the recording, instead of refusing (default false). */
+  dropIncomplete?: boolean;
+  onProgress?: (event: ImportProgress) => void;
+}
+
+/** Progress of an import. */
+export interface ImportProgress {
+  phase: "read" | "cut" | "write" | "done";
+  done: number;
+  total: number;
+}
+
+/** One pulse found in a recording. */
+export interface Pulse {
+  /** The event_name offspect stores. */
+  eventName: string;
+  /** 0-based sample of the signal. */
+  sample: number;
+  /** Seconds from the signal's first sample. */
+  time: number;
+  coil?: CoilPulse;
+}
+
+/** What {@link importRecording} did. */
+export interface ImportResult {
+  /** The CacheFile written (absolute path). */
+  file: string;
+  origin: string;
+  traces: number;
+  samplingRate: number;
+  samplesPreEvent: number;
+  samplesPostEvent: number;
+  /** 0-based indices (in the recording's pulse order) of pulses left out by `dropIncomplete`. */
+  dropped: number[];
+  /** Things the user should know (a rounded rate, a pulse far from any sample, ...). */
+  warnings: string[];
+}
+
+/** A recording opened for cutting: the signal, its pulses and the fields around them. */
+interface Prepared {
+  signal: Signal;
+  channelIndices: number[];
+  pulses: Pulse[];
+  filedate: string;
+  close(): void;
+}
+
+function findEvents(file: string, events: readonly RecordingEvent[], name: string | undefined, what: string): RecordingEvent[] {
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(e.name, (counts.get(e.name) ?? 0) + 1);
+  const listing = () =>
+    counts.size === 0
+      ? `the recording has no ${what}s`
+      : `its ${what}s are ${[...counts.entries()].slice(0, 20).map(([n, c]) => `${quote(n)} (${c})`).join(", ")}${counts.size > 20 ? ", ..." : ""}`;
+  if (name === undefined) throw new ImportError("ENOEVENT", file, `name the ${what} that marks a pulse with --event; ${listing()}`);
+  const found = events.filter((e) => e.name === name);
+  if (found.length === 0) throw new ImportError("ENOEVENT", file, `no ${what} is ${quote(name)}; ${listing()} (cachefile inspect lists them)`);
+  return found;
+}
+
+function channelIndices(file: string, signal: Signal, labels: readonly string[]): number[] {
+  if (labels.length === 0) throw new ImportError("ENOCHANNEL", file, "name the channel of interest with --channel");
+  return labels.map((label) => {
+    const i = signal.channels.findIndex((c) => c.label === label);
+    if (i === -1) {
+      throw new ImportError("ENOCHANNEL", file, `${signal.name} has no channel ${quote(label)}; its channels are ${signal.channels.map((c) => quote(c.label)).join(", ")}: pick one with --channel`);
+    }
+    return i;
+  });
+}
+
+function prepareSampled(file: string, rec: BrainVisionRecording | EdfRecording, options: ImportOptions, what: string): Prepared {
+  const idx = channelIndices(file, rec, options.channels);
+  let rate = rec.samplingRate;
+  if (rec instanceof EdfRecording) {
+    rate = rec.rateOf(idx[0]!);
+    if (idx.some((i) => rec.rateOf(i) !== rate)) {
+      throw new ImportError("ERATE", file, `the channels ${options.channels.map(quote).join(", ")} have different sampling rates (${idx.map((i) => rec.rateOf(i)).join(", ")} Hz): cut channels of one rate`);
+    }
+  }
+  const events = findEvents(file, rec.events, options.event, what);
+  const pulses = events.map((e) => {
+    const sample = rec instanceof EdfRecording ? rec.sampleOf(idx[0]!, e.time) : e.sample!;
+    return { eventName: e.name, sample, time: sample / rate };
+  });
+  const signal: Signal =
+    rec instanceof EdfRecording
+      ? {
+          file: rec.file,
+          name: rec.name,
+          samplingRate: rate,
+          nSamples: rec.samplesOf(idx[0]!),
+          channels: rec.channels,
+          readWindow: (c, s, l) => rec.readWindow(c, s, l),
+        }
+      : rec;
+  const filedate = rec instanceof EdfRecording ? rec.startDate : (rec.startDate?.slice(0, 19) ?? localDateTime(statSync(rec.dataPath).mtime));
+  return { signal, channelIndices: idx, pulses, filedate: filedate || localDateTime(statSync(file).mtime), close: () => rec.close() };
+}
+
+function streamByKey(xdf: XdfFile, key: string, what: string) {
+  const byId = /^[0-9]+$/.test(key) ? xdf.streams.find((s) => s.id === Number(key)) : undefined;
+  const found = byId ?? xdf.streams.find((s) => s.name === key);
+  if (!found) throw new ImportError("ENOSTREAM", xdf.file, `no stream is named ${quote(key)}; the streams are ${xdf.streams.map((s) => `${s.id} ${quote(s.name)}`).join(", ")}: name the ${what} by name or id`);
+  return found;
+}
+
+function prepareXdf(xdf: XdfFile, options: ImportOptions, warnings: string[]): Prepared {
+  const file = xdf.file;
+  if (options.channels.length === 0) throw new ImportError("ENOCHANNEL", file, "name the channel of interest with --channel");
+  const dataStream = options.stream !== undefined ? streamByKey(xdf, options.stream, "data stream (--stream)") : xdf.streamWithChannel(options.channels[0]!);
+  const signal: XdfSignal = xdf.signal(dataStream.id);
+  const idx = channelIndices(file, signal, options.channels);
+  let found: { time: number; name: string; coil?: CoilPulse }[];
+  if (options.event !== undefined) {
+    const streams = options.eventStream !== undefined ? [streamByKey(xdf, options.eventStream, "marker stream (--event-stream)")] : xdf.streams.filter((s) => s.markers);
+    const per = streams.filter((s) => s.markers).map((s) => ({ s, events: xdf.markerEvents(s.id).filter((e) => e.name === options.event) }));
+    const hit = per.filter((p) => p.events.length > 0);
+    if (hit.length > 1) {
+      throw new ImportError("EAMBIGUOUS", file, `${quote(options.event)} is a sample of ${hit.length} marker streams (${hit.map((p) => quote(p.s.name)).join(", ")}): name one with --event-stream`);
+    }
+    if (hit.length === 0) {
+      const all = streams.filter((s) => s.markers).flatMap((s) => xdf.markerEvents(s.id));
+      findEvents(file, all, options.event, "marker");
+    }
+    const { s, events } = hit[0]!;
+    found = events.map((e) => ({ time: e.time, name: `${s.name}-${options.event}` }));
+  } else {
+    const loc = xdf.streams.find((s) => LOCALITE_STREAMS.includes(s.name) && s.markers);
+    if (!loc) {
+      const all = xdf.streams.filter((s) => s.markers).flatMap((s) => xdf.markerEvents(s.id));
+      findEvents(file, all, undefined, "marker");
+    }
+    const pulses = localiteStreamPulses(xdf.markerEvents(loc!.id));
+    if (pulses.length === 0) throw new ImportError("ENOEVENT", file, `Localite's stream ${quote(loc!.name)} holds no pulse (no message with an amplitude): name the event with --event`);
+    found = pulses.map((p) => ({ time: p.time, name: `${loc!.name}-coil_0_didt`, coil: p }));
+  }
+  const t0 = signal.timeOf(0);
+  const pulses: Pulse[] = found.map((f) => {
+    const { index, delta } = signal.sampleAt(f.time);
+    if (delta > 0.5) warnings.push(`the pulse at ${f.time.toFixed(3)} s (LSL clock) is ${delta.toFixed(3)} s from the closest sample of ${quote(signal.name)}`);
+    return { eventName: f.name, sample: index, time: signal.timeOf(index) - t0, ...(f.coil ? { coil: f.coil } : {}) };
+  });
+  return { signal, channelIndices: idx, pulses, filedate: xdf.recordingDate, close: () => xdf.close() };
+}
+
+/** Reads a coordinates export by its content: Localite XML or Brainsight text. */
+export function readCoords(path: string): CoilPulses {
+  const ext = extname(path).toLowerCase();
+  if (ext === ".xml") return readTriggerMarkers(path);
+  if (ext === ".txt" || ext === ".tsv") return readBrainsight(path);
+  throw new CoordsError("EFORMAT", path, `${ext || "a name without suffix"} is not a coordinates format this library reads: expected Localite's TriggerMarker .xml or Brainsight's .txt export`);
+}
+
+/**
+ * Cuts a recording into a CacheFile. Values are stored as offspect's readins
+ * store them: `event_name`, `event_sample` (0-based), `event_time` (seconds
+ * from the first sample), `time_since_last_pulse_in_s` (inf for the first),
+ * `xyz_coords`, `stimulation_intensity_mso`/`_didt` (NaN where unknown),
+ * `reject` False, `onset_shift` 0; the origin's `channel_labels`,
+ * `channel_of_interest`, `samplingrate`, `samples_pre_event`/`_post_event`
+ * (the milliseconds at the recording's rate, truncated), `subject`,
+ * `filedate`. A trace is the samples from pulse - pre to pulse + post
+ * (exclusive) of the channels, in µV.
+ *
+ * @example
+ * ```ts
+ * importRecording("S01_run1.vhdr", "S01_run1.hdf5", { channels: ["EDC_L"], event: "S  1", coords: "TriggerMarkers_Coil0_1.xml" });
+ * importRecording("map_R004.xdf", "map.hdf5", { channels: ["EDC_L"], preMs: 100, postMs: 100 }); // Localite's stream
+ * ```
+ * @throws {ImportError} an unknown format, channel, event or stream, a window outside the recording
+ * @throws {CoordsError} coordinates that cannot be read or paired
+ * @throws {XdfError | BrainVisionError | EdfError} a malformed recording
+ */
+export function importRecording(recording: string, out: string, options: ImportOptions): ImportResult {
+  const warnings: string[] = [];
+  const progress = options.onProgress;
+  const readout = options.readout ?? "cmep";
+  const preMs = options.preMs ?? 100;
+  const postMs = options.postMs ?? 100;
+  for (const [name, v] of [["--pre", preMs], ["--post", postMs]] as const) {
+    if (!Number.isFinite(v) || v < 0) throw new ImportError("EOPTION", recording, `expected a non-negative number of milliseconds for ${name}, got ${v}`);
+  }
+  // check the readout and the coordinates file before the (longer) read of the recording
+  const factory = new AnnotationFactory({ readin: "tms", readout, origin: basename(recording) });
+  const coils = options.coords !== undefined ? readCoords(options.coords) : undefined;
+  progress?.({ phase: "read", done: 0, total: 1 });
+  const opened = openRecording(recording);
+  let prepared: Prepared;
+  try {
+    prepared =
+      opened.format === "xdf"
+        ? prepareXdf(opened.xdf, options, warnings)
+        : prepareSampled(recording, opened.recording, options, opened.format === "brainvision" ? "marker" : "annotation");
+  } catch (e) {
+    opened.close();
+    throw e;
+  }
+  try {
+    progress?.({ phase: "read", done: 1, total: 1 });
+    const { signal, channelIndices: idx } = prepared;
+    const fs = signal.samplingRate;
+    const rate = Math.round(fs);
+    if (Math.abs(rate - fs) > 1e-6 * fs) warnings.push(`the sampling rate ${fs} Hz is stored as ${rate} (offspect stores whole numbers)`);
+    const pre = Math.trunc((preMs * fs) / 1000);
+    const post = Math.trunc((postMs * fs) / 1000);
+    if (pre + post === 0) throw new ImportError("EOPTION", recording, `--pre ${preMs} and --post ${postMs} ms are no sample at ${fs} Hz: cut a longer window`);
+    let pulses = [...prepared.pulses].sort((a, b) => a.sample - b.sample);
+    if (coils) {
+      if (pulses.some((p) => p.coil)) warnings.push(`the coordinates of ${basename(coils.file)} replace those of the recording's Localite stream`);
+      const paired = pairPulses(
+        pulses.map((p) => p.time),
+        coils,
+        { mode: options.pair ?? "time", ...(options.toleranceMs !== undefined ? { tolerance: options.toleranceMs / 1000 } : {}) },
+      );
+      pulses = pulses.map((p, i) => ({ ...p, coil: paired[i]! }));
+    }
+    const dropped: number[] = [];
+    pulses = pulses.filter((p, i) => {
+      const fits = p.sample - pre >= 0 && p.sample + post <= signal.nSamples;
+      if (fits) return true;
+      if (!options.dropIncomplete) {
+        throw new ImportError(
+          "EWINDOW",
+          recording,
+          `pulse ${i + 1} at sample ${p.sample} needs samples ${p.sample - pre} to ${p.sample + post - 1}, but the recording holds 0 to ${signal.nSamples - 1}: shorten --pre/--post, or leave such pulses out with --drop-incomplete`,
+        );
+      }
+      dropped.push(i);
+      return false;
+    });
+    if (dropped.length > 0) warnings.push(`${dropped.length} pulse(s) left out: their window does not fit in the recording (${dropped.map((i) => i + 1).join(", ")})`);
+    if (pulses.length === 0) throw new ImportError("ENOEVENT", recording, "no pulse is left to cut: check --event and --pre/--post");
+    const coi = options.channels[0]!;
+    factory.setOriginAttrs({
+      channel_labels: [...options.channels],
+      channel_of_interest: coi,
+      samplingrate: rate,
+      samples_pre_event: pre,
+      samples_post_event: post,
+      subject: options.subject ?? "",
+      filedate: prepared.filedate,
+    });
+    const traces: { data: Float64Array; shape: readonly [number, number] }[] = [];
+    const values = (p: Pulse, i: number): Record<string, unknown> => {
+      const since = i === 0 ? Infinity : p.time - pulses[i - 1]!.time;
+      if (!(since > 0)) {
+        throw new ImportError("EDUPLICATE", recording, `pulses ${i} and ${i + 1} are both at sample ${p.sample}: one pulse is marked twice; check --event`);
+      }
+      const coil = p.coil;
+      return {
+        event_name: p.eventName,
+        event_sample: p.sample,
+        event_time: p.time,
+        time_since_last_pulse_in_s: since,
+        xyz_coords: coil ? [...coil.xyz] : [...NAN_XYZ],
+        stimulation_intensity_mso: coil ? coil.mso : NaN,
+        stimulation_intensity_didt: coil ? coil.didt : NaN,
+      };
+    };
+    // the factory checks the first trace's keys and types and fills the readout's defaults;
+    // the others take the same keys with values of the same kinds
+    factory.appendTrace(values(pulses[0]!, 0));
+    const anno = factory.anno;
+    const template = anno.traces[0]!;
+    pulses.forEach((p, i) => {
+      const data = signal.readWindow(idx, p.sample - pre, pre + post);
+      if (options.subtractBaseline && pre > 0) {
+        for (let c = 0; c < idx.length; c++) {
+          let sum = 0;
+          for (let k = 0; k < pre; k++) sum += data[k * idx.length + c]!;
+          const mean = sum / pre;
+          for (let k = 0; k < pre + post; k++) data[k * idx.length + c]! -= mean;
+        }
+      }
+      traces.push({ data, shape: [pre + post, idx.length] });
+      if (i > 0) anno.traces.push({ ...template, id: i, ...values(p, i) });
+      progress?.({ phase: "cut", done: i + 1, total: pulses.length });
+    });
+    const file = populate(out, [anno], [traces], {
+      onProgress: (e) => {
+        if (e.phase === "write") progress?.({ phase: "write", done: e.done, total: e.total });
+      },
+    });
+    progress?.({ phase: "done", done: pulses.length, total: pulses.length });
+    return { file, origin: anno.origin, traces: pulses.length, samplingRate: rate, samplesPreEvent: pre, samplesPostEvent: post, dropped, warnings };
+  } finally {
+    prepared.close();
+  }
+}
