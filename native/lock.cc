@@ -150,6 +150,66 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Lock* lockArg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<void>>().CheckTypeTag(&kLockTag)) {
+    throw Napi::TypeError::New(info.Env(), "expected a lock handle");
+  }
+  Lock* lock = info[0].As<Napi::External<Lock>>().Data();
+  if (lock->fd < 0) throw Napi::Error::New(info.Env(), "the lock is released");
+  return lock;
+}
+
+// lockFd(lock) -> the descriptor the lock holds (read the file through it).
+Napi::Value Fd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), lockArg(info)->fd);
+}
+
+// lockLetGo(lock): lets go of the flock, keeping the descriptor open.
+Napi::Value LetGo(const Napi::CallbackInfo& info) {
+  flock(lockArg(info)->fd, LOCK_UN);
+  return info.Env().Undefined();
+}
+
+// lockHold(lock, exclusive, timeoutMs): takes the flock again on the held descriptor,
+// polling as lockAcquire does (code EBUSY on timeout).
+Napi::Value Hold(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Lock* lock = lockArg(info);
+  if (info.Length() < 3 || !info[1].IsBoolean() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "expected (lock, exclusive, timeoutMs)");
+  bool exclusive = info[1].As<Napi::Boolean>().Value();
+  double timeoutMs = info[2].As<Napi::Number>().DoubleValue();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeoutMs * 1000));
+  long pause = 20;
+  for (;;) {
+    if (flock(lock->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return env.Undefined();
+    int err = errno;
+    if ((err != EWOULDBLOCK && err != EINTR) || std::chrono::steady_clock::now() >= deadline) {
+      if (err == EWOULDBLOCK || err == EINTR) {
+        Napi::Error e = Napi::Error::New(env, "unable to lock the file: another process holds it");
+        e.Value().Set("code", Napi::String::New(env, "EBUSY"));
+        throw e;
+      }
+      throw errnoError(env, "cannot lock the file", err);
+    }
+    struct timespec ts = {0, pause * 1000};
+    nanosleep(&ts, nullptr);
+    pause = pause < 200 ? pause * 2 : 200;
+  }
+}
+
+// lockWriterWaiting(lock) -> whether another open file description marks a writer's intent on the file.
+Napi::Value LockWriterWaiting(const Napi::CallbackInfo& info) {
+  Lock* lock = lockArg(info);
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kIntentOffset;
+  fl.l_len = 1;
+  bool waiting = fcntl(lock->fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  return Napi::Boolean::New(info.Env(), waiting);
+}
+
 // writerWaiting(path) -> whether another open file description marks a writer's intent.
 Napi::Value WriterWaiting(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -175,6 +235,10 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("lockAcquireAsync", Napi::Function::New(env, AcquireAsync, "lockAcquireAsync"));
   exports.Set("lockRelease", Napi::Function::New(env, Release, "lockRelease"));
   exports.Set("writerWaiting", Napi::Function::New(env, WriterWaiting, "writerWaiting"));
+  exports.Set("lockFd", Napi::Function::New(env, Fd, "lockFd"));
+  exports.Set("lockLetGo", Napi::Function::New(env, LetGo, "lockLetGo"));
+  exports.Set("lockHold", Napi::Function::New(env, Hold, "lockHold"));
+  exports.Set("lockWriterWaiting", Napi::Function::New(env, LockWriterWaiting, "lockWriterWaiting"));
 }
 
 }  // namespace h5n_lock

@@ -47,6 +47,14 @@ export interface NativeBinding {
   /** Whether a writer (of this library, in any process) waits for or holds `path`. */
   writerWaiting(path: string): boolean;
   lockAcquireAsync(path: string, exclusive: boolean, timeoutMs: number, announce: boolean): Promise<NativeLock>;
+  /** The descriptor a lock holds (open read-only for shared locks, read-write for announced ones). */
+  lockFd(lock: NativeLock): number;
+  /** Lets go of the flock; the descriptor stays open. */
+  lockLetGo(lock: NativeLock): void;
+  /** Takes the flock again on the held descriptor, polling until `timeoutMs` (code EBUSY). */
+  lockHold(lock: NativeLock, exclusive: boolean, timeoutMs: number): void;
+  /** writerWaiting for the file the lock's descriptor is open on. */
+  lockWriterWaiting(lock: NativeLock): boolean;
 
   // Thread-pool counterparts; each works on a batch of paths.
   openAsync(path: string, mode: Mode, locking: boolean): Promise<NativeFile>;

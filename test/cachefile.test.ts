@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate as tick } from "node:timers/promises";
@@ -17,6 +17,7 @@ import {
   LayoutError,
   NotHdf5Error,
   openObjectCount,
+  readFile,
   readTrace,
   ShapeMismatchError,
   sortKeys,
@@ -24,8 +25,7 @@ import {
   updateTraceAttributes,
   writeTraceData,
 } from "../src/index.js";
-import { native } from "../src/native.js";
-import { spliceScan } from "../src/splice.js";
+import { FormatFile } from "../src/hdf5/format/file.js";
 import { copyFixture, dataSha256, expected, fileSha256, fixture, fixtureNames, python, tempDir } from "./helpers/fixtures.js";
 
 describe("every offspect fixture reads with offspect's answers", () => {
@@ -320,12 +320,18 @@ print(json.dumps(True))`,
     expect(cf.origins).toEqual(["template_R001.xdf", "template_R009.xdf"]);
   });
 
-  it("keeps one handle within a turn of the event loop and releases it after", async () => {
-    const cf = new CacheFile(fixture("map_session.hdf5"));
-    await tick();
-    expect(openObjectCount()).toBe(0);
+  it("holds the shared lock only during a call (and a stream), never between two calls, with no libhdf5 handle", async () => {
+    const path = copyFixture("map_session.hdf5", dir);
+    const cf = new CacheFile(path);
+    const writerCanLock = () => spawnSync("flock", ["-n", "-x", path, "true"]).status === 0;
     for (let i = 0; i < cf.length; i++) cf.getTraceAttrs(i);
-    expect(openObjectCount()).toBe(1); // the file itself, nothing inside it
+    // Between calls of one synchronous run a writer elsewhere gets in, as with offspect.
+    expect(writerCanLock()).toBe(true);
+    expect(openObjectCount()).toBe(0); // read by the format module: libhdf5 holds nothing
+    let inStream: boolean | undefined;
+    for await (const _ of cf.traces({ batch: 16 })) inStream ??= writerCanLock();
+    expect(inStream).toBe(false); // a stream keeps the file consistent while it runs
+    expect(writerCanLock()).toBe(true);
     await tick();
     expect(openObjectCount()).toBe(0);
   });
@@ -396,13 +402,25 @@ function catchError(fn: () => unknown): unknown {
   throw new Error("expected an error");
 }
 
-describe("sequential reads: one parse of the whole file instead of a libhdf5 call per trace", () => {
+describe("reads in every pattern (single, sequential, iterated, streamed) equal libhdf5's", () => {
   let dir: string;
   let cleanup: () => void;
   beforeEach(() => ({ dir, cleanup } = tempDir()));
   afterEach(() => cleanup());
 
-  /** Every trace's attributes through libhdf5, one trace per event-loop turn (single reads never parse the file). */
+  /** Every trace's collapsed attributes as libhdf5 reads them. */
+  function libhdf5Reads(cf: CacheFile): Record<string, string>[] {
+    using f = readFile(cf.fname);
+    let i = 0;
+    const out: Record<string, string>[] = [];
+    for (const origin of f.keys("/")) {
+      const names = f.keys(`/${origin}/traces`).sort((a, b) => Number(a) - Number(b));
+      for (const name of names) out.push({ ...f.attrs(`/${origin}/traces/${name}`), origin, cache_file: cf.fname, cache_file_index: String(i++) });
+    }
+    return out;
+  }
+
+  /** Every trace's attributes one trace per event-loop turn. */
   async function singleReads(cf: CacheFile): Promise<Record<string, string>[]> {
     const out: Record<string, string>[] = [];
     for (let i = 0; i < cf.length; i++) {
@@ -433,16 +451,16 @@ print(json.dumps(True))`,
     return path;
   }
 
-  it.each([
-    ["map_session.hdf5", true],
-    ["odd values", true],
-    ["UTF-8 origin names (new-style groups)", false],
-  ])("of %s give what single reads through libhdf5 give", async (name, parsed) => {
+  it.each([["map_session.hdf5"], ["odd values"], ["UTF-8 origin names (new-style groups)"]])("of %s give what libhdf5 reads", async (name) => {
     const path = name.endsWith(".hdf5") ? copyFixture(name, dir) : oddFile(name.startsWith("UTF-8") ? "_ÄÖ" : "");
-    // Whether the parse serves sequential reads, or (unsupported file) libhdf5 does.
-    expect(spliceScan(path, { maxDepth: 0 }).supported).toBe(parsed);
     const cf = new CacheFile(path);
+    // The format module reads the file (it does not decline it to libhdf5).
+    const fallbacks: unknown[] = [];
+    cf.onFallback = (e) => fallbacks.push(e);
     const single = await singleReads(cf);
+    expect(fallbacks).toEqual([]);
+    expect(single).toEqual(libhdf5Reads(cf));
+    expect(single.map((a) => Object.keys(a))).toEqual(libhdf5Reads(cf).map((a) => Object.keys(a)));
     await tick();
     const sequential = Array.from({ length: cf.length }, (_, i) => cf.getTraceAttrs(i));
     expect(sequential).toEqual(single);
@@ -456,20 +474,25 @@ print(json.dumps(True))`,
     expect(iterated.map((a) => Object.keys(a))).toEqual(single.map((a) => Object.keys(a)));
   });
 
-  it("happen for a pass in order only: random reads stay one native call each", async () => {
-    const cf = new CacheFile(copyFixture("map_session.hdf5", dir));
-    const scans = vi.spyOn(native, "spliceScanAttrs");
+  it("random reads are O(1): each parses the one trace it reads, never the whole file", async () => {
+    const path = copyFixture("map_session.hdf5", dir);
+    // A file that is not changing (one changed in the last instant is read again on every call).
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const cf = new CacheFile(path);
+    const objects = vi.spyOn(FormatFile.prototype, "object");
     try {
-      for (let k = 0; k < 200; k++) cf.getTraceAttrs((k * 37) % cf.length);
-      expect(scans).not.toHaveBeenCalled();
+      cf.getTraceAttrs(0);
       await tick();
-      for (let i = 0; i < 40; i++) cf.getTraceAttrs(i);
-      expect(scans).toHaveBeenCalledTimes(1);
-      await tick(); // the handle (and what was parsed under it) is let go
-      for (let i = 0; i < 40; i++) cf.getTraceAttrs(i);
-      expect(scans).toHaveBeenCalledTimes(2);
+      objects.mockClear();
+      cf.getTraceAttrs(7); // a new turn: the file is read again, its index too
+      const perFirstRead = objects.mock.calls.length;
+      objects.mockClear();
+      for (let k = 0; k < 200; k++) cf.getTraceAttrs((k * 37) % cf.length);
+      // Within the turn: one object header per read (the trace's), whatever the file's size.
+      expect(objects.mock.calls.length, JSON.stringify(objects.mock.calls.map((c) => c[1]))).toBe(200);
+      expect(perFirstRead).toBeLessThan(cf.length);
     } finally {
-      scans.mockRestore();
+      objects.mockRestore();
     }
   });
 

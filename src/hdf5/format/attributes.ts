@@ -30,6 +30,8 @@ export interface StringAttribute {
   standard: boolean;
   /** File address of its heap ID's collection address (variable-length values in an object header), else -1. */
   heapIdPos: number;
+  /** Variable-length values: the collection address in its heap ID (0 for a null value), else -1. */
+  heapAddr: number;
 }
 
 interface Decoded extends StringAttribute {
@@ -194,6 +196,7 @@ function decodeAttribute(body: Buffer, addr: number, creationOrder: number, what
   if (dataAt + type.size > n) damaged(`${attributeName(name, what)}: its value runs past its message`);
   let value: string | undefined;
   let heapIdPos = -1;
+  let heapAddr = -1;
   let standard = false;
   if (type.kind === "vlenString") {
     // Heap ID: length, collection address, object index.
@@ -203,6 +206,7 @@ function decodeAttribute(body: Buffer, addr: number, creationOrder: number, what
     const collectionAddr = high === 0xffffffff && low === 0xffffffff ? UNDEF : high < 2 ** 21 ? high * 2 ** 32 + low : malformed(what, addr, "a heap address beyond 2^53");
     const index = readUint(body, dataAt + 12, 4);
     heapIdPos = addr < 0 ? -1 : addr + dataAt + 4;
+    heapAddr = collectionAddr;
     standard = type.cset === 1 && space.kind === "scalar";
     if (collectionAddr === 0) {
       value = "";
@@ -233,5 +237,5 @@ function decodeAttribute(body: Buffer, addr: number, creationOrder: number, what
     value = textOf(body, dataAt, end);
   }
   if (value === undefined) throw new FormatValueError("EATTRUTF8", `${attributeName(name, what)} holds bytes that are not UTF-8 text`);
-  return { name, value, standard, heapIdPos, creationOrder, ascii: isAscii(name), nameBytes };
+  return { name, value, standard, heapIdPos, heapAddr, creationOrder, ascii: isAscii(name), nameBytes };
 }

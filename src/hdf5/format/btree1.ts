@@ -24,6 +24,9 @@ export interface SymbolEntry {
   cacheType: number;
   /** File address of the entry (for the splicer's relocation). */
   pos: number;
+  /** Cache type 1: the B-tree and local heap addresses cached in the entry, else {@link UNDEF}. */
+  cachedBtree: number;
+  cachedHeap: number;
 }
 
 /** Where the walk found structures (for the splicer, which relocates their addresses). */
@@ -115,7 +118,14 @@ function readSymbolNode(
     const cacheType = e.u32();
     if (cacheType > 2) damaged(`a symbol table entry of ${what} has cache type ${cacheType}`);
     if (name.length === 0) damaged(`a member of ${what} has an empty name`);
-    out.push({ name, header, cacheType, pos });
+    let cachedBtree = UNDEF;
+    let cachedHeap = UNDEF;
+    if (cacheType === 1) {
+      e.skip(4);
+      cachedBtree = e.address();
+      cachedHeap = e.address();
+    }
+    out.push({ name, header, cacheType, pos, cachedBtree, cachedHeap });
   }
 }
 

@@ -13,7 +13,8 @@ import { checkNumeric, convertible, toFloat64 } from "./data.js";
 import { damaged, FormatValueError, unsupported } from "./errors.js";
 import { readMembers, type Members } from "./group.js";
 import { readGlobalHeap, type GlobalHeapCollection } from "./heaps.js";
-import { describeObject, type DatasetInfo, type ObjectInfo } from "./object.js";
+import { classify, describeObject, type DatasetInfo, type ObjectInfo, type ObjectKind } from "./object.js";
+import type { Datatype } from "./messages.js";
 import { MSG, readObjectHeader } from "./objectHeader.js";
 import { ByteReader } from "./reader.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
@@ -25,10 +26,52 @@ const MAX_HEAP_BYTES = 64 * 1024 * 1024;
 /** Values of a dataset, or why libhdf5 must read them. */
 export type DatasetValues = { data: Float64Array; shape: number[] } | { libhdf5: string };
 
+interface Located {
+  shape: number[];
+  count: number;
+  type: Datatype;
+}
+
+/** Where a dataset's values are: nowhere (zeros), in the header (compact data, or a fill value), or at an absolute file offset. */
+export type ValuesLocation =
+  | { libhdf5: string }
+  | (Located & { stored: "zeros" })
+  | (Located & { stored: "bytes" | "fill"; bytes: Uint8Array })
+  | (Located & { stored: "file"; offset: number; length: number });
+
+/** Whether values of `type` are stored exactly as a Float64Array holds them. */
+export function isLittleFloat64(type: Datatype): boolean {
+  return type.kind === "float" && type.size === 8 && !type.bigEndian;
+}
+
+/**
+ * The values at a location as float64: `raw` holds the bytes read from the
+ * file (for `stored: "file"`), else null.
+ */
+export function valuesFrom(at: Exclude<ValuesLocation, { libhdf5: string }>, raw: Uint8Array | null): Float64Array {
+  const out = new Float64Array(at.count);
+  switch (at.stored) {
+    case "zeros":
+      return out;
+    case "bytes":
+      toFloat64(at.type, at.bytes, at.count, out);
+      return out;
+    case "fill": {
+      const one = new Float64Array(1);
+      toFloat64(at.type, at.bytes, 1, one);
+      return out.fill(one[0]!);
+    }
+    case "file":
+      toFloat64(at.type, raw!, at.count, out);
+      return out;
+  }
+}
+
 export class FormatFile {
   readonly reader: ByteReader;
   readonly superblock: Superblock;
   readonly #objects = new Map<number, ObjectInfo>();
+  readonly #kinds = new Map<number, ObjectKind>();
   readonly #heaps = new Map<number, GlobalHeapCollection>();
   #heapBytes = 0;
 
@@ -97,6 +140,18 @@ export class FormatFile {
     return info;
   }
 
+  /**
+   * The kind of the object at `addr`, from its header's messages alone (its
+   * messages are checked when the object itself is read).
+   */
+  kind(addr: number, what: string): ObjectKind {
+    const known = this.#objects.get(addr) ?? this.#kinds.get(addr);
+    if (known !== undefined) return typeof known === "string" ? known : known.kind;
+    const kind = classify(readObjectHeader(this.reader, addr, what), what);
+    this.#kinds.set(addr, kind);
+    return kind;
+  }
+
   /** The members of the group at `addr`. */
   members(addr: number, what: string): Members {
     return readMembers(this.reader, this.superblock, this.object(addr, what), what);
@@ -147,11 +202,11 @@ export class FormatFile {
   }
 
   /**
-   * The values of a numeric dataset as float64, when it is stored whole in
+   * Where the values of a numeric dataset are, when it is stored whole in
    * the file (contiguous or compact, unfiltered, in a type converted here);
    * otherwise the reason libhdf5 must read it.
    */
-  values(addr: number, what: string, maxElements: number): DatasetValues {
+  locate(addr: number, what: string, maxElements: number): ValuesLocation {
     const shape = this.shape(addr, what, maxElements);
     const d = this.dataset(addr, what);
     const count = d.space.elements;
@@ -161,37 +216,41 @@ export class FormatFile {
     if (d.filters.length > 0) return { libhdf5: "filters on unchunked storage" };
     if (!convertible(d.type)) return { libhdf5: "a number type converted by libhdf5" };
     const bytes = count * d.type.size;
-    const out = new Float64Array(count);
-    if (count === 0) return { data: out, shape };
+    const base = { shape, count, type: d.type };
+    if (count === 0) return { ...base, stored: "zeros" };
     if (d.layout.kind === "compact") {
       if (d.layout.data.length !== bytes) damaged(`dataset '${what}': its compact data holds ${d.layout.data.length} bytes, its shape and type need ${bytes}`);
-      toFloat64(d.type, d.layout.data, count, out);
-      return { data: out, shape };
+      return { ...base, stored: "bytes", bytes: d.layout.data };
     }
     const { addr: dataAddr, size } = d.layout;
     if (size !== bytes) damaged(`the storage size of '${what}' (${size} bytes) does not match its shape and type (${bytes} bytes)`);
     if (dataAddr === UNDEF) {
       // Never written: the fill value (zeros unless one is defined).
       const fill = d.fill.value;
-      if (fill) {
-        if (fill.length !== d.type.size) damaged(`dataset '${what}': its fill value has ${fill.length} bytes, its type ${d.type.size}`);
-        const one = new Float64Array(1);
-        toFloat64(d.type, fill, 1, one);
-        out.fill(one[0]!);
-      }
-      return { data: out, shape };
+      if (!fill) return { ...base, stored: "zeros" };
+      if (fill.length !== d.type.size) damaged(`dataset '${what}': its fill value has ${fill.length} bytes, its type ${d.type.size}`);
+      return { ...base, stored: "fill", bytes: fill };
     }
     if (dataAddr > this.reader.limit || size > this.reader.limit - dataAddr) damaged(`the data of '${what}' at address ${dataAddr} lies outside the file`);
-    const absolute = this.reader.base + dataAddr;
-    const littleF64 = d.type.kind === "float" && d.type.size === 8 && !d.type.bigEndian;
-    if (littleF64) {
-      this.reader.readInto(absolute, new Uint8Array(out.buffer));
-    } else {
-      const raw = new Uint8Array(bytes);
-      this.reader.readInto(absolute, raw);
-      toFloat64(d.type, raw, count, out);
+    return { ...base, stored: "file", offset: this.reader.base + dataAddr, length: bytes };
+  }
+
+  /**
+   * The values of a numeric dataset as float64 (see {@link locate}), read
+   * here, or the reason libhdf5 must read them.
+   */
+  values(addr: number, what: string, maxElements: number): DatasetValues {
+    const at = this.locate(addr, what, maxElements);
+    if ("libhdf5" in at) return at;
+    if (at.stored !== "file") return { data: valuesFrom(at, null), shape: at.shape };
+    const out = new Float64Array(at.count);
+    if (isLittleFloat64(at.type)) {
+      this.reader.readInto(at.offset, new Uint8Array(out.buffer));
+      return { data: out, shape: at.shape };
     }
-    return { data: out, shape };
+    const raw = new Uint8Array(at.length);
+    this.reader.readInto(at.offset, raw);
+    return { data: valuesFrom(at, raw), shape: at.shape };
   }
 
   /** Address of the object at an absolute path ("/a/b"), following hard links; undefined when absent. */

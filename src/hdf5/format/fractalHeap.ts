@@ -166,7 +166,7 @@ export class FractalHeap {
       // The checksum field (after the block offset) counts as zero in its own sum.
       const at = 5 + 8 + this.#offsetSize;
       const stored = (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
-      const zeroed = bytes.slice();
+      const zeroed = Uint8Array.from(bytes); // a copy (Buffer#slice would be a view of the page)
       zeroed.fill(0, at, at + 4);
       if (lookup3(zeroed) !== stored) damaged(`fractal heap direct block of ${this.#what} at address ${addr}: checksum mismatch`);
     }

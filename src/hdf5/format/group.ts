@@ -37,7 +37,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-function nameOf(bytes: Uint8Array, what: string): string {
+/** A member's name as text: unsupported when it is not UTF-8, damage when it holds a slash. */
+export function nameOf(bytes: Uint8Array, what: string): string {
   const name = utf8(bytes);
   if (name === undefined) unsupported(`a member of ${what} has a name that is not UTF-8 text`);
   if (name.includes("/")) damaged(`a member of ${what} has a name with a slash`);

@@ -8,7 +8,7 @@
  * @module
  */
 import { Cursor, indexOfNul, text, UNDEF, type What } from "./bytes.js";
-import { damaged, unsupported } from "./errors.js";
+import { damaged } from "./errors.js";
 import type { ByteReader } from "./reader.js";
 
 // ---------------------------------------------------------------------------
@@ -23,7 +23,8 @@ export interface LocalHeap {
 
 /** libhdf5's "no free block" offset in a local heap's free list. */
 const FREE_NULL = 1;
-const MAX_LOCAL_HEAP = 64 * 1024 * 1024;
+/** Far beyond the names of any group (a million members of 40-byte names). */
+const MAX_LOCAL_HEAP = 1024 * 1024 * 1024;
 
 export function readLocalHeap(reader: ByteReader, addr: number, what: string): LocalHeap {
   const c = new Cursor(reader.read(addr, 32, `local heap of ${what}`), addr, `local heap of ${what}`);
@@ -35,7 +36,8 @@ export function readLocalHeap(reader: ByteReader, addr: number, what: string): L
   const dataAddr = c.address();
   if (size === 0) damaged(`local heap of ${what} at address ${addr} is empty`);
   if (dataAddr === UNDEF) damaged(`local heap of ${what} at address ${addr} has no data`);
-  const data = size <= MAX_LOCAL_HEAP ? reader.read(dataAddr, size, `local heap data of ${what}`) : unsupported(`local heap of ${what} of ${size} bytes`);
+  if (size > MAX_LOCAL_HEAP) damaged(`local heap of ${what} declares ${size} bytes`);
+  const data = reader.read(dataAddr, size, `local heap data of ${what}`);
   // The free list, checked as libhdf5 checks it when it loads the heap.
   let blocks = 0;
   for (let off = freeList; off !== FREE_NULL; ) {

@@ -17,12 +17,12 @@ export interface Dataspace {
   dims: number[];
   /** Maximum dimensions ({@link UNDEF}: unlimited), or null when not stored. */
   maxDims: number[] | null;
-  /** Number of elements (0 for a null dataspace, 1 for a scalar). */
+  /** Number of elements (0 for a null dataspace, 1 for a scalar); beyond 2^53 only approximately. */
   elements: number;
 }
 
-/** Largest element count considered (2^53 guards every product below). */
-const MAX_ELEMENTS = 2 ** 53;
+/** Beyond any size libhdf5 stores (hsize_t is 64 bits). */
+const MAX_HSIZE = 2 ** 64;
 
 export function decodeDataspace(c: Cursor): Dataspace {
   const version = c.u8();
@@ -48,7 +48,7 @@ export function decodeDataspace(c: Cursor): Dataspace {
   for (let i = 0; i < rank; i++) {
     const d = c.u64();
     dims.push(d);
-    if (d !== 0 && elements > MAX_ELEMENTS / d) damaged(`${c.what}: a dataspace of more than 2^53 elements`);
+    if (d !== 0 && elements > MAX_HSIZE / d) damaged(`${c.what}: a dataspace of more than 2^64 elements`);
     elements *= d;
   }
   let maxDims: number[] | null = null;

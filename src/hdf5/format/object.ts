@@ -61,6 +61,27 @@ export interface ObjectInfo {
   attributeInfo: AttributeInfo | null;
 }
 
+/**
+ * The kind of object a header describes, as libhdf5 decides it from the
+ * messages present (H5O__obj_class): a symbol table or link info message
+ * makes a group, a datatype and a dataspace a dataset, a datatype alone a
+ * committed datatype.
+ */
+export function classify(header: ObjectHeader, what: string): ObjectKind {
+  let group = false;
+  let type = false;
+  let space = false;
+  for (const m of header.messages) {
+    if (m.type === MSG.SYMBOL_TABLE || m.type === MSG.LINK_INFO) group = true;
+    else if (m.type === MSG.DATATYPE) type = true;
+    else if (m.type === MSG.DATASPACE) space = true;
+  }
+  if (group) return "group";
+  if (type && space) return "dataset";
+  if (type) return "datatype";
+  damaged(`the object header of ${what} at address ${header.addr} describes no group, dataset or datatype`);
+}
+
 /** Decodes and checks every message of `header`, and classifies the object as libhdf5 does. */
 export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
   let space: Dataspace | null = null;
@@ -148,26 +169,22 @@ export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
         unsupported(`a ${messageName(m.type)} message in ${what}`);
     }
   }
-  let kind: ObjectKind;
+  const kind = classify(header, what);
   let group: GroupStorage | null = null;
   let dataset: DatasetInfo | null = null;
-  if (stab || linkInfo || links.length > 0) {
+  if (kind === "group") {
     if (stab && (linkInfo || links.length > 0)) unsupported(`${what} is both an old-style and a new-style group`);
-    kind = "group";
     if (stab) {
       if (stab[0] === UNDEF || stab[1] === UNDEF) damaged(`the symbol table of ${what} has no B-tree or heap`);
       group = { kind: "symbolTable", btree: stab[0], heap: stab[1], stabPos: stab[2] };
     } else {
       group = { kind: "links", links, info: linkInfo };
     }
-  } else if (type && space) {
-    kind = "dataset";
+  } else if (kind === "dataset") {
     if (!layout) damaged(`dataset ${what} has no data layout`);
-    dataset = { space, type, layout, filters, fill, external };
-  } else if (type) {
-    kind = "datatype";
-  } else {
-    damaged(`the object header of ${what} at address ${header.addr} describes no group, dataset or datatype`);
+    dataset = { space: space!, type: type!, layout, filters, fill, external };
+  } else if (links.length > 0) {
+    unsupported(`${what} holds link messages but is not a group`);
   }
   return { header, kind, group, dataset, attributes, attributeInfo };
 }

@@ -31,6 +31,8 @@ export class ByteReader {
   readonly #pages = new Map<number, Buffer>();
 
   readonly #ownsFd: boolean;
+  /** The whole file, when the caller read it (see {@link ByteReader.fromBytes}). */
+  #bytes: Buffer | undefined;
 
   private constructor(path: string, fd: number, size: number, dev: number, ino: number, ownsFd: boolean) {
     this.path = path;
@@ -62,6 +64,19 @@ export class ByteReader {
     }
   }
 
+  /**
+   * A reader over a whole file that the caller has read (a small file, in
+   * one call; `fd` is its descriptor, which the caller keeps open): every
+   * read is a view of `bytes`, without a system call.
+   */
+  static fromBytes(path: string, fd: number, bytes: Buffer): ByteReader {
+    const st = fstatSync(fd);
+    if (bytes.length === 0) throw new FormatNotHdf5("it is empty");
+    const reader = new ByteReader(path, fd, bytes.length, st.dev, st.ino, false);
+    reader.#bytes = bytes;
+    return reader;
+  }
+
   get isOpen(): boolean {
     return this.#fd !== undefined;
   }
@@ -75,6 +90,7 @@ export class ByteReader {
     const fd = this.#fd;
     this.#fd = undefined;
     this.#pages.clear();
+    this.#bytes = undefined;
     if (fd !== undefined && this.#ownsFd) closeSync(fd);
   }
 
@@ -106,6 +122,7 @@ export class ByteReader {
   /** Bytes at an absolute file offset, through the page cache for short reads. */
   readAbsolute(offset: number, length: number): Buffer {
     if (offset + length > this.size) damaged(`the file ends at ${this.size} bytes, before ${offset + length}`);
+    if (this.#bytes) return this.#bytes.subarray(offset, offset + length);
     if (length >= DIRECT) return this.#direct(offset, length);
     const first = Math.floor(offset / PAGE);
     const last = Math.floor((offset + length - 1) / PAGE);
@@ -129,6 +146,11 @@ export class ByteReader {
 
   /** Reads into `target` from an absolute offset, bypassing the cache (trace data). */
   readInto(offset: number, target: Uint8Array): void {
+    if (this.#bytes) {
+      if (offset + target.length > this.size) damaged(`${this.path} ended at ${this.size} bytes while it was read`);
+      target.set(this.#bytes.subarray(offset, offset + target.length));
+      return;
+    }
     let done = 0;
     while (done < target.length) {
       const n = readSync(this.fd, target, done, target.length - done, offset + done);

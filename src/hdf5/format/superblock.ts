@@ -29,6 +29,12 @@ export interface Superblock {
   extension: number;
   /** Bytes the superblock occupies, from its start. */
   size: number;
+  /** File consistency flags (versions 0 and 1: unused by libhdf5 1.10, 0 as it writes them). */
+  flags: number;
+  /** Address of the free-space information (versions 0 and 1: reserved, {@link UNDEF}), else {@link UNDEF}. */
+  freeSpace: number;
+  /** Cache type of the root group's symbol table entry (versions 0 and 1; 2 would make the root a soft link), else 0. */
+  rootCacheType: number;
 }
 
 /** Whether `bytes` start with the HDF5 signature. */
@@ -99,7 +105,7 @@ function decodeV01(head: Uint8Array, at: number, fileSize: number): Superblock {
   const groupLeafK = c.u16();
   const groupInternalK = c.u16();
   if (groupLeafK === 0 || groupInternalK === 0) damaged("group B-tree K of 0 in the superblock");
-  c.skip(4); // file consistency flags: unused before version 3
+  const flags = c.u32(); // file consistency flags: unused before version 3
   let chunkK = 32;
   if (version === 1) {
     chunkK = c.u16();
@@ -107,7 +113,7 @@ function decodeV01(head: Uint8Array, at: number, fileSize: number): Superblock {
     c.skip(2);
   }
   const base = c.address();
-  c.address(); // free-space info (reserved)
+  const freeSpace = c.address(); // free-space info (reserved)
   const eoa = c.address();
   const driver = c.address();
   if (driver !== UNDEF) unsupported("a file driver information block (a multi-file or family driver)");
@@ -119,7 +125,7 @@ function decodeV01(head: Uint8Array, at: number, fileSize: number): Superblock {
   const cacheType = c.u32();
   if (cacheType > 2) damaged(`the root group's symbol table entry has cache type ${cacheType}`);
   if (root === UNDEF) damaged("the superblock has no root group");
-  return { version, base: at, eoa, root, groupLeafK, groupInternalK, chunkK, extension: UNDEF, size };
+  return { version, base: at, eoa, root, groupLeafK, groupInternalK, chunkK, extension: UNDEF, size, flags, freeSpace, rootCacheType: cacheType };
 }
 
 function decodeV23(head: Uint8Array, at: number, fileSize: number): Superblock {
@@ -139,5 +145,5 @@ function decodeV23(head: Uint8Array, at: number, fileSize: number): Superblock {
   if (base !== at) unsupported(`a base address of ${base} for a superblock at ${at}`);
   if (eoa === UNDEF) damaged("the superblock has no end-of-file address");
   if (root === UNDEF) damaged("the superblock has no root group");
-  return { version, base: at, eoa, root, groupLeafK: 4, groupInternalK: 16, chunkK: 32, extension, size: 48 };
+  return { version, base: at, eoa, root, groupLeafK: 4, groupInternalK: 16, chunkK: 32, extension, size: 48, flags, freeSpace: UNDEF, rootCacheType: 0 };
 }

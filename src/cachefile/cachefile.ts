@@ -1,0 +1,564 @@
+/**
+ * CacheFile: the evoked-potential traces of one subject and their
+ * annotations, as offspect's `offspect.cache.file.CacheFile`.
+ *
+ * Every call sees the file as it is now (offspect's promise: it opens the
+ * file afresh on every call): before each call the file's stamp is compared
+ * with the one its index and parsed structures were read under, and they are
+ * used again only when the stamp is the same and proves the file unchanged
+ * (see freshness.ts); otherwise the file is read again. Access by index is
+ * O(1). The shared lock and descriptor are kept within one turn of the event
+ * loop and let go as soon as control returns, so offspect's viewer or
+ * another script can write the file in between.
+ * @module
+ */
+import { resolve } from "node:path";
+import { ClosedError, CorruptFileError, IndexRangeError, IndexTypeError, LayoutError, ShapeMismatchError } from "../errors.js";
+import type { RawData } from "../h5.js";
+import type { FallbackEvent, Hdf5Source } from "../hdf5/source.js";
+import { normalizeAttrValue } from "../pyliteral.js";
+import { expandUser, toPath } from "../paths.js";
+import { sameStamp, type Stamp, stampOf } from "./freshness.js";
+import {
+  openForRead,
+  openForReadAsync,
+  openForWrite,
+  openForWriteAsync,
+  registerHolder,
+  type ReadOptions,
+  type ReadSession,
+  unregisterHolder,
+  writesDone,
+  writing,
+} from "./sharing.js";
+import { buildIndex, type TraceIndex } from "./traceIndex.js";
+import type { CacheFileOptions, TraceAttributes, TraceData, WriteResult } from "./types.js";
+import { checkOrigin, normalizeData, plannedWrite } from "./writes.js";
+import { checkValidSuffix } from "./suffix.js";
+
+function checkIndexType(idx: unknown): number {
+  if (typeof idx !== "number" || !Number.isInteger(idx)) throw new IndexTypeError(idx);
+  return idx;
+}
+
+/** A dataset's values as a trace: [samples, channels] (1-D data as one channel). @internal */
+export function toTraceData(raw: RawData, file: string, path: string): TraceData {
+  let shape: [number, number];
+  if (raw.shape.length === 2) shape = [raw.shape[0]!, raw.shape[1]!];
+  else if (raw.shape.length === 1) shape = [raw.shape[0]!, 1];
+  else throw new LayoutError(file, `${path} has ${raw.shape.length} dimensions, expected samples x channels`, "ERANK");
+  return Object.freeze({ data: raw.data, shape: Object.freeze(shape) });
+}
+
+function padKey(key: string): string {
+  const width = [...key].length;
+  return width >= 20 ? key : key + " ".repeat(20 - width);
+}
+
+const DEFER_OPEN = Symbol("deferOpen");
+
+/**
+ * A CacheFile on disk.
+ *
+ * @example Peek
+ * ```ts
+ * const cf = new CacheFile("example.hdf5");
+ * console.log(cf.toString());
+ * ```
+ * @example Iterate
+ * ```ts
+ * for (const [data, attrs] of cf) console.log("rejected?:", attrs.reject);
+ * ```
+ * @example Manipulate
+ * ```ts
+ * const attrs = cf.getTraceAttrs(0);
+ * attrs.stimulation_intensity_mso = encode(66);
+ * cf.setTraceAttrs(0, attrs);
+ * ```
+ */
+export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
+  /** Absolute path of the file. */
+  readonly fname: string;
+  readonly #lockTimeout: number;
+  #index: TraceIndex | undefined;
+  #indexStamp: Stamp | undefined;
+  #indexTrusted = false;
+  #session: ReadSession | undefined;
+  #releaseScheduled = false;
+  #asyncUsers = 0;
+  readonly #holder = { release: () => this.#closeSession() };
+  #onFallback: ((e: FallbackEvent) => void) | undefined;
+  /** Where the index's objects are in the file, valid with the index (same stamp). */
+  #addresses = new Map<string, number>();
+
+  /**
+   * Opens a CacheFile and indexes its origins and traces.
+   * @throws {FileNotFoundError} (code ENOENT) the file does not exist
+   * @throws {InvalidSuffixError} the name does not end in .hdf5
+   * @throws {NotHdf5Error} / {TruncatedFileError} / {CorruptFileError} not a readable HDF5 file
+   * @throws {LayoutError} an HDF5 file not laid out as a CacheFile (e.g. no `traces` groups)
+   */
+  constructor(fname: string | URL, options: CacheFileOptions = {}) {
+    this.fname = resolve(expandUser(toPath(fname)));
+    stampOf(this.fname); // FileNotFoundError first, as offspect
+    checkValidSuffix(this.fname);
+    this.#lockTimeout = options.lockTimeout ?? 2000;
+    if (!(options as { [DEFER_OPEN]?: boolean })[DEFER_OPEN]) this.#call(() => undefined);
+  }
+
+  /**
+   * Opens and indexes a CacheFile without blocking the event loop.
+   * @example
+   * ```ts
+   * const cf = await CacheFile.open("session.hdf5");
+   * for await (const [data, attrs] of cf.traces({ batch: 64 })) console.log(attrs.id, data.shape);
+   * ```
+   * @throws the errors of the constructor
+   */
+  static async open(fname: string | URL, options: CacheFileOptions = {}): Promise<CacheFile> {
+    const cf = new CacheFile(fname, { ...options, [DEFER_OPEN]: true } as CacheFileOptions);
+    await cf.#useAsync(async () => undefined);
+    return cf;
+  }
+
+  /**
+   * Reports every read that libhdf5 makes instead of the format module
+   * (a file or value the module declines, chunked or compressed data).
+   * @internal
+   */
+  set onFallback(listener: ((e: FallbackEvent) => void) | undefined) {
+    this.#onFallback = listener;
+  }
+
+  // ---- the read session and the index
+
+  /**
+   * Runs one call: with the shared lock taken on a session valid now (its
+   * stamp equal to the file's and trusted; opened anew otherwise) and a
+   * fresh index, and the lock let go afterwards.
+   */
+  #call<T>(fn: (source: Hdf5Source, index: TraceIndex) => T): T {
+    const s = this.#validSession(true);
+    try {
+      this.#freshIndex(s);
+      return fn(s.source, this.#index!);
+    } catch (e) {
+      if (e instanceof CorruptFileError) this.#closeSession();
+      throw e;
+    } finally {
+      this.#session?.letGo();
+      this.#scheduleRelease();
+    }
+  }
+
+  /** The session, held (its lock taken) and valid for the file as it is now; opened anew when needed (sync, or async when `sync` is false: then only a session that can be held at once is kept). */
+  #validSession(sync: true): ReadSession;
+  #validSession(sync: false): ReadSession | undefined;
+  #validSession(sync: boolean): ReadSession | undefined {
+    let s = this.#session;
+    if (s) {
+      if (sync) s.hold();
+      else if (!s.tryHold()) {
+        this.#closeSession();
+        return undefined;
+      }
+      const now = stampOf(this.fname);
+      if (!s.trusted || !sameStamp(now, s.stamp)) {
+        this.#closeSession();
+        s = undefined;
+      }
+    }
+    if (!s && sync) {
+      s = openForRead(this.fname, this.#lockTimeout, this.#readOptions());
+      this.#session = s;
+      registerHolder(this.fname, this.#holder);
+    }
+    return s;
+  }
+
+  #readOptions(): ReadOptions {
+    return {
+      ...(this.#onFallback ? { onFallback: this.#onFallback } : {}),
+      ...(this.#index && this.#indexTrusted && this.#indexStamp ? { addresses: this.#addresses, addressesStamp: this.#indexStamp } : {}),
+    };
+  }
+
+  #freshIndex(s: ReadSession): void {
+    if (this.#index && this.#indexTrusted && sameStamp(s.stamp, this.#indexStamp)) return;
+    try {
+      this.#index = buildIndex(s.source);
+      this.#addresses = s.source.addresses;
+    } catch (e) {
+      this.#closeSession();
+      throw e;
+    }
+    this.#indexStamp = s.stamp;
+    this.#indexTrusted = s.trusted;
+  }
+
+  /** Lets go of the session once the event loop turns, unless async calls still use it. */
+  #scheduleRelease(): void {
+    if (this.#releaseScheduled) return;
+    this.#releaseScheduled = true;
+    setImmediate(() => {
+      this.#releaseScheduled = false;
+      if (this.#asyncUsers === 0) this.#closeSession();
+    }).unref();
+  }
+
+  /**
+   * Runs an async call with the shared lock taken on a valid session (see
+   * {@link #call}), kept while any such call runs and let go after the last.
+   */
+  async #useAsync<T>(fn: (source: Hdf5Source, index: TraceIndex) => Promise<T>): Promise<T> {
+    this.#asyncUsers++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let s = this.#validSession(false);
+        while (!s) {
+          await writesDone(this.fname);
+          const opened = await openForReadAsync(this.fname, this.#lockTimeout, this.#readOptions());
+          if (writing(this.fname) || this.#session) opened.close();
+          else {
+            this.#session = s = opened;
+            registerHolder(this.fname, this.#holder);
+          }
+          s ??= this.#session;
+        }
+        try {
+          this.#freshIndex(s);
+          return await s.track(fn(s.source, this.#index!));
+        } catch (e) {
+          if (e instanceof CorruptFileError) this.#closeSession();
+          // A synchronous write on this CacheFile closed the session meanwhile: once more.
+          if (e instanceof ClosedError && attempt === 0) continue;
+          throw e;
+        }
+      }
+    } finally {
+      this.#asyncDone();
+    }
+  }
+
+  /** One async user less; after the last, the lock goes at once and the session when the event loop turns. */
+  #asyncDone(): void {
+    if (--this.#asyncUsers > 0) return;
+    this.#session?.letGo();
+    this.#scheduleRelease();
+  }
+
+  #closeSession(): void {
+    const s = this.#session;
+    if (!s) return;
+    this.#session = undefined;
+    unregisterHolder(this.fname, this.#holder);
+    s.close();
+  }
+
+  /**
+   * Releases the file now (it is released anyway once control returns to the
+   * event loop). The CacheFile stays usable; the next call opens it again.
+   */
+  close(): void {
+    this.#closeSession();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkIndex(idx: unknown, index: TraceIndex): number {
+    const i = checkIndexType(idx);
+    if (i < 0 || i >= index.tracePath.length) throw new IndexRangeError(i, index.tracePath.length, this.fname);
+    return i;
+  }
+
+  #collapse(attrs: Record<string, string>, index: TraceIndex, i: number): TraceAttributes {
+    attrs["origin"] = index.origins[index.traceOrigin[i]!]!;
+    attrs["cache_file"] = this.fname;
+    attrs["cache_file_index"] = String(i);
+    return attrs;
+  }
+
+  // ---- reading
+
+  /** Number of traces in the file. */
+  get length(): number {
+    return this.#call((_, index) => index.tracePath.length);
+  }
+
+  /** Names of the origins (source recordings), in the file's order. */
+  get origins(): string[] {
+    return this.#call((_, index) => [...index.origins]);
+  }
+
+  /** Number of traces of each origin, in the order of {@link origins}. */
+  get originCounts(): number[] {
+    return this.#call((_, index) => [...index.counts]);
+  }
+
+  /**
+   * The data of one trace, read-only (see {@link TraceData}).
+   * @throws {IndexTypeError} idx is not an integer
+   * @throws {IndexRangeError} idx is not in 0..length-1
+   */
+  getTraceData(idx: number): TraceData {
+    return this.#call((source, index) => {
+      const path = index.tracePath[this.#checkIndex(idx, index)]!;
+      return toTraceData(source.read(path), this.fname, path);
+    });
+  }
+
+  /**
+   * The collapsed attributes of one trace: the trace's own attributes (which
+   * include the copied origin attributes) plus `origin`, `cache_file` and
+   * `cache_file_index`.
+   * @throws {IndexTypeError} idx is not an integer
+   * @throws {IndexRangeError} idx is not in 0..length-1
+   */
+  getTraceAttrs(idx: number): TraceAttributes {
+    return this.#call((source, index) => {
+      const i = this.#checkIndex(idx, index);
+      return this.#collapse(source.attrs(index.tracePath[i]!), index, i);
+    });
+  }
+
+  /** Iterates over all traces, yielding `[data, attrs]`, as offspect's `for data, attrs in cf`. */
+  *[Symbol.iterator](): Iterator<[TraceData, TraceAttributes]> {
+    for (let i = 0; ; i++) {
+      const item = this.#call((source, index): [TraceData, TraceAttributes] | undefined => {
+        if (i >= index.tracePath.length) return undefined;
+        const path = index.tracePath[i]!;
+        return [toTraceData(source.read(path), this.fname, path), this.#collapse(source.attrs(path), index, i)];
+      });
+      if (!item) return;
+      yield item;
+    }
+  }
+
+  /**
+   * The peek text, character for character as offspect's `print(cf)`: each
+   * origin's attributes and trace count, then the totals.
+   */
+  toString(): string {
+    return this.#call((source, index) => {
+      const h = "-".repeat(79) + "\n";
+      const line = (k: string, v: string) => `${padKey(k)} : ${v}\n`;
+      let s = "";
+      index.origins.forEach((origin, o) => {
+        s += h + line("origin", origin);
+        for (const [k, v] of Object.entries(source.attrs(`/${origin}`))) s += line(k, normalizeAttrValue(k, v));
+        s += line("traces_count", String(index.counts[o]));
+      });
+      s += h;
+      s += `In total, there are ${index.tracePath.length} traces from ${index.origins.length} origins`;
+      return s;
+    });
+  }
+
+  /** Attributes of every origin group, in the file's order. */
+  originAttrs(): { origin: string; attrs: TraceAttributes; traces: number }[] {
+    return this.#call((source, index) => index.origins.map((origin, o) => ({ origin, attrs: source.attrs(`/${origin}`), traces: index.counts[o]! })));
+  }
+
+  /**
+   * Runs `fn` with the file's reader (valid within this call only).
+   * @internal
+   */
+  withReader<T>(fn: (source: Hdf5Source) => T): T {
+    return this.#call((source) => fn(source));
+  }
+
+  // ---- async reading
+
+  /**
+   * {@link getTraceData} without blocking the event loop.
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   */
+  async traceData(idx: number): Promise<TraceData> {
+    checkIndexType(idx);
+    return this.#useAsync(async (source, index) => {
+      const path = index.tracePath[this.#checkIndex(idx, index)]!;
+      const [raw] = await source.readManyAsync([path]);
+      return toTraceData(raw!, this.fname, path);
+    });
+  }
+
+  /**
+   * {@link getTraceAttrs} without blocking the event loop.
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   */
+  async traceAttrs(idx: number): Promise<TraceAttributes> {
+    checkIndexType(idx);
+    return this.#useAsync(async (source, index) => {
+      const i = this.#checkIndex(idx, index);
+      return this.#collapse(source.attrs(index.tracePath[i]!), index, i);
+    });
+  }
+
+  /**
+   * Streams every trace as `[data, attrs]`, `batch` traces at a time, the
+   * data of the next batch read on libuv's thread pool while the current
+   * one is consumed. The file stays open (locked against writers elsewhere)
+   * until the loop ends.
+   * @example
+   * ```ts
+   * for await (const [data, attrs] of cf.traces({ batch: 64 })) total += data.data[0]!;
+   * ```
+   */
+  async *traces(options: { batch?: number } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
+    const batch = options.batch ?? 64;
+    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    const read = (start: number) =>
+      this.#useAsync(async (source, index) => {
+        const paths = index.tracePath.slice(start, start + batch);
+        const attrs = paths.map((p, k) => this.#collapse(source.attrs(p), index, start + k));
+        const raws = await source.readManyAsync(paths);
+        return { total: index.tracePath.length, items: raws.map((raw, k): [TraceData, TraceAttributes] => [toTraceData(raw, this.fname, paths[k]!), attrs[k]!]) };
+      });
+    this.#asyncUsers++; // keep the session for the whole loop
+    let next: ReturnType<typeof read> | undefined = read(0);
+    try {
+      for (let start = 0; next; start += batch) {
+        const current: Awaited<ReturnType<typeof read>> = await next;
+        next = start + batch < current.total ? read(start + batch) : undefined;
+        next?.catch(() => undefined); // surfaced when awaited
+        for (const item of current.items) yield item;
+      }
+    } finally {
+      if (next) await next.catch(() => undefined);
+      this.#asyncDone();
+    }
+  }
+
+  // ---- writing
+
+  /**
+   * Updates a trace's attributes. `attrs` must come from
+   * {@link getTraceAttrs} of this file and this index (checked through
+   * `cache_file` and `cache_file_index`). Only keys valid for the trace's
+   * readout are written, and only where the value changed; every changed value
+   * is checked against its readout's type first, and nothing is written when
+   * any is invalid.
+   *
+   * @example
+   * ```ts
+   * const attrs = cf.getTraceAttrs(3);
+   * attrs.reject = encode(true);
+   * attrs.comment = "noisy baseline";
+   * cf.setTraceAttrs(3, attrs); // { written: ["comment", "reject"], ignored: [] }
+   * ```
+   * @throws {ForeignAttributesError} attrs are from another file or trace, or lack cache_file/cache_file_index
+   * @throws {InvalidAttributeError} a changed value is invalid for the readout
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   * @throws {FileInUseError} another process kept the file locked for longer than the lock timeout
+   */
+  setTraceAttrs(idx: number, attrs: TraceAttributes): WriteResult {
+    const i = checkIndexType(idx);
+    checkOrigin(this.fname, i, attrs);
+    return this.writeAttrs(i, attrs);
+  }
+
+  /**
+   * Writes attributes to trace `idx` with the readout filter and checks of
+   * {@link setTraceAttrs}, but without the origin checks.
+   * @internal use {@link setTraceAttrs} or {@link updateTraceAttributes}
+   */
+  writeAttrs(idx: number, attrs: TraceAttributes): WriteResult {
+    const i = checkIndexType(idx);
+    return this.#withWriter((w, index) => {
+      const target = this.#checkIndex(i, index);
+      const path = index.tracePath[target]!;
+      const stored = w.source.attrs(path);
+      const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
+      const { changed, ignored } = plannedWrite(stored, attrs, (key) => stored[key] ?? attrs[key] ?? w.source.attrs(origin)[key], this.fname);
+      const written = Object.keys(changed);
+      if (written.length > 0) {
+        w.file.setAttrs(path, changed);
+        w.file.flush();
+      }
+      return { written, ignored };
+    });
+  }
+
+  /**
+   * Overwrites the data of trace `idx`; the shape must equal the stored one.
+   * @throws {ShapeMismatchError} the shapes differ (nothing is written)
+   */
+  writeData(idx: number, data: TraceData | Float64Array | number[][]): void {
+    const i = checkIndexType(idx);
+    const given = normalizeData(data);
+    this.#withWriter((w, index) => {
+      const target = this.#checkIndex(i, index);
+      const path = index.tracePath[target]!;
+      const stored = w.source.shape(path);
+      const storedAs2d = stored.length === 1 ? [stored[0]!, 1] : stored;
+      if (storedAs2d.length !== 2 || storedAs2d[0] !== given.shape[0] || storedAs2d[1] !== given.shape[1]) {
+        throw new ShapeMismatchError(
+          `trace ${target} of ${this.fname} has shape [${storedAs2d.join(", ")}], the data to write has shape [${given.shape.join(", ")}]: nothing was written`,
+          this.fname,
+        );
+      }
+      w.file.write(path, given.data, stored);
+      w.file.flush();
+    });
+  }
+
+  /** Runs `fn` with the file open for writing and a fresh index; afterwards the index stays valid (writes change no structure). */
+  #withWriter<T>(fn: (w: ReturnType<typeof openForWrite>, index: TraceIndex) => T): T {
+    this.#closeSession();
+    const before = stampOf(this.fname);
+    const w = openForWrite(this.fname, this.#lockTimeout, this.#readOptions());
+    let result: T;
+    let after: Stamp;
+    try {
+      if (!this.#index || !this.#indexTrusted || !sameStamp(before, this.#indexStamp)) {
+        this.#index = buildIndex(w.source);
+        this.#addresses = w.source.addresses;
+        this.#indexStamp = undefined;
+      }
+      result = fn(w, this.#index);
+    } finally {
+      after = w.close();
+    }
+    this.#indexStamp = after;
+    this.#indexTrusted = true;
+    return result;
+  }
+
+  /**
+   * {@link setTraceAttrs} without blocking the event loop: the same checks,
+   * the lock wait and the write on libuv's thread pool.
+   */
+  async saveTraceAttrs(idx: number, attrs: TraceAttributes): Promise<WriteResult> {
+    const i = checkIndexType(idx);
+    checkOrigin(this.fname, i, attrs);
+    this.#closeSession();
+    const before = stampOf(this.fname);
+    const w = await openForWriteAsync(this.fname, this.#lockTimeout, this.#readOptions());
+    let result: WriteResult;
+    let after: Stamp;
+    try {
+      if (!this.#index || !this.#indexTrusted || !sameStamp(before, this.#indexStamp)) {
+        this.#index = buildIndex(w.source);
+        this.#addresses = w.source.addresses;
+        this.#indexStamp = undefined;
+      }
+      const index = this.#index;
+      const target = this.#checkIndex(i, index);
+      const path = index.tracePath[target]!;
+      const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
+      const stored = w.source.attrs(path);
+      const { changed, ignored } = plannedWrite(stored, attrs, (key) => stored[key] ?? attrs[key] ?? w.source.attrs(origin)[key], this.fname);
+      const written = Object.keys(changed);
+      if (written.length > 0) await w.file.setAttrsAsync(path, changed, true);
+      result = { written, ignored };
+    } finally {
+      after = w.close();
+    }
+    this.#indexStamp = after;
+    this.#indexTrusted = true;
+    return result;
+  }
+}
+

@@ -1,0 +1,343 @@
+/**
+ * Sharing a file with other processes and with this process's other
+ * handles: readers take a shared lock (as libhdf5 does), writers announce
+ * themselves and take the exclusive lock; readers let a waiting writer go
+ * first; a write of this process first asks this process's readers of the
+ * file to let go (a lock of this process would otherwise keep out its own
+ * writer). Every wait gives up after the caller's timeout with
+ * FileInUseError.
+ * @internal
+ * @module
+ */
+import { CacheFileError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "../errors.js";
+import { H5File } from "../h5.js";
+import { Hdf5Source, type FallbackEvent } from "../hdf5/source.js";
+import { native, type NativeLock } from "../native.js";
+import { markOwnWrite, sameStamp, settled, type Stamp, stampOf, stampOfFd } from "./freshness.js";
+
+/**
+ * A file open for reading: a descriptor and what was parsed through it. The
+ * shared lock is held only during a call ({@link ReadSession.hold} ...
+ * {@link ReadSession.letGo}), as offspect holds the file only during a
+ * call; between calls other processes may write, and the next call's stamp
+ * tells.
+ */
+export interface ReadSession {
+  readonly source: Hdf5Source;
+  /** The file's stamp when it was opened. */
+  readonly stamp: Stamp;
+  /** Whether an equal stamp later proves the file unchanged (see freshness.ts). */
+  readonly trusted: boolean;
+  /**
+   * Takes the shared lock again for a call: waits (up to the session's
+   * timeout) while a writer of this library waits for or holds the file.
+   * @throws {FileInUseError}
+   */
+  hold(): void;
+  /** Tries to take the shared lock without waiting; false when a writer waits for or holds the file. */
+  tryHold(): boolean;
+  /** Lets go of the shared lock (the descriptor stays open). */
+  letGo(): void;
+  /** Runs async work that reads through the session: closing waits for it. */
+  track<T>(work: Promise<T>): Promise<T>;
+  /** Closes the session (once the async work it tracks has finished). */
+  close(): void;
+}
+
+/** A file open for writing under the exclusive lock, with a read view of it. */
+export interface WriteSession {
+  /** libhdf5's read-write handle. */
+  readonly file: H5File;
+  /** The same file read through the format module (stored values, checked before libhdf5 touches them). */
+  readonly source: Hdf5Source;
+  /** Closes everything; returns the file's stamp after the write. */
+  close(): Stamp;
+}
+
+// ---------------------------------------------------------------------------
+// This process's readers and writes
+
+/** Read sessions held by CacheFile objects, by file: a write of this process asks them to let go first. */
+const holders = new Map<string, Set<{ release(): void }>>();
+
+export function registerHolder(file: string, holder: { release(): void }): void {
+  let set = holders.get(file);
+  if (!set) holders.set(file, (set = new Set()));
+  set.add(holder);
+}
+
+export function unregisterHolder(file: string, holder: { release(): void }): void {
+  const set = holders.get(file);
+  set?.delete(holder);
+  if (set?.size === 0) holders.delete(file);
+}
+
+function releaseHolders(file: string): void {
+  for (const holder of holders.get(file) ?? []) holder.release();
+}
+
+/** The stamp each file had after this process's last write to it, when the file system kept its exact time. */
+const ownWrites = new Map<string, Stamp>();
+
+/** Whether `stamp` proves an unchanged file later: settled, or the stamp of our own last write. */
+export function trustworthy(file: string, stamp: Stamp): boolean {
+  return settled(stamp, sameStamp(stamp, ownWrites.get(file)));
+}
+
+/** Async writes of this process in progress, by file: readers of the file wait for them. */
+const writesInProcess = new Map<string, Promise<void>>();
+
+/** Waits until no async write of this process is under way on `file`. */
+export async function writesDone(file: string): Promise<void> {
+  for (let w = writesInProcess.get(file); w; w = writesInProcess.get(file)) await w;
+}
+
+/** Whether an async write of this process is under way on `file`. */
+export function writing(file: string): boolean {
+  return writesInProcess.has(file);
+}
+
+// ---------------------------------------------------------------------------
+// Locks
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+const pauseAsync = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function lockError(e: unknown, file: string, timeout: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EBUSY") return new FileInUseError(file, `still in use after ${timeout} ms`);
+  if (code === "ENOENT") return new FileNotFoundError(file);
+  if (code === "EACCES" || code === "EROFS") return new PermissionError(file, (e as Error).message);
+  if (code === "EISDIR") return new NotHdf5Error(file, "it is a directory");
+  if (code === "EIO") return new CacheFileError("EIO", `${file}: cannot lock the file (${(e as Error).message}): check the disk and the mount`, { file });
+  return e;
+}
+
+/** What a read session is opened with: who hears of libhdf5 fallbacks, and object addresses known for the file as it is. */
+export interface ReadOptions {
+  onFallback?: (e: FallbackEvent) => void;
+  /** Known addresses, valid for the file when its stamp equals `addressesStamp`. */
+  addresses?: Map<string, number>;
+  addressesStamp?: Stamp;
+}
+
+/** Waits while a writer of this library waits for or holds the file; false when the time ran out. */
+function waitForWriters(waiting: () => boolean, deadline: number): boolean {
+  let delay = 0.2;
+  while (waiting()) {
+    if (Date.now() >= deadline) return false;
+    sleepSync(Math.min(delay * (0.5 + Math.random()), Math.max(0.1, deadline - Date.now())));
+    delay = Math.min(delay * 2, 2);
+  }
+  return true;
+}
+
+function session(file: string, lock: NativeLock, timeout: number, options: ReadOptions): ReadSession {
+  let source: Hdf5Source;
+  let stamp: Stamp;
+  try {
+    const fd = native.lockFd(lock);
+    stamp = stampOfFd(fd);
+    const known = options.addresses && trustworthy(file, stamp) && sameStamp(stamp, options.addressesStamp) ? options.addresses : undefined;
+    source = Hdf5Source.open(file, { fd, ...(options.onFallback ? { onFallback: options.onFallback } : {}), ...(known ? { addresses: known } : {}) });
+  } catch (e) {
+    native.lockRelease(lock);
+    throw e;
+  }
+  const trusted = trustworthy(file, stamp);
+  let held = true;
+  let pending = 0;
+  let closing = false;
+  const closeNow = () => {
+    try {
+      source.close();
+    } finally {
+      native.lockRelease(lock);
+    }
+  };
+  return {
+    source,
+    stamp,
+    trusted,
+    hold: () => {
+      if (held) return;
+      const deadline = Date.now() + timeout;
+      if (!waitForWriters(() => native.lockWriterWaiting(lock), deadline)) throw new FileInUseError(file, `a writer held it for ${timeout} ms`);
+      try {
+        native.lockHold(lock, false, Math.max(0, deadline - Date.now()));
+      } catch (e) {
+        throw lockError(e, file, timeout);
+      }
+      held = true;
+    },
+    tryHold: () => {
+      if (held) return true;
+      if (native.lockWriterWaiting(lock)) return false;
+      try {
+        native.lockHold(lock, false, 0);
+      } catch {
+        return false;
+      }
+      held = true;
+      return true;
+    },
+    letGo: () => {
+      if (!held) return;
+      native.lockLetGo(lock);
+      held = false;
+    },
+    track: async (work) => {
+      pending++;
+      try {
+        return await work;
+      } finally {
+        if (--pending === 0 && closing) closeNow();
+      }
+    },
+    close: () => {
+      if (closing) return;
+      closing = true;
+      if (pending === 0) closeNow();
+    },
+  };
+}
+
+/**
+ * Opens a file for reading and takes the shared lock (held until
+ * `letGo`): waits (up to `timeout` ms) while a writer of this library waits
+ * for or holds it.
+ * @throws {FileInUseError} a writer kept the file for `timeout` ms
+ */
+export function openForRead(file: string, timeout: number, options: ReadOptions = {}): ReadSession {
+  const deadline = Date.now() + timeout;
+  waitForWriters(() => native.writerWaiting(file), deadline);
+  let lock: NativeLock;
+  try {
+    lock = native.lockAcquire(file, false, Math.max(0, deadline - Date.now()), false);
+  } catch (e) {
+    throw lockError(e, file, timeout);
+  }
+  return session(file, lock, timeout, options);
+}
+
+/** {@link openForRead} without blocking the event loop. */
+export async function openForReadAsync(file: string, timeout: number, options: ReadOptions = {}): Promise<ReadSession> {
+  const deadline = Date.now() + timeout;
+  let delay = 1;
+  for (;;) {
+    await writesDone(file);
+    if (native.writerWaiting(file) && Date.now() < deadline) {
+      await pauseAsync(delay);
+      delay = Math.min(delay * 2, 4);
+      continue;
+    }
+    let lock: NativeLock;
+    try {
+      lock = await native.lockAcquireAsync(file, false, Math.max(0, deadline - Date.now()), false);
+    } catch (e) {
+      throw lockError(e, file, timeout);
+    }
+    if (writing(file)) {
+      // A write of this process began meanwhile: let it go first.
+      native.lockRelease(lock);
+      continue;
+    }
+    return session(file, lock, timeout, options);
+  }
+}
+
+function writeSession(file: string, lock: NativeLock, options: ReadOptions): WriteSession {
+  let source: Hdf5Source | undefined;
+  let h5: H5File | undefined;
+  try {
+    const fd = native.lockFd(lock);
+    const stamp = stampOfFd(fd);
+    const known = options.addresses && trustworthy(file, stamp) && sameStamp(stamp, options.addressesStamp) ? options.addresses : undefined;
+    source = Hdf5Source.open(file, { fd, ...(known ? { addresses: known } : {}) });
+    h5 = H5File.open(file, "r+", { locking: false });
+  } catch (e) {
+    source?.close();
+    native.lockRelease(lock);
+    throw e;
+  }
+  const handle = h5;
+  const view = source;
+  return {
+    file: handle,
+    source: view,
+    close: () => {
+      try {
+        view.close();
+        handle.close();
+        // Still under the lock: stamp the write with a time no later change can repeat.
+        const { stamp, exact } = markOwnWrite(file);
+        if (exact) ownWrites.set(file, stamp);
+        else ownWrites.delete(file);
+        return stamp;
+      } finally {
+        native.lockRelease(lock);
+      }
+    },
+  };
+}
+
+/**
+ * Opens a file for writing: announces the intent (readers of this library
+ * let the writer in), asks this process's readers to let go, waits up to
+ * `timeout` ms for every other user to leave, then opens it.
+ * @throws {FileInUseError} the file stayed in use for `timeout` ms
+ */
+export function openForWrite(file: string, timeout: number, options: ReadOptions = {}): WriteSession {
+  releaseHolders(file);
+  let lock: NativeLock;
+  try {
+    lock = native.lockAcquire(file, true, timeout, true);
+  } catch (e) {
+    throw lockError(e, file, timeout);
+  }
+  return writeSession(file, lock, options);
+}
+
+/** {@link openForWrite} without blocking the event loop. */
+export async function openForWriteAsync(file: string, timeout: number, options: ReadOptions = {}): Promise<WriteSession> {
+  // Readers of this process wait for this write instead of opening the file
+  // again while the lock is awaited (a streaming loop that writes from inside
+  // would otherwise hold the file against its own write).
+  let finish!: () => void;
+  const pending = new Promise<void>((resolve) => {
+    finish = () => {
+      if (writesInProcess.get(file) === pending) writesInProcess.delete(file);
+      resolve();
+    };
+  });
+  writesInProcess.set(file, pending);
+  releaseHolders(file);
+  let lock: NativeLock;
+  try {
+    lock = await native.lockAcquireAsync(file, true, timeout, true);
+  } catch (e) {
+    finish();
+    throw lockError(e, file, timeout);
+  }
+  let s: WriteSession;
+  try {
+    s = writeSession(file, lock, options);
+  } catch (e) {
+    finish();
+    throw e;
+  }
+  return {
+    file: s.file,
+    source: s.source,
+    close: () => {
+      try {
+        return s.close();
+      } finally {
+        finish();
+      }
+    },
+  };
+}

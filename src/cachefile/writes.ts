@@ -1,0 +1,112 @@
+/**
+ * The rules of writing to a CacheFile: attributes must come from this file
+ * and this trace (offspect's checks), only the readout's trace keys are
+ * written and only when they changed, every changed value is checked
+ * against its key's type, and nothing is written when anything is refused;
+ * data keeps its shape.
+ * @internal
+ * @module
+ */
+import { describe, ForeignAttributesError, InvalidAttributeError, ShapeMismatchError } from "../errors.js";
+import { checkValue, getReadout, traceKeySpecs, TRANSIENT_KEYS } from "../readouts.js";
+import type { TraceAttributes, TraceData } from "./types.js";
+
+/** offspect's `isindex`: text of a non-negative integer. */
+export function isIndexText(x: unknown): x is string {
+  return typeof x === "string" && /^\s*\+?[0-9]+\s*$/.test(x);
+}
+
+/** Sets an own property, also for the key "__proto__". */
+export function defineValue(obj: Record<string, string>, key: string, value: string): void {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/**
+ * Which of `attrs` a write stores: the changed trace keys of the readout,
+ * checked; the other changed keys are reported as ignored.
+ * @throws {InvalidAttributeError} a changed value is invalid for its key (nothing is written)
+ * @throws {UnknownReadoutError} the trace's readin/readout is not registered
+ */
+export function plannedWrite(
+  stored: Record<string, string>,
+  attrs: TraceAttributes,
+  readoutOf: (key: string) => string | undefined,
+  fname: string,
+): { changed: Record<string, string>; ignored: string[] } {
+  const specs = traceKeySpecs(getReadout(readoutOf("readin"), readoutOf("readout")));
+  const changed: Record<string, string> = {};
+  const ignored: string[] = [];
+  const problems = [];
+  for (const [key, value] of Object.entries(attrs)) {
+    if (TRANSIENT_KEYS.includes(key)) continue;
+    if (stored[key] === value) continue;
+    const spec = specs[key];
+    if (!spec) {
+      ignored.push(key);
+      continue;
+    }
+    const problem = checkValue(key, value, spec);
+    if (problem) problems.push(problem);
+    else defineValue(changed, key, value);
+  }
+  if (problems.length > 0) throw new InvalidAttributeError(problems, fname);
+  return { changed, ignored };
+}
+
+/**
+ * The checks of offspect's `set_trace_attrs`: the attributes come from this
+ * file (`cache_file`) and this trace (`cache_file_index`).
+ * @throws {ForeignAttributesError} they do not
+ */
+export function checkOrigin(fname: string, i: number, attrs: TraceAttributes): void {
+  if (attrs === null || typeof attrs !== "object") {
+    throw new TypeError(`expected trace attributes (an object), got ${describe(attrs)}`);
+  }
+  if (!("cache_file" in attrs) || !("cache_file_index" in attrs)) {
+    throw new ForeignAttributesError(
+      "These attributes do not originate from a CacheFile: cache_file and cache_file_index are missing; start from getTraceAttrs()",
+      fname,
+    );
+  }
+  if (attrs["cache_file"] !== fname) {
+    throw new ForeignAttributesError(`These attributes did not originate from this CacheFile: they come from ${attrs["cache_file"]}, not ${fname}`, fname);
+  }
+  if (!isIndexText(attrs["cache_file_index"]) || Number(attrs["cache_file_index"]) !== i) {
+    throw new ForeignAttributesError(
+      `These attributes did originate from a different trace in this CacheFile: trace ${attrs["cache_file_index"]}, not ${i}`,
+      fname,
+    );
+  }
+}
+
+/**
+ * Trace data to write as float64 and its [rows, columns] shape.
+ * @throws {ShapeMismatchError} rows of different lengths, or a shape that does not match the values
+ */
+export function normalizeData(data: TraceData | Float64Array | number[][]): { data: Float64Array; shape: [number, number] } {
+  if (data instanceof Float64Array) return { data, shape: [data.length, 1] };
+  if (Array.isArray(data)) {
+    const rows = data.length;
+    const cols = rows === 0 ? 0 : (data[0]?.length ?? 0);
+    const out = new Float64Array(rows * cols);
+    data.forEach((row, r) => {
+      if (!Array.isArray(row) || row.length !== cols) {
+        throw new ShapeMismatchError(`row ${r} of the data has ${Array.isArray(row) ? row.length : 0} values, expected ${cols}`);
+      }
+      row.forEach((v, c) => {
+        if (typeof v !== "number") throw new TypeError(`data[${r}][${c}] is not a number`);
+        out[r * cols + c] = v;
+      });
+    });
+    return { data: out, shape: [rows, cols] };
+  }
+  if (data && typeof data === "object" && data.data instanceof Float64Array && Array.isArray(data.shape)) {
+    const [rows, cols] = data.shape;
+    if (data.shape.length !== 2 || rows! * cols! !== data.data.length) {
+      throw new ShapeMismatchError(`shape [${data.shape.join(", ")}] does not match ${data.data.length} values`);
+    }
+    return { data: data.data, shape: [rows!, cols!] };
+  }
+  throw new TypeError(`expected trace data ({ data: Float64Array, shape }), a Float64Array or rows of numbers, got ${describe(data)}`);
+}
