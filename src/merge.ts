@@ -3,47 +3,45 @@
  * as offspect (same origins, attribute names and values, data), but
  * streaming, atomic and fast.
  *
- * offspect reads every source completely, parses each attribute value,
- * and writes a new file with Python's `str()` of each value, the origin
+ * offspect reads every source completely, parses each attribute value, and
+ * writes a new file with Python's `str()` of each value, the origin
  * attributes copied onto every trace and each dataset named by its trace's
- * id. Here the origin groups are copied whole and then only what offspect's
- * rewrite would change is changed: attribute values whose `str(parse(v))`
- * differs, attributes not stored as h5py stores a str, origin values missing
- * from or differing on a trace, datasets named otherwise than their id, data
- * not stored as plain float64, and whatever else an origin group holds.
- *
- * Two engines copy the groups. The splice engine (native/splice.cc) copies
- * each source's bytes into the new file and relocates the file addresses in
- * them, with no libhdf5 call; it also reports every attribute on the way, so
- * the changes are computed without libhdf5 reading anything. Sources it does
- * not support (anything libhdf5/h5py do not write by default: chunked or
- * compressed data, the latest file format, creation-ordered groups, ...)
- * are copied afterwards by libhdf5 (H5Ocopy), as the "hdf5" engine copies
- * every source. Both give the same file as h5py sees it.
+ * id. Here the check reads each source's origins through a CacheFile (the
+ * format module); then each source is either spliced (its bytes copied into
+ * the new file, relocated, by src/hdf5/format/splice.ts; then only what
+ * offspect's rewrite would change is changed) or, when the splicer does not
+ * support it (chunked or compressed data, the latest file format,
+ * creation-ordered groups, hard links, ...), written from its values
+ * through libhdf5 exactly as offspect's populate writes them. Both give the
+ * same file as h5py sees it.
  * @module
  */
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { type AtomicOptions, writeAtomically } from "./atomic.js";
-import { checkOriginValues, expandUser, type OriginValues, type ProgressCallback } from "./build.js";
+import { checkOriginValues, type OriginValues, type ProgressCallback } from "./build.js";
 import { CacheFile, checkValidSuffix } from "./cachefile.js";
-import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, LayoutError } from "./errors.js";
-import { H5File, type RawData, readFile } from "./h5.js";
-import { native } from "./native.js";
+import { openForRead } from "./cachefile/sharing.js";
+import { TRACE_NAME } from "./cachefile/traceIndex.js";
+import { defineValue } from "./cachefile/writes.js";
+import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, LayoutError, TargetFolderError } from "./errors.js";
+import { H5File, type RawData } from "./h5.js";
+import type { Hdf5Source } from "./hdf5/source.js";
+import { expandUser } from "./paths.js";
 import { normalizeAttrValue } from "./pyliteral.js";
 import { MUST_BE_IDENTICAL } from "./readouts.js";
-import { openSpliced, type SplicedObject, type SpliceReport, spliceScan, Splicer } from "./splice.js";
+import { openSpliced, type SplicedObject, Splicer } from "./splice.js";
 
 /**
- * How origin groups are copied: `"auto"` (default) splices every source the
- * splice engine supports and copies the others with libhdf5; `"splice"` does
- * the same but fails for a source that cannot be spliced; `"hdf5"` copies
- * every source with libhdf5.
+ * How sources are copied: `"auto"` (default) splices every source the
+ * splicer supports and writes the others from their values through
+ * libhdf5; `"splice"` does the same but fails for a source that cannot be
+ * spliced; `"hdf5"` writes every source from its values through libhdf5.
  * @internal
  */
 export type MergeEngine = "auto" | "splice" | "hdf5";
 
-/** Which engine copied a source, and why libhdf5 did when it did. @internal */
+/** Which engine copied a source, and why libhdf5 wrote it when it did. @internal */
 export interface MergeSourceEvent {
   file: string;
   engine: "splice" | "hdf5";
@@ -51,8 +49,10 @@ export interface MergeSourceEvent {
 }
 
 export interface MergeOptions extends AtomicOptions {
-  /** Called as traces are checked and copied. */
+  /** Called as sources are checked (unit "files") and traces copied (unit "traces"). */
   onProgress?: ProgressCallback;
+  /** How long to wait for a source another process is writing, in ms (default 2000). */
+  lockTimeout?: number;
   /** @internal */
   engine?: MergeEngine;
   /** @internal Called once per source with the engine that copied it. */
@@ -62,17 +62,9 @@ export interface MergeOptions extends AtomicOptions {
 /** Attribute changes held for spliced sources until they are applied, in characters. */
 const MAX_PENDING_CHANGES = 32 * 1024 * 1024;
 
-const RE_TRACE_NAME = /^-?[0-9]+$/;
-
-/** Sets an own property, also for the key "__proto__". */
-function define(obj: Record<string, string>, k: string, v: string): void {
-  if (k === "__proto__") Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else obj[k] = v;
-}
-
 function normalizeAll(attrs: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(attrs)) define(out, k, normalizeAttrValue(k, v));
+  for (const [k, v] of Object.entries(attrs)) defineValue(out, k, normalizeAttrValue(k, v));
   return out;
 }
 
@@ -80,7 +72,7 @@ function normalizeAll(attrs: Record<string, string>): Record<string, string> {
 function changedAttrs(stored: Record<string, string>, want: Record<string, string>, nonStandard: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(want)) {
-    if (stored[k] !== v || nonStandard.includes(k)) define(out, k, v);
+    if (stored[k] !== v || nonStandard.includes(k)) defineValue(out, k, v);
   }
   return out;
 }
@@ -91,14 +83,24 @@ interface Counter {
   report?: ProgressCallback;
 }
 
-/** What a copy needs to know about one object. */
+function reportTraces(counter: Counter, file: string, origin: string, traces: number): void {
+  for (let i = 0; i < traces; i++) {
+    counter.done++;
+    counter.report?.({ phase: "write", unit: "traces", file, origin, done: counter.done, total: counter.total });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Spliced sources: copied byte for byte, then changed where offspect's rewrite would change them
+
+/** What changing a copy needs to know about one object. */
 interface Inspection {
   attrs: Record<string, string>;
   nonStandard: string[];
   plainFloat64: boolean | null;
 }
 
-/** One origin group of a source, as read before copying it. */
+/** One origin group of a spliced source. */
 interface OriginInfo {
   origin: string;
   group: Inspection;
@@ -106,11 +108,11 @@ interface OriginInfo {
   members: string[];
   /** Names of the attributes of its `traces` group. */
   tracesAttrs: string[];
-  /** Its traces, by name (libhdf5's name order). */
+  /** Its traces, by name. */
   traces: (Inspection & { name: string })[];
 }
 
-/** One change that turns a copied origin group into what offspect's merge writes. */
+/** One change that turns a spliced origin group into what offspect's merge writes. */
 type Fixup =
   | { op: "setAttrs"; path: string; attrs: Record<string, string> }
   | { op: "remove"; path: string }
@@ -119,62 +121,25 @@ type Fixup =
   | { op: "rewrite"; path: string; attrs: Record<string, string> }
   | { op: "move"; from: string; to: string };
 
-/** What reading an origin needs from a source file. */
-interface OriginSource {
-  readonly path: string;
-  keys(group: string): string[];
-  attrs(path: string): Record<string, string>;
-  inspect(path: string): Inspection;
-  read(path: string): RawData;
-}
-
-/** What applying fixups needs from the merged file. */
-interface OriginTarget {
-  setAttrs(path: string, attrs: Record<string, string>): void;
-  deleteAttr(path: string, name: string): void;
-  remove(path: string): void;
-  move(from: string, to: string): void;
-  createDataset(path: string, data: Float64Array, shape: number[]): void;
-  read(path: string): RawData;
-}
-
-/** Reads one origin group through libhdf5. */
-function readOrigin(src: OriginSource, origin: string): OriginInfo {
-  const group = `/${origin}`;
-  const traces = `${group}/traces`;
-  const info = src.inspect(group);
-  const names = src.keys(traces);
-  return {
-    origin,
-    group: info,
-    traces: names.map((name) => ({ name, ...src.inspect(`${traces}/${name}`) })),
-    members: src.keys(group),
-    tracesAttrs: Object.keys(src.attrs(traces)),
-  };
-}
-
-/** Attributes of a copy made without attributes. */
-const NO_ATTRS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
-
 /**
- * The changes that make a copy of one origin group what offspect's merge
- * writes: the origin's values normalized (as str(parse(value))) and stored as
- * vlen UTF-8; nothing in the group but `traces`, no attributes on `traces`;
- * every trace with its normalized values plus the origin's, as float64, named
- * by its id (through temporary names, so that swaps cannot collide). With
- * `copiedAttrs` false the copy holds no attributes, and all are written.
+ * The changes that make a spliced origin group what offspect's merge
+ * writes: the origin's values normalized (as str(parse(value))) and stored
+ * as vlen UTF-8; nothing in the group but `traces`, no attributes on
+ * `traces`; every trace with its normalized values plus the origin's, as
+ * float64, named by its id (through temporary names, so that swaps cannot
+ * collide).
  * @throws {LayoutError} a trace's id is not an integer
  * @throws {ConsistencyError} two traces of the origin have the same id
  */
-function planOrigin(file: string, o: OriginInfo, copiedAttrs = true): Fixup[] {
+function planOrigin(file: string, o: OriginInfo): Fixup[] {
   const group = `/${o.origin}`;
   const traces = `${group}/traces`;
   const originText = normalizeAll(o.group.attrs);
   const fixups: Fixup[] = [];
-  const originChanges = copiedAttrs ? changedAttrs(o.group.attrs, originText, o.group.nonStandard) : originText;
+  const originChanges = changedAttrs(o.group.attrs, originText, o.group.nonStandard);
   if (Object.keys(originChanges).length > 0) fixups.push({ op: "setAttrs", path: group, attrs: originChanges });
   for (const member of o.members) if (member !== "traces") fixups.push({ op: "remove", path: `${group}/${member}` });
-  if (copiedAttrs) for (const name of o.tracesAttrs) fixups.push({ op: "deleteAttr", path: traces, name });
+  for (const name of o.tracesAttrs) fixups.push({ op: "deleteAttr", path: traces, name });
 
   const renames: [string, string][] = [];
   const finalNames = new Set<string>();
@@ -185,27 +150,18 @@ function planOrigin(file: string, o: OriginInfo, copiedAttrs = true): Fixup[] {
     // from what is stored; computed without building `want` unless the whole dataset is rewritten.
     const rewrite = info.plainFloat64 === false;
     const want: Record<string, string> | undefined = rewrite ? {} : undefined;
-    const stored = copiedAttrs ? info.attrs : NO_ATTRS;
+    const stored = info.attrs;
     let changes: Record<string, string> | undefined;
     const consider = (k: string, v: string) => {
-      if (want) define(want, k, v);
-      else if (stored[k] !== v || (copiedAttrs && info.nonStandard.length > 0 && info.nonStandard.includes(k))) define((changes ??= {}), k, v);
+      if (want) defineValue(want, k, v);
+      else if (stored[k] !== v || (info.nonStandard.length > 0 && info.nonStandard.includes(k))) defineValue((changes ??= {}), k, v);
     };
-    for (const [k, stored] of Object.entries(info.attrs)) consider(k, originValues.get(k) ?? normalizeAttrValue(k, stored));
+    for (const [k, value] of Object.entries(info.attrs)) consider(k, originValues.get(k) ?? normalizeAttrValue(k, value));
     for (const [k, v] of originValues) if (!Object.hasOwn(info.attrs, k)) consider(k, v);
-    if (want) {
-      // offspect stores every trace as float64 (numpy's default layout).
-      fixups.push({ op: "rewrite", path, attrs: want });
-    } else if (changes) {
-      fixups.push({ op: "setAttrs", path, attrs: changes });
-    }
-    const id = originValues.get("id") ?? (Object.hasOwn(info.attrs, "id") ? normalizeAttrValue("id", info.attrs["id"]!) : info.name);
-    if (!RE_TRACE_NAME.test(id)) {
-      throw new LayoutError(file, `trace ${path} has id ${JSON.stringify(id)}, which is not an integer`, "ETRACEID");
-    }
-    if (finalNames.has(id)) {
-      throw new ConsistencyError("id", [id], `${file}: two traces of origin ${JSON.stringify(o.origin)} have id ${id}; ids must be unique within an origin`);
-    }
+    if (want) fixups.push({ op: "rewrite", path, attrs: want }); // offspect stores every trace as float64
+    else if (changes) fixups.push({ op: "setAttrs", path, attrs: changes });
+    const id = traceId(file, path, originValues.get("id") ?? (Object.hasOwn(info.attrs, "id") ? normalizeAttrValue("id", info.attrs["id"]!) : info.name));
+    if (finalNames.has(id)) throw duplicateId(file, o.origin, id);
     finalNames.add(id);
     if (id !== info.name) renames.push([info.name, id]);
   }
@@ -214,8 +170,17 @@ function planOrigin(file: string, o: OriginInfo, copiedAttrs = true): Fixup[] {
   return fixups;
 }
 
-/** Applies fixups to `dst`; datasets to rewrite are read from `data`. */
-function applyFixups(dst: OriginTarget, fixups: Iterable<Fixup>, data: { read(path: string): RawData }): void {
+function traceId(file: string, path: string, id: string): string {
+  if (!TRACE_NAME.test(id)) throw new LayoutError(file, `trace ${path} has id ${JSON.stringify(id)}, which is not an integer`, "ETRACEID");
+  return id;
+}
+
+function duplicateId(file: string, origin: string, id: string): ConsistencyError {
+  return new ConsistencyError("id", [id], `${file}: two traces of origin ${JSON.stringify(origin)} have id ${id}; ids must be unique within an origin`);
+}
+
+/** Applies fixups to the spliced file (datasets to rewrite are read from it too). */
+function applyFixups(dst: H5File, fixups: Iterable<Fixup>): void {
   for (const f of fixups) {
     switch (f.op) {
       case "setAttrs":
@@ -228,7 +193,7 @@ function applyFixups(dst: OriginTarget, fixups: Iterable<Fixup>, data: { read(pa
         dst.deleteAttr(f.path, f.name);
         break;
       case "rewrite": {
-        const raw = data.read(f.path);
+        const raw = dst.read(f.path);
         dst.remove(f.path);
         dst.createDataset(f.path, raw.data, raw.shape);
         dst.setAttrs(f.path, f.attrs);
@@ -254,32 +219,16 @@ function fixupSize(fixups: Fixup[]): number {
   return n;
 }
 
-function reportTraces(counter: Counter, file: string, origin: string, traces: number): void {
-  for (let i = 0; i < traces; i++) {
-    counter.done++;
-    counter.report?.({ phase: "write", file, origin, done: counter.done, total: counter.total });
-  }
-}
-
-/** Copies one origin group with libhdf5 (`copy`) and makes it what offspect's merge writes. */
-function copyOrigin(src: OriginSource, dst: OriginTarget, origin: string, counter: Counter, copy: (group: string) => void): void {
-  const info = readOrigin(src, origin);
-  copy(`/${origin}`);
-  applyFixups(dst, planOrigin(src.path, info), src);
-  reportTraces(counter, src.path, origin, info.traces.length);
-}
-
-/** Name of an object from its path. */
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
 /**
- * The origins of a parsed source when it is laid out as a CacheFile (root:
- * origin groups, each with a `traces` group of datasets named by integers),
- * else null. With `withTraces`, every object's attributes must have been read.
+ * The origins of a spliced source when it is laid out as a CacheFile (root:
+ * origin groups, each with a `traces` group of datasets named by integers,
+ * every attribute read), else null.
  */
-function originsOf(objects: SplicedObject[], withTraces: boolean): OriginInfo[] | null {
+function originsOf(objects: SplicedObject[]): OriginInfo[] | null {
   const children = new Map<string, SplicedObject[]>();
   for (const o of objects) {
     if (o.depth === 0) continue;
@@ -293,58 +242,80 @@ function originsOf(objects: SplicedObject[], withTraces: boolean): OriginInfo[] 
     if (o.kind !== "group" || o.attrs === null) return null;
     const members = children.get(o.path) ?? [];
     const traces = members.find((m) => m.path === `${o.path}/traces`);
-    if (!traces || traces.kind !== "group") return null;
+    if (!traces || traces.kind !== "group" || traces.attrs === null) return null;
     const list = children.get(traces.path) ?? [];
-    if (!list.every((t) => t.kind === "dataset" && RE_TRACE_NAME.test(baseName(t.path)))) return null;
-    if (withTraces && (traces.attrs === null || list.some((t) => t.attrs === null))) return null;
+    if (!list.every((t) => t.kind === "dataset" && TRACE_NAME.test(baseName(t.path)) && t.attrs !== null)) return null;
     out.push({
       origin: baseName(o.path),
       group: { attrs: o.attrs, nonStandard: o.nonStandard, plainFloat64: null },
       members: members.map((m) => baseName(m.path)),
-      tracesAttrs: Object.keys(traces.attrs ?? {}),
+      tracesAttrs: Object.keys(traces.attrs),
       traces: list.map((t) => ({ name: baseName(t.path), attrs: t.attrs ?? {}, nonStandard: t.nonStandard, plainFloat64: t.plainFloat64 })),
     });
   }
   return out;
 }
 
+// ---------------------------------------------------------------------------
+// Sources written from their values (offspect's recover_parts, then populate)
+
 /**
- * A source's origins and their trace counts, read by the splice parser when
- * it supports the source and finds it laid out as a CacheFile; null sends
- * the source through {@link CacheFile} (which waits for writers, and throws
- * the precise error for a file that is not a readable CacheFile).
+ * Writes every origin of `source` into `dst` as offspect's merge writes it:
+ * the origin's attributes as str(parse(value)), a `traces` group, each trace
+ * as float64 under its id with its normalized attributes and the origin's.
+ * Nothing of the source is copied as stored, so no libhdf5 object copy is
+ * involved.
  */
-function quickCheck(source: string): { origin: string; attrs: Record<string, string>; traces: number }[] | null {
-  let report: SpliceReport;
-  try {
-    checkValidSuffix(source);
-    if (native.writerWaiting(source)) return null;
-    report = spliceScan(source, { maxDepth: 3, attrDepth: 1 });
-  } catch {
-    return null;
+function writeFromValues(source: Hdf5Source, dst: H5File, counter: Counter): void {
+  for (const origin of source.keys("/")) {
+    const group = `/${origin}`;
+    const traces = `${group}/traces`;
+    const originText = normalizeAll(source.attrs(group));
+    dst.createGroup(group);
+    dst.setAttrs(group, originText);
+    dst.createGroup(traces);
+    const ids = new Set<string>();
+    for (const name of source.keys(traces)) {
+      const path = `${traces}/${name}`;
+      const attrs = { ...normalizeAll(source.attrs(path)) };
+      for (const [k, v] of Object.entries(originText)) defineValue(attrs, k, v);
+      const id = traceId(source.path, path, attrs["id"] ?? name);
+      if (ids.has(id)) throw duplicateId(source.path, origin, id);
+      ids.add(id);
+      const raw: RawData = source.read(path);
+      dst.createDataset(`${traces}/${id}`, raw.data, raw.shape);
+      dst.setAttrs(`${traces}/${id}`, attrs);
+      reportTraces(counter, source.path, origin, 1);
+    }
   }
-  // libhdf5 may crash on what the parser found damaged: never hand it such a file.
-  if (!report.supported && report.damaged) throw new CorruptFileError(source, report.reason);
-  if (!report.supported) return null;
-  return originsOf(report.objects, false)?.map((o) => ({ origin: o.origin, attrs: o.group.attrs, traces: o.traces.length })) ?? null;
 }
 
-/** Every source copied by libhdf5 into a new file (the "hdf5" engine). */
-function writeWithHdf5(tmp: string, paths: string[], counter: Counter): void {
-  using dst = H5File.open(tmp, "x");
-  for (const source of paths) {
-    using src = readFile(source);
-    for (const origin of src.keys("/")) copyOrigin(src, dst, origin, counter, (group) => src.copyTo(group, dst, group));
+/** Writes sources from their values into `dst`, each read under a shared lock. */
+function writeSourcesFromValues(dst: H5File, sources: string[], counter: Counter, timeout: number): void {
+  for (const file of sources) {
+    const session = openForRead(file, timeout);
+    try {
+      writeFromValues(session.source, dst, counter);
+    } finally {
+      session.close();
+    }
   }
+}
+
+/** Every source written from its values (the "hdf5" engine). */
+function writeAllFromValues(tmp: string, paths: string[], counter: Counter, options: MergeOptions): void {
+  using dst = H5File.open(tmp, "x");
+  for (const file of paths) options.onSource?.({ file, engine: "hdf5", reason: "engine hdf5" });
+  writeSourcesFromValues(dst, paths, counter, options.lockTimeout ?? 2000);
   dst.flush();
 }
 
-/** Sources spliced where supported, the rest copied by libhdf5 afterwards. */
+/** Sources spliced where supported; the rest written from their values afterwards. */
 function writeSpliced(tmp: string, paths: string[], counter: Counter, options: MergeOptions): void {
   const strict = options.engine === "splice";
   const fixups: Fixup[] = [];
   let pending = 0;
-  const fallback: string[] = [];
+  const fromValues: string[] = [];
   {
     using splicer = Splicer.begin(tmp);
     for (const source of paths) {
@@ -354,13 +325,12 @@ function writeSpliced(tmp: string, paths: string[], counter: Counter, options: M
       let size = 0;
       try {
         const report = splicer.add(source);
-        if (report.supported) infos = originsOf(report.objects, true);
+        if (report.supported) infos = originsOf(report.objects);
         else if (report.damaged) throw new CorruptFileError(source, report.reason);
         else reason = report.reason;
       } catch (e) {
-        if (e instanceof CorruptFileError) throw e;
-        if (e instanceof FileInUseError) throw e;
-        // libhdf5 will say precisely what is wrong with it.
+        if (e instanceof CorruptFileError || e instanceof FileInUseError) throw e;
+        // Written from its values, whose reader says precisely what is wrong with it.
         reason = (e as Error).message;
       }
       if (infos === null) {
@@ -376,7 +346,7 @@ function writeSpliced(tmp: string, paths: string[], counter: Counter, options: M
       if (infos === null) {
         splicer.discard();
         if (strict) throw new CacheFileError("ESPLICE", `${source} cannot be spliced: ${reason}`, { file: source });
-        fallback.push(source);
+        fromValues.push(source);
         options.onSource?.({ file: source, engine: "hdf5", ...(reason !== undefined ? { reason } : {}) });
         continue;
       }
@@ -388,21 +358,11 @@ function writeSpliced(tmp: string, paths: string[], counter: Counter, options: M
     }
     splicer.finish();
   }
-  if (fixups.length === 0 && fallback.length === 0) return;
+  if (fixups.length === 0 && fromValues.length === 0) return;
   using dst = openSpliced(tmp);
-  applyFixups(dst, fixups, dst);
+  applyFixups(dst, fixups);
   fixups.length = 0;
-  for (const source of fallback) {
-    using src = H5File.open(source, "r");
-    for (const origin of src.keys("/")) {
-      // Without attributes: libhdf5 1.10.8 crashes copying variable-length attributes kept in
-      // dense storage (latest-format files); every attribute is written from the values read.
-      const info = readOrigin(src, origin);
-      src.copyTo(`/${origin}`, dst, `/${origin}`, { attributes: false });
-      applyFixups(dst, planOrigin(source, info, false), src);
-      reportTraces(counter, source, origin, info.traces.length);
-    }
-  }
+  writeSourcesFromValues(dst, fromValues, counter, options.lockTimeout ?? 2000);
   dst.flush();
 }
 
@@ -418,18 +378,20 @@ function writeSpliced(tmp: string, paths: string[], counter: Counter, options: M
  * @example
  * ```ts
  * merge("S01_all.hdf5", ["S01_run1.hdf5", "S01_run2.hdf5"], {
- *   onProgress: ({ done, total }) => process.stderr.write(`\r${done}/${total}`),
+ *   onProgress: ({ phase, unit, done, total }) => process.stderr.write(`\r${phase} ${done}/${total} ${unit}`),
  * });
  * ```
  * @returns the absolute path of the merged file
+ * @throws {TargetFolderError} the target's folder does not exist (nothing is read or written)
  * @throws {ConsistencyError} the sources cannot be merged (nothing is written)
  * @throws {FileNotFoundError} / {InvalidSuffixError} / {LayoutError} / ... a source is not a readable CacheFile
- * @throws {CorruptFileError} a source is damaged (found by the splice parser, or by libhdf5)
+ * @throws {CorruptFileError} a source is damaged
  * @throws {FileInUseError} another process is writing a source
  */
 export function merge(to: string, sources: string[], options: MergeOptions = {}): string {
   const target = resolve(expandUser(to));
   checkValidSuffix(target);
+  TargetFolderError.check(target);
   const engine = options.engine ?? "auto";
   if (engine !== "auto" && engine !== "splice" && engine !== "hdf5") {
     throw new TypeError(`engine: expected "auto", "splice" or "hdf5", got ${JSON.stringify(engine)}`);
@@ -453,29 +415,23 @@ export function merge(to: string, sources: string[], options: MergeOptions = {})
   // Check everything before writing anything.
   const origins: OriginValues[] = [];
   const counter: Counter = { done: 0, total: 0, ...(options.onProgress ? { report: options.onProgress } : {}) };
-  const addOrigin = (source: string, origin: string, attrs: Record<string, string>, traces: number) => {
-    const values: Record<string, string | undefined> = {};
-    for (const key of MUST_BE_IDENTICAL) values[key] = key in attrs ? normalizeAttrValue(key, attrs[key]!) : undefined;
-    origins.push({ origin, source, values });
-    counter.total += traces;
-  };
   paths.forEach((source, i) => {
-    const quick = engine === "hdf5" ? null : quickCheck(source);
-    if (quick) {
-      for (const { origin, attrs, traces } of quick) addOrigin(source, origin, attrs, traces);
-    } else {
-      const cf = new CacheFile(source);
-      try {
-        for (const { origin, attrs, traces } of cf.originAttrs()) addOrigin(source, origin, attrs, traces);
-      } finally {
-        cf.close();
+    const cf = new CacheFile(source, options.lockTimeout !== undefined ? { lockTimeout: options.lockTimeout } : {});
+    try {
+      for (const { origin, attrs, traces } of cf.originAttrs()) {
+        const values: Record<string, string | undefined> = {};
+        for (const key of MUST_BE_IDENTICAL) values[key] = key in attrs ? normalizeAttrValue(key, attrs[key]!) : undefined;
+        origins.push({ origin, source, values });
+        counter.total += traces;
       }
+    } finally {
+      cf.close();
     }
-    options.onProgress?.({ phase: "check", file: source, done: i + 1, total: paths.length });
+    options.onProgress?.({ phase: "check", unit: "files", file: source, done: i + 1, total: paths.length });
   });
   checkOriginValues(origins);
 
-  writeAtomically(target, (tmp) => (engine === "hdf5" ? writeWithHdf5(tmp, paths, counter) : writeSpliced(tmp, paths, counter, options)), options);
-  options.onProgress?.({ phase: "done", done: counter.done, total: counter.total });
+  writeAtomically(target, (tmp) => (engine === "hdf5" ? writeAllFromValues(tmp, paths, counter, options) : writeSpliced(tmp, paths, counter, options)), options);
+  options.onProgress?.({ phase: "done", unit: "traces", done: counter.done, total: counter.total });
   return target;
 }
