@@ -10,6 +10,7 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+import { recordOwnWrite, setExactTime } from "./cachefile/freshness.js";
 import { CacheFileError, DiskFullError, PermissionError } from "./errors.js";
 
 const PARTIAL = ".partial-";
@@ -100,9 +101,12 @@ export function writeAtomically<T>(target: string, write: (tmp: string) => T, op
   active.add(tmp);
   try {
     const result = write(tmp);
+    // A time no later change can repeat: a CacheFile of the new file trusts its stamp at once.
+    const exact = setExactTime(tmp);
     if (options.fsync ?? true) syncPath(tmp);
     renameSync(tmp, target);
     active.delete(tmp);
+    recordOwnWrite(target, exact);
     if (options.fsync ?? true) syncPath(dirname(target), true);
     return result;
   } catch (e) {

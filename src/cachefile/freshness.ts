@@ -88,14 +88,15 @@ export function settled(stamp: Stamp, ownWrite = false): boolean {
   return stamp.takenNs - last > step;
 }
 
+/** The stamp each file had after this process's last write to it, when the file system kept its exact time. */
+const ownWrites = new Map<string, Stamp>();
+
 /**
- * After a write of this library (with the file still locked against other
- * writers): sets the modification time to the exact present moment, which
- * no later change can repeat, and returns the new stamp and whether the file
- * system kept the time to the nanosecond (otherwise the stamp is only
- * trusted once settled).
+ * Sets a file's modification time to the exact present moment, a value no
+ * later change can repeat (to call while no other writer can touch it).
+ * Returns whether the file system kept it to the nanosecond.
  */
-export function markOwnWrite(path: string): { stamp: Stamp; exact: boolean } {
+export function setExactTime(path: string): boolean {
   const fd = openSync(path, "r");
   try {
     const before = fstatSync(fd, { bigint: true });
@@ -104,10 +105,32 @@ export function markOwnWrite(path: string): { stamp: Stamp; exact: boolean } {
     const nowMs = Date.now();
     const wanted = Math.floor(nowMs / 1000) + ((nowMs % 1000) * 1e6 + ((seconds * 1e9 + nanos) % 1e6) + 0.5) / 1e9;
     futimesSync(fd, Number(before.atimeNs) / 1e9, wanted);
-    const stamp = stampOfFd(fd);
-    const exact = stamp.mtimeNs % 1_000_000n !== 0n;
-    return { stamp, exact };
+    return fstatSync(fd, { bigint: true }).mtimeNs % 1_000_000n !== 0n;
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Records the present stamp of `path` as that of our own write, when `exact`
+ * (its time set by {@link setExactTime}); returns the stamp.
+ */
+export function recordOwnWrite(path: string, exact: boolean): Stamp {
+  const stamp = stampOf(path);
+  if (exact) ownWrites.set(path, stamp);
+  else ownWrites.delete(path);
+  return stamp;
+}
+
+/**
+ * After a write of this library (with the file still locked against other
+ * writers): {@link setExactTime}, and the stamp recorded as our own write.
+ */
+export function markOwnWrite(path: string): Stamp {
+  return recordOwnWrite(path, setExactTime(path));
+}
+
+/** Whether `stamp` proves an unchanged file later: settled, or the stamp of our own last write. */
+export function trustworthy(path: string, stamp: Stamp): boolean {
+  return settled(stamp, sameStamp(stamp, ownWrites.get(path)));
 }

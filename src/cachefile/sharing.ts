@@ -13,7 +13,7 @@ import { CacheFileError, FileInUseError, FileNotFoundError, NotHdf5Error, Permis
 import { H5File } from "../h5.js";
 import { Hdf5Source, type FallbackEvent } from "../hdf5/source.js";
 import { native, type NativeLock } from "../native.js";
-import { markOwnWrite, sameStamp, settled, type Stamp, stampOf, stampOfFd } from "./freshness.js";
+import { markOwnWrite, sameStamp, type Stamp, stampOfFd, trustworthy } from "./freshness.js";
 
 /**
  * A file open for reading: a descriptor and what was parsed through it. The
@@ -74,14 +74,6 @@ export function unregisterHolder(file: string, holder: { release(): void }): voi
 
 function releaseHolders(file: string): void {
   for (const holder of holders.get(file) ?? []) holder.release();
-}
-
-/** The stamp each file had after this process's last write to it, when the file system kept its exact time. */
-const ownWrites = new Map<string, Stamp>();
-
-/** Whether `stamp` proves an unchanged file later: settled, or the stamp of our own last write. */
-export function trustworthy(file: string, stamp: Stamp): boolean {
-  return settled(stamp, sameStamp(stamp, ownWrites.get(file)));
 }
 
 /** Async writes of this process in progress, by file: readers of the file wait for them. */
@@ -273,10 +265,7 @@ function writeSession(file: string, lock: NativeLock, options: ReadOptions): Wri
         view.close();
         handle.close();
         // Still under the lock: stamp the write with a time no later change can repeat.
-        const { stamp, exact } = markOwnWrite(file);
-        if (exact) ownWrites.set(file, stamp);
-        else ownWrites.delete(file);
-        return stamp;
+        return markOwnWrite(file);
       } finally {
         native.lockRelease(lock);
       }

@@ -16,7 +16,7 @@ export interface Superblock {
   version: number;
   /** Absolute offset of the superblock, which is also the base of every address. */
   base: number;
-  /** End of allocated space, relative to the base. */
+  /** End of allocated space, relative to the base (the superblock stores it as an absolute offset). */
   eoa: number;
   /** Address of the root group's object header. */
   root: number;
@@ -114,11 +114,14 @@ function decodeV01(head: Uint8Array, at: number, fileSize: number): Superblock {
   }
   const base = c.address();
   const freeSpace = c.address(); // free-space info (reserved)
-  const eoa = c.address();
+  // The end-of-file address is stored as an absolute offset (libhdf5 subtracts the base address).
+  const eof = c.address();
   const driver = c.address();
   if (driver !== UNDEF) unsupported("a file driver information block (a multi-file or family driver)");
-  if (eoa === UNDEF) damaged("the superblock has no end-of-file address");
+  if (eof === UNDEF) damaged("the superblock has no end-of-file address");
   if (base !== at) unsupported(`a base address of ${base} for a superblock at ${at}`);
+  if (eof < at) damaged(`the end-of-file address ${eof} lies before the superblock at ${at}`);
+  const eoa = eof - at;
   // Root group symbol table entry: link name offset, object header address, cache type.
   c.u64();
   const root = c.address();
@@ -140,10 +143,12 @@ function decodeV23(head: Uint8Array, at: number, fileSize: number): Superblock {
   const c = new Cursor(head, 0, "superblock", 12);
   const base = c.address();
   const extension = c.address();
-  const eoa = c.address();
+  const eof = c.address();
   const root = c.address();
   if (base !== at) unsupported(`a base address of ${base} for a superblock at ${at}`);
-  if (eoa === UNDEF) damaged("the superblock has no end-of-file address");
+  if (eof === UNDEF) damaged("the superblock has no end-of-file address");
+  if (eof < at) damaged(`the end-of-file address ${eof} lies before the superblock at ${at}`);
+  const eoa = eof - at;
   if (root === UNDEF) damaged("the superblock has no root group");
   return { version, base: at, eoa, root, groupLeafK: 4, groupInternalK: 16, chunkK: 32, extension, size: 48, flags, freeSpace: UNDEF, rootCacheType: 0 };
 }
