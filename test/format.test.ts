@@ -1,16 +1,19 @@
 /**
- * The format module (src/hdf5/format/) against libhdf5: for every fixture
- * and every input of the fault corpus, each read the module answers (the
+ * The format module (src/hdf5/format/) against libhdf5: for every fixture,
+ * every generated valid variant and every input of the fault corpus, each
+ * read the module answers (the
  * tree, attributes as text, dataset values) equals libhdf5's, byte for
  * byte, or the module declines it (and libhdf5 answers), or the module
  * finds damage that libhdf5 finds too. Each file runs in a child process
  * (test/format/differential.mts).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { fixture, fixtureNames, ROOT } from "./helpers/fixtures.js";
+import { CACHE, generateVariants, listVariants } from "./variants/generate.js";
+import { FormatFile } from "../src/hdf5/format/file.js";
 
 const CHILD = join(ROOT, "test", "format", "differential.mts");
 
@@ -40,6 +43,44 @@ describe("the format module reads what libhdf5 reads", () => {
     expect(v.differences).toEqual([]);
     expect(v.verdict).toBe("equal");
     expect(v.objects).toBeGreaterThan(4);
+  });
+
+  describe("the generated valid variants (test/variants)", () => {
+    beforeAll(() => generateVariants(), 600_000);
+    const variants = listVariants().map((v) => v.name);
+
+    it.each(variants)("%s: every answer equal, or declined to libhdf5 (never damaged)", (name) => {
+      const v = compare(join(CACHE, `${name}.hdf5`));
+      expect(v.differences).toEqual([]);
+      expect(["equal", "declined"], JSON.stringify(v)).toContain(v.verdict);
+    });
+
+    it.each(variants)("%s: an attribute is 'stored as h5py stores a str' exactly when h5py's type says so", (name) => {
+      const view = JSON.parse(readFileSync(join(CACHE, `${name}.h5py.json`), "utf8")) as {
+        objects: Record<string, { attrs: [string, unknown, { class: string; vlen?: boolean; cset?: string }][] }>;
+      };
+      const f = FormatFile.open(join(CACHE, `${name}.hdf5`));
+      try {
+        let checked = 0;
+        for (const [path, o] of Object.entries(view.objects)) {
+          const addr = f.resolve(path);
+          if (addr === undefined) continue;
+          let ours;
+          try {
+            ours = f.attributes(addr, path);
+          } catch {
+            continue; // declined to libhdf5 (the other test covers it)
+          }
+          for (const [attr, , type] of o.attrs) {
+            const a = ours.find((x) => x.name === attr);
+            expect(a?.standard, `${path} ${attr}`).toBe(type.class === "string" && type.vlen === true && type.cset === "utf8");
+            if (++checked > 20000) return;
+          }
+        }
+      } finally {
+        f.close();
+      }
+    });
   });
 
   const corpus = join(ROOT, "test", "faults", "corpus");

@@ -12,17 +12,15 @@
  * "where: expected X, got Y".
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { beforeAll, describe, it } from "vitest";
 import { CacheFile, CacheFileError, merge, recoverAnnotations } from "../src/index.js";
-import { dataSha256, FIXTURES, fileSha256, PYTHON, ROOT, sha256, tempDir } from "./helpers/fixtures.js";
+import { dataSha256, FIXTURES, fileSha256, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
+import { CACHE, generateVariants, listVariants } from "./variants/generate.js";
 
 const VARIANTS_DIR = join(ROOT, "test", "variants");
-const GENERATOR = join(VARIANTS_DIR, "make_variants.py");
 const VIEWS = join(VARIANTS_DIR, "views.py");
-const REFERENCE = join(ROOT, "test", "helpers", "offspect_reference.py");
 
 // ----------------------------------------------------------------------------- what the generator writes
 
@@ -114,63 +112,13 @@ interface MergeAnswer {
   report: MergeReport | null;
 }
 
-const sources = [GENERATOR, VIEWS, REFERENCE].map((p) => readFileSync(p));
-const CACHE = join(tmpdir(), `ocf-variants-${sha256(Buffer.concat(sources))}`);
-
 /** The variants (names, descriptions, second merge sources), known before generation so that each gets a describe. */
-const LISTED = JSON.parse(execFileSync(PYTHON, [GENERATOR, "--list"], { encoding: "utf8" })) as Listed[];
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0); // signal 0: only asks whether the process exists
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
-  }
-}
-
-/** Removes what earlier runs left: partial generations of processes that are gone, other generators' output older than a day. */
-function removeStale(): void {
-  for (const entry of readdirSync(tmpdir())) {
-    if (!entry.startsWith("ocf-variants-")) continue;
-    const path = join(tmpdir(), entry);
-    const partial = /\.partial-(\d+)$/.exec(entry);
-    if (partial ? !alive(Number(partial[1])) : path !== CACHE && Date.now() - statSync(path).mtimeMs > 24 * 3600_000) {
-      rmSync(path, { recursive: true, force: true });
-    }
-  }
-}
-
-/** Runs the generator into CACHE unless a complete generation is there; another process's finished one wins. */
-function generate(): void {
-  removeStale();
-  if (existsSync(join(CACHE, "DONE"))) return;
-  const partial = `${CACHE}.partial-${process.pid}`;
-  rmSync(partial, { recursive: true, force: true });
-  try {
-    execFileSync(PYTHON, [GENERATOR, partial], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
-  } catch (e) {
-    rmSync(partial, { recursive: true, force: true });
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`make_variants.py failed: ${(err.stderr ?? err.message).split("\n").slice(-15).join("\n")}`);
-  }
-  if (existsSync(join(CACHE, "DONE"))) {
-    rmSync(partial, { recursive: true, force: true });
-    return;
-  }
-  rmSync(CACHE, { recursive: true, force: true }); // an incomplete one (no DONE)
-  try {
-    renameSync(partial, CACHE);
-  } catch (e) {
-    if (!existsSync(join(CACHE, "DONE"))) throw e;
-    rmSync(partial, { recursive: true, force: true }); // another process was faster
-  }
-}
+const LISTED = listVariants() as Listed[];
 
 let manifest: Map<string, ManifestEntry>;
 
 beforeAll(() => {
-  generate();
+  generateVariants();
   const m = JSON.parse(readFileSync(join(CACHE, "manifest.json"), "utf8")) as { variants: ManifestEntry[] };
   manifest = new Map(m.variants.map((v) => [v.name, v]));
 }, 600_000);

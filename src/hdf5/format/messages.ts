@@ -170,13 +170,16 @@ export function decodeDatatype(c: Cursor, nesting = 0): Datatype {
         decodeDatatype(c, nesting + 1);
         return { kind: "other", cls, size };
       }
-      // The base type of a string: only its class and size matter (libhdf5 sizes a value's
-      // characters by it, and with a damaged size allocates gigabytes); the rest goes unchecked, as there.
+      // The base type of a string: one byte of 8 bits, as libhdf5 writes it. With another size
+      // libhdf5 1.10.8 allocates gigabytes for a value; with another precision it reads the value
+      // as empty: either way the bytes contradict what was written.
       const baseHead = c.u8();
       c.skip(3);
       const baseSize = c.u32();
-      if (baseHead >> 4 < 1 || baseHead >> 4 > 3 || (baseHead & 0x0f) !== TYPE_CLASS.INTEGER || baseSize !== 1) {
-        damaged(`${c.what}: a variable-length string of characters of ${baseSize} bytes`);
+      const baseOffset = c.u16();
+      const basePrecision = c.u16();
+      if (baseHead >> 4 < 1 || baseHead >> 4 > 3 || (baseHead & 0x0f) !== TYPE_CLASS.INTEGER || baseSize !== 1 || baseOffset !== 0 || basePrecision !== 8) {
+        damaged(`${c.what}: a variable-length string of characters of ${baseSize} bytes (${basePrecision} bits at bit ${baseOffset})`);
       }
       if (size !== 16 || pad > 2 || cset > 1) damaged(`${c.what}: malformed variable-length string datatype`);
       return { kind: "vlenString", cls, size, pad, cset };
