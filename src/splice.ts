@@ -1,12 +1,14 @@
 /**
- * Byte-level splicing of HDF5 files (native/splice.cc), typed and with
- * errors mapped to this library's classes: concatenates whole files into one
- * new file whose root group holds every source's root members, copying each
- * source's bytes and relocating the file addresses in them, with no libhdf5
- * call. Only the format subset that libhdf5 and h5py write with default
- * settings is accepted; anything else is reported unsupported (with a
- * reason) before anything of that source is written, so the caller can take
- * libhdf5's path for it.
+ * Byte-level splicing of HDF5 files (the format module's engine,
+ * src/hdf5/format/splice.ts), typed and with errors mapped to this
+ * library's classes: concatenates whole files into one new file whose root
+ * group holds every source's root members, copying each source's bytes and
+ * relocating the file addresses in them, with no libhdf5 call. Only the
+ * format subset that libhdf5 and h5py write with default settings is
+ * accepted; anything else is reported unsupported (with a reason) before
+ * anything of that source is written, so the caller can take libhdf5's
+ * path for it. Sources are read under a shared lock (this library's, as
+ * libhdf5 locks a file it reads), held while a source is staged.
  *
  * Also here: {@link openSpliced}, which re-opens a spliced file for libhdf5
  * writes with default format bounds.
@@ -15,8 +17,9 @@
  */
 import { resolve } from "node:path";
 import { CacheFileError, ClosedError, DiskFullError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "./errors.js";
-import { assertRegularFile, call, H5File, mapNativeError, type ObjectKind, unpackAttrs } from "./h5.js";
-import { Kind, native, type NativeSplice, type NativeSpliceReport } from "./native.js";
+import { assertRegularFile, call, H5File, mapNativeError, type ObjectKind } from "./h5.js";
+import { type ParseLimits, scanSource, type SourceLock, SpliceWriter } from "./hdf5/format/splice.js";
+import { native } from "./native.js";
 
 /** One object of a parsed file, as the splice parser reports it. */
 export interface SplicedObject {
@@ -48,43 +51,27 @@ export interface SpliceLimits {
   attrDepth?: number;
 }
 
-const KIND: Record<number, ObjectKind> = { [Kind.Group]: "group", [Kind.Dataset]: "dataset" };
 const ALL = 1 << 20;
 
-function splitNames(packed: string | null): string[] {
-  return packed ? packed.slice(0, -1).split("\0") : [];
-}
-
-function toReport(raw: NativeSpliceReport): SpliceReport {
-  if (raw[0] !== null) return { supported: false, reason: raw[0], damaged: raw[2] };
-  const objects = raw[1].map(([path, kind, attrs, nonStandard, plain]): SplicedObject => {
-    let depth = 0;
-    if (path !== "/") for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) depth++;
-    return {
-      path,
-      depth,
-      kind: KIND[kind] ?? "other",
-      attrs: attrs === null ? null : unpackAttrs(attrs),
-      nonStandard: splitNames(nonStandard),
-      plainFloat64: plain,
-    };
-  });
-  return { supported: true, objects };
-}
-
-function limitsOf(limits: SpliceLimits): [number, number] {
+function limitsOf(limits: SpliceLimits): ParseLimits {
   const check = (v: number | undefined, name: string) => {
     if (v === undefined) return ALL;
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name}: expected a non-negative integer, got ${v}`);
     return Math.min(v, ALL);
   };
-  return [check(limits.maxDepth, "maxDepth"), check(limits.attrDepth, "attrDepth")];
+  return { maxDepth: check(limits.maxDepth, "maxDepth"), attrDepth: check(limits.attrDepth, "attrDepth") };
 }
 
+/** This library's shared lock on a source, without waiting: a writer holding it makes it fail with EBUSY. */
+const sharedLock: SourceLock = (path) => {
+  const lock = native.lockAcquire(path, false, 0, false);
+  return () => native.lockRelease(lock);
+};
+
 /**
- * Maps a failure of the splice functions: file-system codes to their
- * classes (`EBUSY`: another process holds a conflicting lock), the rest as
- * any native failure.
+ * Maps a failure of the splice engine: file-system codes to their classes
+ * (`EBUSY`: another process holds a conflicting lock), call-order codes to
+ * {@link CacheFileError} with that code, the rest as any native failure.
  */
 function spliceError(error: unknown, file: string): Error {
   const e = error as Error & { code?: string };
@@ -121,13 +108,19 @@ function spliceCall<T>(file: string, fn: () => T): T {
  * Parses an HDF5 file as the splicer would, without writing anything (under
  * a shared lock, as libhdf5 reads): its objects and their attributes, or why
  * it cannot be spliced.
+ * @example
+ * ```ts
+ * const report = spliceScan("S01.hdf5", { maxDepth: 3, attrDepth: 1 });
+ * if (report.supported) console.log(report.objects.map((o) => o.path));
+ * else console.log(report.damaged ? "damaged:" : "libhdf5 must copy it:", report.reason);
+ * ```
  * @throws {FileInUseError} another process holds a conflicting lock
  * @throws {FileNotFoundError} / {PermissionError} the file cannot be opened
  */
 export function spliceScan(path: string, limits: SpliceLimits = {}): SpliceReport {
   const abs = resolve(path);
-  const [maxDepth, attrDepth] = limitsOf(limits);
-  return toReport(spliceCall(abs, () => native.spliceScan(abs, maxDepth, attrDepth)));
+  const parsed = limitsOf(limits);
+  return spliceCall(abs, () => scanSource(abs, parsed, sharedLock));
 }
 
 /**
@@ -149,63 +142,72 @@ export function spliceScan(path: string, limits: SpliceLimits = {}): SpliceRepor
  */
 export class Splicer implements Disposable {
   readonly target: string;
-  #handle: NativeSplice | null;
+  #writer: SpliceWriter | null;
 
-  private constructor(target: string, handle: NativeSplice) {
+  private constructor(target: string, writer: SpliceWriter) {
     this.target = target;
-    this.#handle = handle;
+    this.#writer = writer;
   }
 
   /**
    * Creates `target`, which must not exist.
    * @throws {CacheFileError} (code EEXIST) the target exists
+   * @throws {PermissionError} / {FileNotFoundError} its directory is not writable, or missing
    */
   static begin(target: string): Splicer {
     const abs = resolve(target);
-    return new Splicer(abs, spliceCall(abs, () => native.spliceBegin(abs)));
+    return new Splicer(abs, spliceCall(abs, () => SpliceWriter.create(abs, sharedLock)));
   }
 
-  #h(): NativeSplice {
-    if (this.#handle === null) throw new ClosedError(`the spliced file ${this.target}`);
-    return this.#handle;
+  #w(): SpliceWriter {
+    if (this.#writer === null) throw new ClosedError(`the spliced file ${this.target}`);
+    return this.#writer;
   }
 
   /**
    * Parses `source`. When it is supported it stays staged (and locked) until
    * {@link Splicer.commit} or {@link Splicer.discard}; nothing is written yet.
    * @throws {FileInUseError} another process holds a conflicting lock on the source
+   * @throws {CacheFileError} (code ESTATE) an earlier step failed
    */
   add(source: string, limits: SpliceLimits = {}): SpliceReport {
-    const h = this.#h();
+    const w = this.#w();
     const abs = resolve(source);
-    const [maxDepth, attrDepth] = limitsOf(limits);
-    return toReport(spliceCall(abs, () => native.spliceAdd(h, abs, maxDepth, attrDepth)));
+    const parsed = limitsOf(limits);
+    return spliceCall(abs, () => w.stage(abs, parsed));
   }
 
-  /** Copies the staged source into the target; returns the bytes copied. */
+  /**
+   * Copies the staged source into the target; returns the bytes copied.
+   * @throws {CacheFileError} (code ESTATE) nothing is staged, (code EEXIST) a root member's name is taken
+   * @throws {DiskFullError} no space left
+   */
   commit(): number {
-    const h = this.#h();
-    return spliceCall(this.target, () => native.spliceCommit(h));
+    const w = this.#w();
+    return spliceCall(this.target, () => w.commit());
   }
 
   /** Drops the staged source (releases its lock). */
   discard(): void {
-    native.spliceDiscard(this.#h());
+    this.#w().discard();
   }
 
-  /** Writes the root group and the superblock and closes the file; returns its size. */
+  /**
+   * Writes the root group and the superblock and closes the file; returns its size.
+   * @throws {DiskFullError} no space left
+   */
   finish(): number {
-    const h = this.#h();
-    const size = spliceCall(this.target, () => native.spliceFinish(h));
-    this.#handle = null;
+    const w = this.#w();
+    const size = spliceCall(this.target, () => w.finish());
+    this.#writer = null;
     return size;
   }
 
   /** Closes everything without finishing (idempotent); the half-written file is the caller's to remove. */
   abort(): void {
-    const h = this.#handle;
-    this.#handle = null;
-    if (h !== null) native.spliceAbort(h);
+    const w = this.#writer;
+    this.#writer = null;
+    w?.abort();
   }
 
   [Symbol.dispose](): void {

@@ -617,6 +617,115 @@ try {
   });
 });
 
+describe("structures reached twice", () => {
+  /** A copy of template_R001.hdf5 changed by a Python snippet (`f` is the file, opened r+). */
+  function changedTemplate(name: string, code: string): string {
+    const path = join(dir, name);
+    python(
+      `import h5py, sys, json, shutil
+shutil.copy(sys.argv[2], sys.argv[1])
+with h5py.File(sys.argv[1], "r+") as f:
+${code
+  .split("\n")
+  .map((l) => `    ${l}`)
+  .join("\n")}
+print(json.dumps(True))`,
+      [path, fixture("template_R001.hdf5")],
+    );
+    return path;
+  }
+
+  it("declines a hard link (valid HDF5, not damage), and merge copies that source through libhdf5 with offspect's result", () => {
+    const linked = changedTemplate("hardlink.hdf5", `f["template_R001.xdf/extra"] = f["template_R001.xdf/traces/0"]`);
+    const report = spliceScan(linked);
+    expect(report).toMatchObject({ supported: false, damaged: false });
+    if (!report.supported) expect(report.reason).toMatch(/\/template_R001\.xdf\/traces\/0 is reached twice \(a hard link/);
+    {
+      using s = Splicer.begin(join(dir, "hardlink-spliced.hdf5"));
+      expect(s.add(linked).supported).toBe(false);
+      expect(() => s.commit()).toThrow(/no source is staged/);
+    }
+    const sources = [linked, fixture("template_R002.hdf5")];
+    const ours = join(dir, "hardlink-merged.hdf5");
+    expect(mergeWith("auto", ours, sources).map((e) => e.engine)).toEqual(["hdf5", "splice"]);
+    const ref = join(dir, "hardlink-ref.hdf5");
+    referenceMerge(ref, sources);
+    expect(dump(ours)).toEqual(dump(ref));
+    h5dumpOk(ours);
+  });
+
+  it("declines a group that contains itself (a cycle of hard links) without following it", () => {
+    const cyclic = changedTemplate("cycle.hdf5", `f["template_R001.xdf/traces/loop"] = f["template_R001.xdf"]`);
+    const report = spliceScan(cyclic);
+    expect(report).toMatchObject({ supported: false, damaged: false });
+    if (!report.supported) expect(report.reason).toMatch(/\/template_R001\.xdf\/traces\/loop is reached twice/);
+  });
+
+  it("reports structures that overlap without being the same structure as damage", () => {
+    // Point trace 1's data at trace 0's data: exactly (the same bytes reached twice), or 8 bytes in (an overlap).
+    const offsets = python<number[]>(
+      `import h5py, sys, json
+with h5py.File(sys.argv[1], "r") as f:
+    t = f["template_R001.xdf/traces"]
+    print(json.dumps([t["0"].id.get_offset(), t["1"].id.get_offset()]))`,
+      [fixture("template_R001.hdf5")],
+    );
+    const [first, second] = offsets as [number, number];
+    const pointing = (to: number): string => {
+      const bytes = template();
+      const needle = Buffer.alloc(8);
+      needle.writeBigUInt64LE(BigInt(second));
+      const at = bytes.indexOf(needle);
+      expect(at).toBeGreaterThan(0);
+      expect(bytes.indexOf(needle, at + 1)).toBe(-1);
+      bytes.writeBigUInt64LE(BigInt(to), at);
+      const path = join(dir, `data-at-${to}.hdf5`);
+      writeFileSync(path, bytes);
+      return path;
+    };
+    const overlapping = pointing(first + 8);
+    const overlapReport = spliceScan(overlapping);
+    expect(overlapReport).toMatchObject({ supported: false, damaged: true });
+    if (!overlapReport.supported) expect(overlapReport.reason).toMatch(/raw data .* overlaps the raw data/);
+    expect(() => merge(join(dir, "overlap-out.hdf5"), [overlapping], { fsync: false })).toThrow(CorruptFileError);
+    const shared = spliceScan(pointing(first));
+    expect(shared).toMatchObject({ supported: false, damaged: false });
+    if (!shared.supported) expect(shared.reason).toMatch(/raw data at address \d+ is reached twice/);
+  });
+
+  function template(): Buffer {
+    return readFileSync(fixture("template_R001.hdf5"));
+  }
+});
+
+describe("locks", () => {
+  it("holds a source's shared lock while it is staged, and lets go when it is committed or discarded", () => {
+    const path = join(dir, "staged.hdf5");
+    copyFileSync(fixture("template_R001.hdf5"), path);
+    const writerGetsIn = () => {
+      try {
+        native.lockRelease(native.lockAcquire(path, true, 0, false));
+        return true;
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe("EBUSY");
+        return false;
+      }
+    };
+    using s = Splicer.begin(join(dir, "staged-out.hdf5"));
+    expect(s.add(path).supported).toBe(true);
+    expect(writerGetsIn()).toBe(false);
+    s.discard();
+    expect(writerGetsIn()).toBe(true);
+    expect(s.add(path).supported).toBe(true);
+    expect(writerGetsIn()).toBe(false);
+    s.commit();
+    expect(writerGetsIn()).toBe(true);
+    // A scan holds it only while it parses.
+    expect(spliceScan(path).supported).toBe(true);
+    expect(writerGetsIn()).toBe(true);
+  });
+});
+
 describe("memory", () => {
   it("stays bounded whatever the number of sources: a child merging 400 sources", () => {
     const where = join(dir, "mem");

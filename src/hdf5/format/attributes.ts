@@ -37,7 +37,14 @@ export interface StringAttribute {
 interface Decoded extends StringAttribute {
   creationOrder: number;
   ascii: boolean;
-  nameBytes: Buffer;
+  /** The name's bytes are `body[nameAt, nameEnd)` (a view is made only to sort names that are not all ASCII). */
+  body: Buffer;
+  nameAt: number;
+  nameEnd: number;
+}
+
+function nameBytes(a: Decoded): Buffer {
+  return a.body.subarray(a.nameAt, a.nameEnd);
 }
 
 function quoted(s: string): string {
@@ -126,7 +133,7 @@ export function readStringAttributes(
   // Creation order when the header says it is tracked (what libhdf5 reports as the creation property).
   if (info.header.attrOrderTracked) out.sort((a, b) => a.creationOrder - b.creationOrder);
   else if (out.every((a) => a.ascii)) out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  else out.sort((a, b) => compareBytes(a.nameBytes, b.nameBytes));
+  else out.sort((a, b) => compareBytes(nameBytes(a), nameBytes(b)));
   for (let i = 1; i < out.length; i++) {
     if (out[i - 1]!.name === out[i]!.name) unsupported(`two attributes of ${what} share a name`);
   }
@@ -178,7 +185,6 @@ function decodeAttribute(body: Buffer, addr: number, creationOrder: number, what
   if (dataAt > n) malformed(what, addr, "runs past its end");
   if (nameSize === 0 || body[nameAt + nameSize - 1] !== 0) malformed(what, addr, "its name is not one terminated string");
   for (let i = nameAt; i < nameAt + nameSize - 1; i++) if (body[i] === 0) malformed(what, addr, "its name is not one terminated string");
-  const nameBytes = body.subarray(nameAt, nameAt + nameSize - 1);
   const name = textOf(body, nameAt, nameAt + nameSize - 1);
   if (name === undefined) throw new FormatValueError("EATTRUTF8", `an attribute name of ${quoted(what)} is not UTF-8 text`);
   const type =
@@ -237,5 +243,5 @@ function decodeAttribute(body: Buffer, addr: number, creationOrder: number, what
     value = textOf(body, dataAt, end);
   }
   if (value === undefined) throw new FormatValueError("EATTRUTF8", `${attributeName(name, what)} holds bytes that are not UTF-8 text`);
-  return { name, value, standard, heapIdPos, heapAddr, creationOrder, ascii: isAscii(name), nameBytes };
+  return { name, value, standard, heapIdPos, heapAddr, creationOrder, ascii: isAscii(name), body, nameAt, nameEnd: nameAt + nameSize - 1 };
 }

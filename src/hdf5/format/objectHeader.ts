@@ -67,19 +67,34 @@ const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
 /** First read of a header: enough for the longest prefix (version 2 with times and phase change values). */
 const PREFIX_READ = 40;
 
+export interface HeaderOptions {
+  /**
+   * Leave attribute messages out of `messages` (they are still counted,
+   * and a shared one is still declined): for callers that do not read the
+   * object's attributes.
+   */
+  skipAttributes?: boolean;
+}
+
 /**
  * Reads and checks the object header at `addr`; `what` names the object
  * ("/origin/traces/3") in messages.
  */
-export function readObjectHeader(reader: ByteReader, addr: number, what: string): ObjectHeader {
+export function readObjectHeader(reader: ByteReader, addr: number, what: string, options: HeaderOptions = {}): ObjectHeader {
+  const skip = options.skipAttributes === true;
   if (addr === UNDEF) damaged(`${what} has no object header address`);
   const first = reader.readUpTo(addr, PREFIX_READ, `object header of ${what}`);
-  if (hasSignature(first, 0, "OHDR")) return readV2(reader, addr, first, what);
-  if (first[0] === 1) return readV1(reader, addr, first, what);
+  if (hasSignature(first, 0, "OHDR")) return readV2(reader, addr, first, what, skip);
+  if (first[0] === 1) return readV1(reader, addr, first, what, skip);
   damaged(`object header of ${what} at address ${addr} has version ${first[0]}`);
 }
 
-function readV1(reader: ByteReader, addr: number, first: Buffer, what: string): ObjectHeader {
+/** Whether a message is an attribute left out by {@link HeaderOptions.skipAttributes}. */
+function skipped(skip: boolean, type: number, flags: number): boolean {
+  return skip && type === MSG.ATTRIBUTE && (flags & FLAG_SHARED) === 0;
+}
+
+function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, skip: boolean): ObjectHeader {
   if (first.length < 16) damaged(`object header of ${what} at address ${addr} runs past the end of the file`);
   const c = new Cursor(first, addr, () => `object header of ${what}`, 1);
   if (c.u8() !== 0) damaged(`object header of ${what} at address ${addr}: reserved byte set`);
@@ -89,6 +104,7 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string): 
   const header: ObjectHeader = { addr, version: 1, messages: [], attrOrderTracked: false, attrOrderIndexed: false, chunks: [] };
   const pending: [number, number][] = [[addr + 16, size0]];
   const seen = new Set<number>();
+  let left = 0;
   for (let i = 0; i < pending.length; i++) {
     if (i >= MAX_CHUNKS) damaged(`object header of ${what} has more than ${MAX_CHUNKS} chunks`);
     const [at, length] = pending[i]!;
@@ -106,18 +122,19 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string): 
       const body = p + 8;
       if (size > length - body) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);
       if (size % 8 !== 0) damaged(`object header of ${what}: a message of ${size} bytes is not aligned to 8 bytes`);
-      addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, -1, what);
+      if (skipped(skip, type, flags)) left++;
+      else addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, -1, what);
       p = body + size;
     }
   }
   // libhdf5 counts the messages too; let it decide about a header whose count disagrees.
-  if (header.messages.length !== declared) {
-    unsupported(`object header of ${what} holds ${header.messages.length} messages, its prefix says ${declared}`);
+  if (header.messages.length + left !== declared) {
+    unsupported(`object header of ${what} holds ${header.messages.length + left} messages, its prefix says ${declared}`);
   }
   return header;
 }
 
-function readV2(reader: ByteReader, addr: number, first: Buffer, what: string): ObjectHeader {
+function readV2(reader: ByteReader, addr: number, first: Buffer, what: string, skip: boolean): ObjectHeader {
   const c = new Cursor(first, addr, () => `object header of ${what}`, 4);
   const version = c.u8();
   if (version !== 2) damaged(`object header of ${what} at address ${addr} has version ${version}`);
@@ -135,7 +152,7 @@ function readV2(reader: ByteReader, addr: number, first: Buffer, what: string): 
   if (!checksumMatches(chunk0, 0, total0 - 4)) damaged(`object header of ${what} at address ${addr}: checksum mismatch`);
   header.chunks.push([addr, total0]);
   const pending: [number, number][] = [];
-  messagesV2(header, pending, chunk0, prefix, total0 - 4, addr, tracked, what);
+  messagesV2(header, pending, chunk0, prefix, total0 - 4, addr, tracked, what, skip);
   const seen = new Set<number>([addr]);
   for (let i = 0; i < pending.length; i++) {
     if (i >= MAX_CHUNKS) damaged(`object header of ${what} has more than ${MAX_CHUNKS} chunks`);
@@ -147,7 +164,7 @@ function readV2(reader: ByteReader, addr: number, first: Buffer, what: string): 
     if (!hasSignature(bytes, 0, "OCHK")) damaged(`no object header continuation chunk (signature "OCHK") of ${what} at address ${at}`);
     if (!checksumMatches(bytes, 0, length - 4)) damaged(`object header continuation chunk of ${what} at address ${at}: checksum mismatch`);
     header.chunks.push([at, length]);
-    messagesV2(header, pending, bytes, 4, length - 4, at, tracked, what);
+    messagesV2(header, pending, bytes, 4, length - 4, at, tracked, what, skip);
   }
   return header;
 }
@@ -161,6 +178,7 @@ function messagesV2(
   at: number,
   tracked: boolean,
   what: string,
+  skip: boolean,
 ): void {
   const envelope = tracked ? 6 : 4;
   let p = start;
@@ -171,7 +189,7 @@ function messagesV2(
     const order = tracked ? bytes[p + 4]! | (bytes[p + 5]! << 8) : -1;
     const body = p + envelope;
     if (size > end - body) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);
-    addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, order, what);
+    if (!skipped(skip, type, flags)) addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, order, what);
     p = body + size;
   }
   // What is left is the gap, shorter than a message's envelope.
