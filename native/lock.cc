@@ -1,6 +1,7 @@
-#include "lock.h"
-
-#include <errno.h>
+// Advisory file locks compatible with libhdf5's own (BSD flock), with a
+// short-poll wait and a writer-intent marker so that readers can let a
+// waiting writer in. A held lock lends its descriptor to TypeScript, which
+// reads the file through it while the lock keeps writers out.
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -8,9 +9,12 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <string>
 
-namespace h5n_lock {
+#include "binding.h"
+#include "errors.h"
+#include "worker.h"
+
+namespace h5n {
 
 namespace {
 
@@ -23,30 +27,20 @@ const napi_type_tag kLockTag = {0x6f6666737065636bULL, 0x6c6f636b68616e64ULL};
 
 struct Lock {
   int fd = -1;
+  std::string path;
 };
 
-Napi::Error errnoError(Napi::Env env, const std::string& what, int err) {
-  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-  const char* code = err == ENOENT     ? "ENOENT"
-                     : err == EACCES || err == EPERM ? "EACCES"
-                     : err == EROFS  ? "EROFS"
-                     : err == EISDIR ? "EISDIR"
-                                     : "EIO";
-  e.Value().Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-bool setIntent(int fd) {
+struct flock intentRange(short type) {
   struct flock fl;
   memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
+  fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = kIntentOffset;
   fl.l_len = 1;
-  return fcntl(fd, F_OFD_SETLK, &fl) == 0;
+  return fl;
 }
 
-void closeLock(Lock* lock) {
+void releaseLock(Lock* lock) {
   if (lock->fd >= 0) {
     flock(lock->fd, LOCK_UN);
     close(lock->fd);  // also drops the intent lock
@@ -55,20 +49,28 @@ void closeLock(Lock* lock) {
 }
 
 // Takes the lock, polling flock(LOCK_NB) every 20..200 µs until it succeeds
-// or the time is up. Returns the descriptor, or -errno (-EBUSY on timeout).
-// With `announce`, marks the writer's intent first. Runs on any thread.
+// or the time is up (then EBUSY). With `announce`, marks the writer's intent
+// first (the descriptor is then read-write, else read-only). Any thread.
 int acquire(const std::string& path, bool exclusive, double timeoutMs, bool announce) {
   int fd = open(path.c_str(), (announce ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  if (announce) setIntent(fd);  // another writer may be announcing too; we still wait our turn
+  if (fd < 0) {
+    int err = errno;
+    failSystem(err, "open", "cannot open " + path + " to lock it: " + strerror(err));
+  }
+  if (announce) {
+    struct flock fl = intentRange(F_WRLCK);
+    fcntl(fd, F_OFD_SETLK, &fl);  // another writer may be announcing too; we still wait our turn
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeoutMs * 1000));
   long pause = 20;
   for (;;) {
     if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return fd;
     int err = errno;
-    if ((err != EWOULDBLOCK && err != EINTR) || std::chrono::steady_clock::now() >= deadline) {
+    bool busy = err == EWOULDBLOCK || err == EINTR;
+    if (!busy || std::chrono::steady_clock::now() >= deadline) {
       close(fd);
-      return err == EWOULDBLOCK || err == EINTR ? -EBUSY : -err;
+      if (busy) failSystem(EBUSY, "flock", "cannot lock " + path + ": another process holds it");
+      failSystem(err, "flock", "cannot lock " + path + ": " + strerror(err));
     }
     struct timespec ts = {0, pause * 1000};
     nanosleep(&ts, nullptr);
@@ -77,20 +79,22 @@ int acquire(const std::string& path, bool exclusive, double timeoutMs, bool anno
 }
 
 Napi::Value wrapLock(Napi::Env env, const std::string& path, int fd) {
-  if (fd == -EBUSY) {
-    Napi::Error e = Napi::Error::New(env, "unable to lock file " + path + ": another process holds it");
-    e.Value().Set("code", Napi::String::New(env, "EBUSY"));
-    throw e;
-  }
-  if (fd < 0) throw errnoError(env, "cannot lock " + path, -fd);
-  auto* lock = new Lock{fd};
-  auto external = Napi::External<Lock>::New(env, lock, [](Napi::Env, Lock* l) {
-    closeLock(l);
+  auto external = Napi::External<Lock>::New(env, new Lock{fd, path}, [](Napi::Env, Lock* l) {
+    releaseLock(l);
     delete l;
   });
   external.TypeTag(&kLockTag);
   return external;
 }
+
+Lock* lockArg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<void>>().CheckTypeTag(&kLockTag)) {
+    throw Napi::TypeError::New(info.Env(), "expected a lock handle");
+  }
+  return info[0].As<Napi::External<Lock>>().Data();
+}
+
+Lock* heldArg(const Napi::CallbackInfo& info);
 
 struct LockArgs {
   std::string path;
@@ -100,145 +104,106 @@ struct LockArgs {
 };
 
 LockArgs lockArgs(const Napi::CallbackInfo& info) {
-  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsNumber() || !info[3].IsBoolean()) {
-    throw Napi::TypeError::New(info.Env(), "expected (path, exclusive, timeoutMs, announce)");
-  }
-  return {info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Boolean>().Value(),
-          info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Boolean>().Value()};
+  LockArgs a{stringArg(info, 0, "path"), boolArg(info, 1, "exclusive"), numberArg(info, 2, "timeoutMs"),
+             boolArg(info, 3, "announce")};
+  if (!(a.timeout >= 0) || a.timeout > 1e9) throw Napi::RangeError::New(info.Env(), "timeoutMs must be 0 to 1e9");
+  return a;
 }
 
-// lockAcquire(path, exclusive, timeoutMs, announce) -> lock handle (code EBUSY on timeout).
-Napi::Value Acquire(const Napi::CallbackInfo& info) {
+// lockAcquire(path, exclusive, timeoutMs, announce) -> lock (errno EBUSY on timeout)
+Napi::Value LockAcquire(const Napi::CallbackInfo& info) {
   LockArgs a = lockArgs(info);
-  return wrapLock(info.Env(), a.path, acquire(a.path, a.exclusive, a.timeout, a.announce));
+  int fd = guard(info.Env(), a.path, [&] { return acquire(a.path, a.exclusive, a.timeout, a.announce); });
+  return wrapLock(info.Env(), a.path, fd);
 }
 
-// lockAcquireAsync(...) -> Promise<lock handle>: the same wait, on the thread pool.
-class AcquireOp : public Napi::AsyncWorker {
- public:
-  AcquireOp(Napi::Env env, LockArgs args) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), args_(std::move(args)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { fd_ = acquire(args_.path, args_.exclusive, args_.timeout, args_.announce); }
-  void OnOK() override {
-    Napi::HandleScope scope(Env());
-    try {
-      deferred_.Resolve(wrapLock(Env(), args_.path, fd_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  LockArgs args_;
-  int fd_ = -1;
-};
-
-Napi::Value AcquireAsync(const Napi::CallbackInfo& info) {
-  auto* op = new AcquireOp(info.Env(), lockArgs(info));
-  Napi::Promise promise = op->Promise();
-  op->Queue();
-  return promise;
+// lockAcquireAsync(...) -> Promise<lock>: the same wait, on the thread pool
+Napi::Value LockAcquireAsync(const Napi::CallbackInfo& info) {
+  LockArgs a = lockArgs(info);
+  return Worker<int>::Queue(
+      info.Env(), nullptr, info.Env().Undefined(), a.path, [=] { return acquire(a.path, a.exclusive, a.timeout, a.announce); },
+      [path = a.path](Napi::Env env, int& fd) { return wrapLock(env, path, fd); });
 }
 
-Napi::Value Release(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<void>>().CheckTypeTag(&kLockTag)) {
-    throw Napi::TypeError::New(env, "expected a lock handle");
-  }
-  closeLock(info[0].As<Napi::External<Lock>>().Data());
-  return env.Undefined();
-}
-
-Lock* lockArg(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<void>>().CheckTypeTag(&kLockTag)) {
-    throw Napi::TypeError::New(info.Env(), "expected a lock handle");
-  }
-  Lock* lock = info[0].As<Napi::External<Lock>>().Data();
-  if (lock->fd < 0) throw Napi::Error::New(info.Env(), "the lock is released");
-  return lock;
-}
-
-// lockFd(lock) -> the descriptor the lock holds (read the file through it).
-Napi::Value Fd(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), lockArg(info)->fd);
-}
-
-// lockLetGo(lock): lets go of the flock, keeping the descriptor open.
-Napi::Value LetGo(const Napi::CallbackInfo& info) {
-  flock(lockArg(info)->fd, LOCK_UN);
+// lockRelease(lock): idempotent
+Napi::Value LockRelease(const Napi::CallbackInfo& info) {
+  releaseLock(lockArg(info));
   return info.Env().Undefined();
 }
 
-// lockHold(lock, exclusive, timeoutMs): takes the flock again on the held descriptor,
-// polling as lockAcquire does (code EBUSY on timeout).
-Napi::Value Hold(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// lockFd(lock) -> the descriptor the lock holds (ERELEASED once released)
+Napi::Value LockFd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), heldArg(info)->fd);
+}
+
+Lock* heldArg(const Napi::CallbackInfo& info) {
   Lock* lock = lockArg(info);
-  if (info.Length() < 3 || !info[1].IsBoolean() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "expected (lock, exclusive, timeoutMs)");
-  bool exclusive = info[1].As<Napi::Boolean>().Value();
-  double timeoutMs = info[2].As<Napi::Number>().DoubleValue();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeoutMs * 1000));
-  long pause = 20;
-  for (;;) {
-    if (flock(lock->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return env.Undefined();
-    int err = errno;
-    if ((err != EWOULDBLOCK && err != EINTR) || std::chrono::steady_clock::now() >= deadline) {
-      if (err == EWOULDBLOCK || err == EINTR) {
-        Napi::Error e = Napi::Error::New(env, "unable to lock the file: another process holds it");
-        e.Value().Set("code", Napi::String::New(env, "EBUSY"));
-        throw e;
+  if (lock->fd < 0) guard(info.Env(), lock->path, [] { fail("ERELEASED", "the lock is released"); });
+  return lock;
+}
+
+// lockLetGo(lock): unlocks (flock LOCK_UN), keeping the descriptor open for a later lockHold
+Napi::Value LockLetGo(const Napi::CallbackInfo& info) {
+  flock(heldArg(info)->fd, LOCK_UN);
+  return info.Env().Undefined();
+}
+
+// lockHold(lock, exclusive, timeoutMs): locks the held descriptor again, polling as lockAcquire does (errno EBUSY on timeout)
+Napi::Value LockHold(const Napi::CallbackInfo& info) {
+  Lock* lock = heldArg(info);
+  bool exclusive = boolArg(info, 1, "exclusive");
+  double timeout = numberArg(info, 2, "timeoutMs");
+  if (!(timeout >= 0) || timeout > 1e9) throw Napi::RangeError::New(info.Env(), "timeoutMs must be 0 to 1e9");
+  guard(info.Env(), lock->path, [&] {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeout * 1000));
+    long pause = 20;
+    for (;;) {
+      if (flock(lock->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return;
+      int err = errno;
+      bool busy = err == EWOULDBLOCK || err == EINTR;
+      if (!busy || std::chrono::steady_clock::now() >= deadline) {
+        if (busy) failSystem(EBUSY, "flock", "cannot lock " + lock->path + ": another process holds it");
+        failSystem(err, "flock", "cannot lock " + lock->path + ": " + strerror(err));
       }
-      throw errnoError(env, "cannot lock the file", err);
+      struct timespec ts = {0, pause * 1000};
+      nanosleep(&ts, nullptr);
+      pause = pause < 200 ? pause * 2 : 200;
     }
-    struct timespec ts = {0, pause * 1000};
-    nanosleep(&ts, nullptr);
-    pause = pause < 200 ? pause * 2 : 200;
-  }
+  });
+  return info.Env().Undefined();
 }
 
-// lockWriterWaiting(lock) -> whether another open file description marks a writer's intent on the file.
+bool intentMarked(int fd) {
+  struct flock fl = intentRange(F_WRLCK);
+  return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+// lockWriterWaiting(lock) -> writerWaiting for the file the lock's descriptor is open on
 Napi::Value LockWriterWaiting(const Napi::CallbackInfo& info) {
-  Lock* lock = lockArg(info);
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kIntentOffset;
-  fl.l_len = 1;
-  bool waiting = fcntl(lock->fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-  return Napi::Boolean::New(info.Env(), waiting);
+  return Napi::Boolean::New(info.Env(), intentMarked(heldArg(info)->fd));
 }
 
-// writerWaiting(path) -> whether another open file description marks a writer's intent.
+// writerWaiting(path) -> whether another open file description marks a writer's intent
 Napi::Value WriterWaiting(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "expected a path");
-  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string path = stringArg(info, 0, "path");
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Napi::Boolean::New(env, false);
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kIntentOffset;
-  fl.l_len = 1;
-  bool waiting = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  if (fd < 0) return Napi::Boolean::New(info.Env(), false);
+  bool waiting = intentMarked(fd);
   close(fd);
-  return Napi::Boolean::New(env, waiting);
+  return Napi::Boolean::New(info.Env(), waiting);
 }
 
 }  // namespace
 
-void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("lockAcquire", Napi::Function::New(env, Acquire, "lockAcquire"));
-  exports.Set("lockAcquireAsync", Napi::Function::New(env, AcquireAsync, "lockAcquireAsync"));
-  exports.Set("lockRelease", Napi::Function::New(env, Release, "lockRelease"));
+void RegisterLock(Napi::Env env, Napi::Object exports) {
+  exports.Set("lockAcquire", Napi::Function::New(env, LockAcquire, "lockAcquire"));
+  exports.Set("lockAcquireAsync", Napi::Function::New(env, LockAcquireAsync, "lockAcquireAsync"));
+  exports.Set("lockRelease", Napi::Function::New(env, LockRelease, "lockRelease"));
+  exports.Set("lockFd", Napi::Function::New(env, LockFd, "lockFd"));
   exports.Set("writerWaiting", Napi::Function::New(env, WriterWaiting, "writerWaiting"));
-  exports.Set("lockFd", Napi::Function::New(env, Fd, "lockFd"));
-  exports.Set("lockLetGo", Napi::Function::New(env, LetGo, "lockLetGo"));
-  exports.Set("lockHold", Napi::Function::New(env, Hold, "lockHold"));
+  exports.Set("lockLetGo", Napi::Function::New(env, LockLetGo, "lockLetGo"));
+  exports.Set("lockHold", Napi::Function::New(env, LockHold, "lockHold"));
   exports.Set("lockWriterWaiting", Napi::Function::New(env, LockWriterWaiting, "lockWriterWaiting"));
 }
 
-}  // namespace h5n_lock
+}  // namespace h5n

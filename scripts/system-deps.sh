@@ -1,7 +1,7 @@
 #!/bin/sh
 # Makes sure the system packages this project needs are present, installing
 # them with apt-get when they are missing and we may (root on Debian/Ubuntu).
-#   scripts/system-deps.sh build   libhdf5 headers and a compiler (npm install)
+#   scripts/system-deps.sh build   libhdf5 and liblzf headers and a compiler (npm install)
 #   scripts/system-deps.sh test    also h5py, numpy, scipy and h5dump (npm test)
 # Set OFFSPECT_SKIP_SYSTEM_DEPS=1 to skip (e.g. when you manage packages yourself).
 set -eu
@@ -12,6 +12,7 @@ missing=""
 need() { missing="$missing $1"; }
 
 pkg-config --exists hdf5 2>/dev/null || [ -f /usr/include/hdf5/serial/hdf5.h ] || need libhdf5-dev
+pkg-config --exists liblzf 2>/dev/null || [ -f /usr/include/liblzf/lzf.h ] || need liblzf-dev
 command -v pkg-config >/dev/null 2>&1 || need pkg-config
 command -v g++ >/dev/null 2>&1 || need g++
 command -v make >/dev/null 2>&1 || need make

@@ -17,7 +17,7 @@ import {
   TargetFolderError,
   UnknownReadoutError,
 } from "./errors.js";
-import { H5File } from "./h5.js";
+import { H5File } from "./hdf5/file.js";
 import { pythonStr } from "./pyliteral.js";
 import {
   checkValue,

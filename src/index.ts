@@ -21,7 +21,7 @@ export {
 export { decode, encode, DecodeError, EncodeError, type Decoded } from "./codec.js";
 export { ArgumentRangeError, ArgumentTypeError } from "./values/errors.js";
 export * from "./errors.js";
-export { H5File, hdf5Version, openObjectCount, readFile, writeFile, type ObjectKind, type OpenMode, type OpenOptions, type RawData } from "./h5.js";
+export { H5File, hdf5Version, openObjectCount, readFile, writeFile, type ObjectKind, type OpenMode, type OpenOptions, type RawData } from "./hdf5/file.js";
 export {
   GENERIC_TRACE_KEYS,
   MUST_BE_IDENTICAL,

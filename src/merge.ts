@@ -25,7 +25,7 @@ import { openForRead } from "./cachefile/sharing.js";
 import { TRACE_NAME } from "./cachefile/traceIndex.js";
 import { defineValue } from "./cachefile/writes.js";
 import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, LayoutError, TargetFolderError } from "./errors.js";
-import { H5File, type RawData } from "./h5.js";
+import { H5File, type RawData } from "./hdf5/file.js";
 import type { Hdf5Source } from "./hdf5/source.js";
 import { expandUser } from "./paths.js";
 import { normalizeAttrValue } from "./pyliteral.js";

@@ -17,9 +17,9 @@
  */
 import { resolve } from "node:path";
 import { CacheFileError, ClosedError, DiskFullError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "./errors.js";
-import { assertRegularFile, call, H5File, mapNativeError, type ObjectKind } from "./h5.js";
+import { assertRegularFile, H5File, type ObjectKind } from "./hdf5/file.js";
 import { type ParseLimits, scanSource, type SourceLock, SpliceWriter } from "./hdf5/format/splice.js";
-import { native } from "./native.js";
+import { native } from "./hdf5/native.js";
 
 /** One object of a parsed file, as the splice parser reports it. */
 export interface SplicedObject {
@@ -92,7 +92,7 @@ function spliceError(error: unknown, file: string): Error {
     case "ESTATE":
       return new CacheFileError(e.code, `${file}: ${detail}`, { file });
     default:
-      return mapNativeError(error, file);
+      return error as Error;
   }
 }
 
@@ -224,5 +224,5 @@ export class Splicer implements Disposable {
 export function openSpliced(path: string): H5File {
   const abs = resolve(path);
   assertRegularFile(abs);
-  return H5File.adopt(abs, "r+", call(abs, () => native.spliceOpen(abs)));
+  return H5File.open(abs, "amend");
 }

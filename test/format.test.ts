@@ -90,11 +90,25 @@ describe("the format module reads what libhdf5 reads", () => {
     ...readdirSync(regressions).filter((f) => f.endsWith(".hdf5")).map((f) => join(regressions, f)),
   ].sort();
 
-  it.each(inputs.map((p) => [p.slice(ROOT.length + 1), p]))("%s: the same answers, a decline, or damage libhdf5 finds too", (_, path) => {
+  /** Damaged inputs that libhdf5 1.10.8 alone reads without any error, returning what the damage makes of the values. */
+  const MISREAD_BY_LIBHDF5: Record<string, string> = {
+    "test/faults/corpus/attr_heap_index_missing.hdf5": "a string's heap ID names an object its collection does not hold: libhdf5 reads without checking",
+    "test/faults/corpus/attr_heap_length_large.hdf5": "a string's length exceeds its heap object: libhdf5 copies past the object",
+    "test/faults/regressions/crash-seed1-case96.hdf5": "a string's character type has 0 bits: libhdf5 reads the value as empty",
+  };
+  /** Corpus inputs meant to be harmless (every operation expected "ok"): never damaged. */
+  const harmless = new Set(
+    (JSON.parse(readFileSync(join(corpus, "cases.json"), "utf8")) as { cases: { file: string; expect: Record<string, string> }[] }).cases
+      .filter((c) => Object.values(c.expect).every((o) => o === "ok"))
+      .map((c) => join(corpus, c.file)),
+  );
+
+  it.each(inputs.map((p) => [p.slice(ROOT.length + 1), p]))("%s: the same answers, a decline, or damage libhdf5 fails on or misreads", (name, path) => {
     const v = compare(path);
     expect(v.differences, JSON.stringify(v)).toEqual([]);
     expect(v.verdict).not.toBe("different");
-    // What the module calls damaged, libhdf5 fails on (an error, a crash or a hang), never reads cleanly.
-    if (v.verdict === "damaged") expect(libhdf5ReadsCleanly(path), "libhdf5 reads this file without an error").toBe(false);
+    if (harmless.has(path)) expect(v.verdict, "a harmless input called damaged").not.toBe("damaged");
+    // What the module calls damaged, libhdf5 fails on (an error, a crash or a hang), or is known to misread.
+    if (v.verdict === "damaged") expect(libhdf5ReadsCleanly(path), MISREAD_BY_LIBHDF5[name] ?? "libhdf5 reads this file without an error").toBe(name in MISREAD_BY_LIBHDF5);
   });
 });

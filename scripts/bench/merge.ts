@@ -29,7 +29,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { merge, type MergeOptions } from "../../src/merge.js";
-import { hdf5Version } from "../../src/h5.js";
+import { hdf5Version } from "../../src/hdf5/file.js";
 import {
   BENCH_DIR,
   BIN_DIR,

@@ -23,7 +23,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CacheFile } from "../../src/cachefile.js";
-import { hdf5Version } from "../../src/h5.js";
+import { hdf5Version } from "../../src/hdf5/file.js";
 import { BENCH_DIR, buildBaselines, ensureBenchData, median, runCIterate, sourcesOf, type CIterateResult } from "./baseline.js";
 import { benchMap, type MapBenchResult } from "./map.js";
 import { benchMerge, type MergeBench } from "./merge.js";

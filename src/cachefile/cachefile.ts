@@ -14,7 +14,7 @@
  */
 import { resolve } from "node:path";
 import { ClosedError, CorruptFileError, IndexRangeError, IndexTypeError, LayoutError, ShapeMismatchError } from "../errors.js";
-import type { RawData } from "../h5.js";
+import type { RawData } from "../hdf5/file.js";
 import type { FallbackEvent, Hdf5Source } from "../hdf5/source.js";
 import { normalizeAttrValue } from "../pyliteral.js";
 import { expandUser, toPath } from "../paths.js";

@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { ClosedError, describe, ForeignAttributesError, IndexTypeError } from "../errors.js";
-import type { RawData } from "../h5.js";
+import type { RawData } from "../hdf5/file.js";
 import { parseAttrValue, pyToJs } from "../pyliteral.js";
 import { CacheFile, toTraceData } from "./cachefile.js";
 import type { TraceAttributes, TraceData, WriteResult } from "./types.js";

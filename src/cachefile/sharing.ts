@@ -10,9 +10,9 @@
  * @module
  */
 import { CacheFileError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "../errors.js";
-import { H5File } from "../h5.js";
+import { H5File } from "../hdf5/file.js";
 import { Hdf5Source, type FallbackEvent } from "../hdf5/source.js";
-import { native, type NativeLock } from "../native.js";
+import { native, type LockHandle } from "../hdf5/native.js";
 import { markOwnWrite, sameStamp, type Stamp, stampOfFd, trustworthy } from "./freshness.js";
 
 /**
@@ -127,7 +127,7 @@ function waitForWriters(waiting: () => boolean, deadline: number): boolean {
   return true;
 }
 
-function session(file: string, lock: NativeLock, timeout: number, options: ReadOptions): ReadSession {
+function session(file: string, lock: LockHandle, timeout: number, options: ReadOptions): ReadSession {
   let source: Hdf5Source;
   let stamp: Stamp;
   try {
@@ -206,7 +206,7 @@ function session(file: string, lock: NativeLock, timeout: number, options: ReadO
 export function openForRead(file: string, timeout: number, options: ReadOptions = {}): ReadSession {
   const deadline = Date.now() + timeout;
   waitForWriters(() => native.writerWaiting(file), deadline);
-  let lock: NativeLock;
+  let lock: LockHandle;
   try {
     lock = native.lockAcquire(file, false, Math.max(0, deadline - Date.now()), false);
   } catch (e) {
@@ -226,7 +226,7 @@ export async function openForReadAsync(file: string, timeout: number, options: R
       delay = Math.min(delay * 2, 4);
       continue;
     }
-    let lock: NativeLock;
+    let lock: LockHandle;
     try {
       lock = await native.lockAcquireAsync(file, false, Math.max(0, deadline - Date.now()), false);
     } catch (e) {
@@ -241,17 +241,17 @@ export async function openForReadAsync(file: string, timeout: number, options: R
   }
 }
 
-function writeSession(file: string, lock: NativeLock, options: ReadOptions): WriteSession {
+function writeSession(file: string, lock: LockHandle, options: ReadOptions): WriteSession {
   let source: Hdf5Source | undefined;
   let h5: H5File | undefined;
   try {
     const fd = native.lockFd(lock);
     const stamp = stampOfFd(fd);
     const known = options.addresses && trustworthy(file, stamp) && sameStamp(stamp, options.addressesStamp) ? options.addresses : undefined;
-    source = Hdf5Source.open(file, { fd, ...(known ? { addresses: known } : {}) });
     h5 = H5File.open(file, "r+", { locking: false });
+    source = Hdf5Source.open(file, { fd, libhdf5: h5, ...(known ? { addresses: known } : {}) });
   } catch (e) {
-    source?.close();
+    h5?.close();
     native.lockRelease(lock);
     throw e;
   }
@@ -281,7 +281,7 @@ function writeSession(file: string, lock: NativeLock, options: ReadOptions): Wri
  */
 export function openForWrite(file: string, timeout: number, options: ReadOptions = {}): WriteSession {
   releaseHolders(file);
-  let lock: NativeLock;
+  let lock: LockHandle;
   try {
     lock = native.lockAcquire(file, true, timeout, true);
   } catch (e) {
@@ -304,7 +304,7 @@ export async function openForWriteAsync(file: string, timeout: number, options: 
   });
   writesInProcess.set(file, pending);
   releaseHolders(file);
-  let lock: NativeLock;
+  let lock: LockHandle;
   try {
     lock = await native.lockAcquireAsync(file, true, timeout, true);
   } catch (e) {

@@ -6,7 +6,7 @@
  * @module
  */
 import { LayoutError } from "../errors.js";
-import type { ObjectKind } from "../h5.js";
+import type { ObjectKind } from "../hdf5/file.js";
 import type { Hdf5Source } from "../hdf5/source.js";
 
 /** A trace dataset's name: a decimal integer, as offspect names them. */

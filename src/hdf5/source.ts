@@ -13,7 +13,7 @@
  */
 import { read } from "node:fs";
 import { CorruptFileError, FileNotFoundError, LayoutError, NotHdf5Error, PermissionError, TruncatedFileError } from "../errors.js";
-import { H5File, MAX_ELEMENTS, type ObjectKind, type RawData } from "../h5.js";
+import { H5File, MAX_ELEMENTS, type ObjectKind, type RawData } from "./file.js";
 import { readChunkTree } from "./format/btree1.js";
 import { FormatDamage, FormatNotHdf5, FormatTruncated, FormatUnsupported, FormatValueError } from "./format/errors.js";
 import { FormatFile, isLittleFloat64, type ValuesLocation, valuesFrom } from "./format/file.js";
@@ -34,19 +34,17 @@ export interface SourceOptions {
   /** Told about every read that libhdf5 makes instead of the format module. */
   onFallback?: (event: FallbackEvent) => void;
   /**
+   * libhdf5's handle to use for the reads the format module leaves to it
+   * (the caller's, e.g. a writer's: libhdf5 refuses a second handle on a file
+   * opened with other locking flags); the source does not close it.
+   */
+  libhdf5?: H5File;
+  /**
    * Where objects are, by path, as an earlier source of the same unchanged
    * file learnt them (the caller vouches that the file did not change): the
    * source uses it and adds what it learns.
    */
   addresses?: Map<string, number>;
-}
-
-/** One attribute with how it is stored. */
-export interface SourceAttribute {
-  name: string;
-  value: string;
-  /** Stored as h5py stores a str (scalar variable-length UTF-8). */
-  standard: boolean;
 }
 
 /** What the format module's errors mean to a user. */
@@ -96,6 +94,7 @@ export class Hdf5Source implements Disposable {
   readonly #format: FormatFile | undefined;
   readonly #onFallback: ((event: FallbackEvent) => void) | undefined;
   #libhdf5: H5File | undefined;
+  readonly #ownsLibhdf5: boolean;
   readonly #addresses: Map<string, number>;
 
   private constructor(path: string, format: FormatFile | undefined, declined: string | undefined, options: SourceOptions) {
@@ -104,6 +103,8 @@ export class Hdf5Source implements Disposable {
     this.declined = declined;
     this.#onFallback = options.onFallback;
     this.#addresses = options.addresses ?? new Map();
+    this.#libhdf5 = options.libhdf5;
+    this.#ownsLibhdf5 = options.libhdf5 === undefined;
     if (format) this.#addresses.set("/", format.root);
   }
 
@@ -138,7 +139,7 @@ export class Hdf5Source implements Disposable {
     this.#format?.close();
     const h = this.#libhdf5;
     this.#libhdf5 = undefined;
-    h?.close();
+    if (this.#ownsLibhdf5) h?.close();
   }
 
   [Symbol.dispose](): void {
@@ -243,38 +244,19 @@ export class Hdf5Source implements Disposable {
   }
 
   /** Every attribute of an object as text, in h5py's order. */
-  attributes(path: string): SourceAttribute[] {
-    return this.#read(
-      path,
-      "object",
-      (f) => f.attributes(this.#mustAddress(f, path), path).map(({ name, value, standard }) => ({ name, value, standard })),
-      (h) => {
-        const { attrs, nonStandard } = h.inspect(path);
-        return Object.entries(attrs).map(([name, value]) => ({ name, value, standard: !nonStandard.includes(name) }));
-      },
-    );
-  }
-
-  /** Every attribute of an object as text, in h5py's order. */
   attrs(path: string): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const a of this.attributes(path)) {
-      if (a.name === "__proto__") Object.defineProperty(out, a.name, { value: a.value, enumerable: true, writable: true, configurable: true });
-      else out[a.name] = a.value;
-    }
-    return out;
-  }
-
-  /** Whether a dataset is stored as h5py stores a float64 array by default (little-endian, contiguous, unfiltered). */
-  plainFloat64(path: string): boolean {
     return this.#read(
       path,
       "object",
       (f) => {
-        const d = f.dataset(this.#mustAddress(f, path), path);
-        return d.type.kind === "float" && d.type.size === 8 && !d.type.bigEndian && d.layout.kind === "contiguous" && d.filters.length === 0 && !d.external;
+        const out: Record<string, string> = {};
+        for (const a of f.attributes(this.#mustAddress(f, path), path)) {
+          if (a.name === "__proto__") Object.defineProperty(out, a.name, { value: a.value, enumerable: true, writable: true, configurable: true });
+          else out[a.name] = a.value;
+        }
+        return out;
       },
-      (h) => h.inspect(path).plainFloat64 === true,
+      (h) => h.attrs(path),
     );
   }
 
@@ -310,7 +292,7 @@ export class Hdf5Source implements Disposable {
    */
   async readManyAsync(paths: string[], maxElements = MAX_ELEMENTS): Promise<RawData[]> {
     const f = this.#format;
-    if (!f) return (await this.#h5().readManyAsync(paths, false, maxElements)).map(({ data, shape }) => ({ data, shape }));
+    if (!f) return this.#h5().readManyAsync(paths, maxElements);
     const out: (RawData | Promise<RawData> | undefined)[] = [];
     const viaLibhdf5: number[] = [];
     for (let i = 0; i < paths.length; i++) {
@@ -342,7 +324,7 @@ export class Hdf5Source implements Disposable {
       }
     }
     if (viaLibhdf5.length > 0) {
-      const read = await this.#h5().readManyAsync(viaLibhdf5.map((i) => paths[i]!), false, maxElements);
+      const read = await this.#h5().readManyAsync(viaLibhdf5.map((i) => paths[i]!), maxElements);
       viaLibhdf5.forEach((i, k) => (out[i] = { data: read[k]!.data, shape: read[k]!.shape }));
     }
     return Promise.all(out as (RawData | Promise<RawData>)[]);

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/cachefile.js";
-import { H5File } from "../../src/h5.js";
+import { H5File } from "../../src/hdf5/file.js";
 import { PlotError, colorLevel, mapSummary, mapValues, plotMap, projectMap } from "../../src/map/index.js";
 import { VISIBLE_LEVEL } from "../../src/map/glass.js";
 import { copyFixture, expected, fixture, tempDir } from "../helpers/fixtures.js";
