@@ -21,6 +21,9 @@ export {
 export { decode, encode, DecodeError, EncodeError, type Decoded } from "./codec.js";
 export { ArgumentRangeError, ArgumentTypeError } from "./values/errors.js";
 export * from "./errors.js";
+export { AbortedError } from "./abort.js";
+export type { Trace, TraceAttrs, CmepTraceAttrs, ImepTraceAttrs, PdmepTraceAttrs, ErpTraceAttrs, MepTraceAttrs, GenericTraceAttrs, Coordinates, TraceUpdate, MepTraceUpdate, ErpTraceUpdate, GenericTraceUpdate } from "./typed/types.js";
+export { decodeTraceAttrs, encodeTraceUpdate } from "./typed/values.js";
 export { H5File, hdf5Version, openObjectCount, readFile, writeFile, type ObjectKind, type OpenMode, type OpenOptions, type RawData } from "./hdf5/file.js";
 export {
   GENERIC_TRACE_KEYS,

@@ -27,12 +27,16 @@ import {
   registerHolder,
   type ReadOptions,
   type ReadSession,
+  type WriteSession,
   unregisterHolder,
   writesDone,
   writing,
 } from "./sharing.js";
 import { buildIndex, type TraceIndex } from "./traceIndex.js";
 import type { CacheFileOptions, TraceAttributes, TraceData, WriteResult } from "./types.js";
+import type { Trace, TraceUpdate } from "../typed/types.js";
+import { decodeTraceAttrs, encodeTraceUpdate, keySpecs } from "../typed/values.js";
+import { throwIfAborted } from "../abort.js";
 import { checkOrigin, normalizeData, plannedWrite } from "./writes.js";
 import { checkValidSuffix } from "./suffix.js";
 
@@ -56,6 +60,18 @@ function padKey(key: string): string {
 }
 
 const DEFER_OPEN = Symbol("deferOpen");
+
+/** What a write stores on one trace. */
+interface Plan {
+  path: string;
+  changed: Record<string, string>;
+  ignored: string[];
+}
+
+/** A typed update as a function of the stored attributes: its text, for the trace's readout. */
+function typed(values: TraceUpdate, file: string): (stored: Record<string, string>) => TraceAttributes {
+  return (stored) => encodeTraceUpdate(values, keySpecs(stored["readin"], stored["readout"]), file);
+}
 
 /**
  * A CacheFile on disk.
@@ -110,15 +126,20 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * Opens and indexes a CacheFile without blocking the event loop.
    * @example
    * ```ts
-   * const cf = await CacheFile.open("session.hdf5");
-   * for await (const [data, attrs] of cf.traces({ batch: 64 })) console.log(attrs.id, data.shape);
+   * const cf = await CacheFile.openAsync("session.hdf5");
+   * for await (const t of cf.eachAsync({ batch: 64 })) console.log(t.id, t.shape);
    * ```
    * @throws the errors of the constructor
    */
-  static async open(fname: string | URL, options: CacheFileOptions = {}): Promise<CacheFile> {
+  static async openAsync(fname: string | URL, options: CacheFileOptions = {}): Promise<CacheFile> {
     const cf = new CacheFile(fname, { ...options, [DEFER_OPEN]: true } as CacheFileOptions);
     await cf.#useAsync(async () => undefined);
     return cf;
+  }
+
+  /** @deprecated the earlier name of {@link openAsync}. */
+  static open(fname: string | URL, options: CacheFileOptions = {}): Promise<CacheFile> {
+    return CacheFile.openAsync(fname, options);
   }
 
   /**
@@ -267,6 +288,11 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     this.close();
   }
 
+  /** `await using cf = await CacheFile.openAsync(...)`: releases the file. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
   #checkIndex(idx: unknown, index: TraceIndex): number {
     const i = checkIndexType(idx);
     if (i < 0 || i >= index.tracePath.length) throw new IndexRangeError(i, index.tracePath.length, this.fname);
@@ -369,26 +395,128 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     return this.#call((source) => fn(source));
   }
 
-  // ---- async reading
+  // ---- typed reading
+
+  /**
+   * One trace as an object: index, origin, id, data, shape, and its
+   * attributes as values typed per readout (`reject` a boolean, `xyz_coords`
+   * three numbers or null, peaks numbers or null, ...; see
+   * {@link decodeTraceAttrs}), with the stored text beside them.
+   * @example
+   * ```ts
+   * const t = cf.trace(3);
+   * if (t.attrs.readout === "cmep" && !t.attrs.reject) console.log(t.attrs.xyz_coords, t.attrs.pos_peak_magnitude_uv);
+   * ```
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   */
+  trace(idx: number): Trace {
+    return this.#call((source, index) => {
+      const i = this.#checkIndex(idx, index);
+      const path = index.tracePath[i]!;
+      return this.#trace(index, i, path, source.read(path), source.attrs(path));
+    });
+  }
+
+  /** {@link trace} without blocking the event loop. */
+  async traceAsync(idx: number): Promise<Trace> {
+    checkIndexType(idx);
+    return this.#useAsync(async (source, index) => {
+      const i = this.#checkIndex(idx, index);
+      const path = index.tracePath[i]!;
+      const attrs = source.attrs(path);
+      const [raw] = await source.readManyAsync([path]);
+      return this.#trace(index, i, path, raw!, attrs);
+    });
+  }
+
+  /**
+   * Every trace as an object ({@link trace}), in the file's order.
+   * @example
+   * ```ts
+   * const rejected = [...cf.each()].filter((t) => t.attrs.reject).map((t) => t.index);
+   * ```
+   */
+  *each(): Generator<Trace> {
+    for (let i = 0; ; i++) {
+      const t = this.#call((source, index) => {
+        if (i >= index.tracePath.length) return undefined;
+        const path = index.tracePath[i]!;
+        return this.#trace(index, i, path, source.read(path), source.attrs(path));
+      });
+      if (!t) return;
+      yield t;
+    }
+  }
+
+  /**
+   * {@link each} without blocking the event loop: `batch` traces per trip to
+   * libuv's thread pool, the next batch read while the current one is used;
+   * `signal` stops it (AbortedError).
+   * @example
+   * ```ts
+   * for await (const t of cf.eachAsync({ batch: 64, signal: AbortSignal.timeout(60_000) })) total += t.data[0]!;
+   * ```
+   */
+  async *eachAsync(options: { batch?: number; signal?: AbortSignal } = {}): AsyncGenerator<Trace> {
+    for await (const batch of this.#batchesAsync(options)) {
+      for (const t of batch) {
+        throwIfAborted(options.signal, "reading the traces");
+        yield t;
+      }
+    }
+  }
+
+  #trace(index: TraceIndex, i: number, path: string, raw: RawData, stored: Record<string, string>): Trace {
+    const data = toTraceData(raw, this.fname, path);
+    const attrs = decodeTraceAttrs(stored);
+    const text = Object.freeze(this.#collapse({ ...stored }, index, i));
+    const id = typeof attrs.id === "number" ? attrs.id : Number(path.slice(path.lastIndexOf("/") + 1));
+    return Object.freeze({ index: i, origin: index.origins[index.traceOrigin[i]!]!, id, data: data.data, shape: data.shape, attrs, text });
+  }
+
+  /** Every trace, `batch` at a time (typed), the data of the next batch read while the current one is used. */
+  async *#batchesAsync(options: { batch?: number; signal?: AbortSignal }): AsyncGenerator<Trace[]> {
+    const batch = options.batch ?? 64;
+    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    const read = (start: number) =>
+      this.#useAsync(async (source, index) => {
+        const paths = index.tracePath.slice(start, start + batch);
+        const attrs = paths.map((p) => source.attrs(p));
+        const raws = await source.readManyAsync(paths);
+        return { total: index.tracePath.length, items: raws.map((raw, k) => this.#trace(index, start + k, paths[k]!, raw, attrs[k]!)) };
+      });
+    this.#asyncUsers++; // keep the session for the whole loop
+    let next: ReturnType<typeof read> | undefined = read(0);
+    try {
+      for (let start = 0; next; start += batch) {
+        throwIfAborted(options.signal, "reading the traces");
+        const current: Awaited<ReturnType<typeof read>> = await next;
+        next = start + batch < current.total ? read(start + batch) : undefined;
+        next?.catch(() => undefined); // surfaced when awaited
+        yield current.items;
+      }
+    } finally {
+      if (next) await next.catch(() => undefined);
+      this.#asyncDone();
+    }
+  }
+
+  // ---- async twins of offspect's methods
 
   /**
    * {@link getTraceData} without blocking the event loop.
    * @throws {IndexTypeError} / {IndexRangeError} a bad index
    */
-  async traceData(idx: number): Promise<TraceData> {
-    checkIndexType(idx);
-    return this.#useAsync(async (source, index) => {
-      const path = index.tracePath[this.#checkIndex(idx, index)]!;
-      const [raw] = await source.readManyAsync([path]);
-      return toTraceData(raw!, this.fname, path);
-    });
+  async getTraceDataAsync(idx: number): Promise<TraceData> {
+    const t = await this.traceAsync(idx);
+    return Object.freeze({ data: t.data, shape: t.shape });
   }
 
   /**
    * {@link getTraceAttrs} without blocking the event loop.
    * @throws {IndexTypeError} / {IndexRangeError} a bad index
    */
-  async traceAttrs(idx: number): Promise<TraceAttributes> {
+  async getTraceAttrsAsync(idx: number): Promise<TraceAttributes> {
     checkIndexType(idx);
     return this.#useAsync(async (source, index) => {
       const i = this.#checkIndex(idx, index);
@@ -397,38 +525,42 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   }
 
   /**
-   * Streams every trace as `[data, attrs]`, `batch` traces at a time, the
-   * data of the next batch read on libuv's thread pool while the current
-   * one is consumed. The file stays open (locked against writers elsewhere)
-   * until the loop ends.
+   * The async twin of iterating a CacheFile: every trace as `[data, attrs]`
+   * (attrs as text, as {@link getTraceAttrs}), `batch` at a time; the file
+   * stays locked against writers elsewhere until the loop ends; `signal`
+   * stops it (AbortedError).
    * @example
    * ```ts
-   * for await (const [data, attrs] of cf.traces({ batch: 64 })) total += data.data[0]!;
+   * for await (const [data, attrs] of cf.tracesAsync({ batch: 64 })) total += data.data[0]!;
    * ```
    */
-  async *traces(options: { batch?: number } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
-    const batch = options.batch ?? 64;
-    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
-    const read = (start: number) =>
-      this.#useAsync(async (source, index) => {
-        const paths = index.tracePath.slice(start, start + batch);
-        const attrs = paths.map((p, k) => this.#collapse(source.attrs(p), index, start + k));
-        const raws = await source.readManyAsync(paths);
-        return { total: index.tracePath.length, items: raws.map((raw, k): [TraceData, TraceAttributes] => [toTraceData(raw, this.fname, paths[k]!), attrs[k]!]) };
-      });
-    this.#asyncUsers++; // keep the session for the whole loop
-    let next: ReturnType<typeof read> | undefined = read(0);
-    try {
-      for (let start = 0; next; start += batch) {
-        const current: Awaited<ReturnType<typeof read>> = await next;
-        next = start + batch < current.total ? read(start + batch) : undefined;
-        next?.catch(() => undefined); // surfaced when awaited
-        for (const item of current.items) yield item;
+  async *tracesAsync(options: { batch?: number; signal?: AbortSignal } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
+    for await (const batch of this.#batchesAsync(options)) {
+      for (const t of batch) {
+        throwIfAborted(options.signal, "reading the traces");
+        yield [Object.freeze({ data: t.data, shape: t.shape }), { ...t.text }];
       }
-    } finally {
-      if (next) await next.catch(() => undefined);
-      this.#asyncDone();
     }
+  }
+
+  /** `for await (const [data, attrs] of cf)`: {@link tracesAsync} with its defaults. */
+  [Symbol.asyncIterator](): AsyncIterator<[TraceData, TraceAttributes]> {
+    return this.tracesAsync();
+  }
+
+  /** @deprecated the earlier name of {@link getTraceDataAsync}. */
+  traceData(idx: number): Promise<TraceData> {
+    return this.getTraceDataAsync(idx);
+  }
+
+  /** @deprecated the earlier name of {@link getTraceAttrsAsync}. */
+  traceAttrs(idx: number): Promise<TraceAttributes> {
+    return this.getTraceAttrsAsync(idx);
+  }
+
+  /** @deprecated the earlier name of {@link tracesAsync}. */
+  traces(options: { batch?: number } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
+    return this.tracesAsync(options);
   }
 
   // ---- writing
@@ -466,19 +598,87 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    */
   writeAttrs(idx: number, attrs: TraceAttributes): WriteResult {
     const i = checkIndexType(idx);
-    return this.#withWriter((w, index) => {
-      const target = this.#checkIndex(i, index);
-      const path = index.tracePath[target]!;
-      const stored = w.source.attrs(path);
-      const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
-      const { changed, ignored } = plannedWrite(stored, attrs, (key) => stored[key] ?? attrs[key] ?? w.source.attrs(origin)[key], this.fname);
-      const written = Object.keys(changed);
-      if (written.length > 0) {
-        w.file.setAttrs(path, changed);
-        w.file.flush();
-      }
-      return { written, ignored };
+    return this.#withWriter((w, index) => this.#write(w, [this.#plan(w, index, i, attrs)]))[0]!;
+  }
+
+  /**
+   * Updates some attributes of one trace from values: `{ reject: true,
+   * comment: "double pulse?" }`. Each key must be a trace key of the
+   * trace's readout and each value of its kind; values are checked as
+   * {@link setTraceAttrs} checks them and stored as the text offspect's own
+   * `set_trace_attrs` stores (its `encode`), so offspect reads them back
+   * unchanged. Nothing is written when anything is refused.
+   * @example
+   * ```ts
+   * cf.update(3, { reject: true, comment: "double pulse?" }); // { written: ["comment", "reject"], ignored: [] }
+   * ```
+   * @throws {InvalidAttributeError} a key the readout does not have, or a value of the wrong kind
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   * @throws {FileInUseError} another process kept the file locked for longer than the lock timeout
+   */
+  update(idx: number, values: TraceUpdate): WriteResult {
+    return this.updateMany([{ index: idx, values }])[0]!;
+  }
+
+  /**
+   * {@link update} for many traces with one open of the file: every update
+   * is checked first, then all are written and the file is flushed once.
+   * Nothing is written when any is refused.
+   * @returns one result per update, in order
+   */
+  updateMany(updates: Iterable<{ index: number; values: TraceUpdate }>): WriteResult[] {
+    const list = [...updates].map(({ index, values }) => ({ i: checkIndexType(index), values }));
+    return this.#withWriter((w, index) => this.#write(w, list.map(({ i, values }) => this.#plan(w, index, i, typed(values, this.fname)))));
+  }
+
+  /** {@link update} without blocking the event loop. */
+  async updateAsync(idx: number, values: TraceUpdate): Promise<WriteResult> {
+    return (await this.updateManyAsync([{ index: idx, values }]))[0]!;
+  }
+
+  /**
+   * {@link updateMany} without blocking the event loop; `signal` can stop it
+   * before anything is written (AbortedError).
+   */
+  async updateManyAsync(updates: Iterable<{ index: number; values: TraceUpdate }>, options: { signal?: AbortSignal } = {}): Promise<WriteResult[]> {
+    const list = [...updates].map(({ index, values }) => ({ i: checkIndexType(index), values }));
+    return this.#withWriterAsync(async (w, index) => {
+      const plans = list.map(({ i, values }) => this.#plan(w, index, i, typed(values, this.fname)));
+      throwIfAborted(options.signal);
+      return this.#writeAsync(w, plans);
     });
+  }
+
+  /**
+   * What a write stores on trace `i`: `attrs`, or what a function of the
+   * stored attributes makes (typed updates), after the readout's filter and
+   * checks (see {@link plannedWrite}).
+   */
+  #plan(w: WriteSession, index: TraceIndex, i: number, attrs: TraceAttributes | ((stored: Record<string, string>) => TraceAttributes)): Plan {
+    const target = this.#checkIndex(i, index);
+    const path = index.tracePath[target]!;
+    const stored = w.source.attrs(path);
+    const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
+    const text = typeof attrs === "function" ? attrs(stored) : attrs;
+    const { changed, ignored } = plannedWrite(stored, text, (key) => stored[key] ?? text[key] ?? w.source.attrs(origin)[key], this.fname);
+    return { path, changed, ignored };
+  }
+
+  #write(w: WriteSession, plans: Plan[]): WriteResult[] {
+    let any = false;
+    for (const p of plans) {
+      if (Object.keys(p.changed).length === 0) continue;
+      w.file.setAttrs(p.path, p.changed);
+      any = true;
+    }
+    if (any) w.file.flush();
+    return plans.map((p) => ({ written: Object.keys(p.changed), ignored: p.ignored }));
+  }
+
+  async #writeAsync(w: WriteSession, plans: Plan[]): Promise<WriteResult[]> {
+    const writes = plans.filter((p) => Object.keys(p.changed).length > 0);
+    for (let k = 0; k < writes.length; k++) await w.file.setAttrsAsync(writes[k]!.path, writes[k]!.changed, k === writes.length - 1);
+    return plans.map((p) => ({ written: Object.keys(p.changed), ignored: p.ignored }));
   }
 
   /**
@@ -505,19 +705,14 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   }
 
   /** Runs `fn` with the file open for writing and a fresh index; afterwards the index stays valid (writes change no structure). */
-  #withWriter<T>(fn: (w: ReturnType<typeof openForWrite>, index: TraceIndex) => T): T {
+  #withWriter<T>(fn: (w: WriteSession, index: TraceIndex) => T): T {
     this.#closeSession();
     const before = stampOf(this.fname);
     const w = openForWrite(this.fname, this.#lockTimeout, this.#readOptions());
-    let result: T;
     let after: Stamp;
+    let result: T;
     try {
-      if (!this.#index || !this.#indexTrusted || !sameStamp(before, this.#indexStamp)) {
-        this.#index = buildIndex(w.source);
-        this.#addresses = w.source.addresses;
-        this.#indexStamp = undefined;
-      }
-      result = fn(w, this.#index);
+      result = fn(w, this.#writerIndex(w, before));
     } finally {
       after = w.close();
     }
@@ -526,39 +721,46 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     return result;
   }
 
-  /**
-   * {@link setTraceAttrs} without blocking the event loop: the same checks,
-   * the lock wait and the write on libuv's thread pool.
-   */
-  async saveTraceAttrs(idx: number, attrs: TraceAttributes): Promise<WriteResult> {
-    const i = checkIndexType(idx);
-    checkOrigin(this.fname, i, attrs);
+  /** {@link #withWriter} with the lock awaited on libuv's thread pool. */
+  async #withWriterAsync<T>(fn: (w: WriteSession, index: TraceIndex) => Promise<T>): Promise<T> {
     this.#closeSession();
     const before = stampOf(this.fname);
     const w = await openForWriteAsync(this.fname, this.#lockTimeout, this.#readOptions());
-    let result: WriteResult;
     let after: Stamp;
+    let result: T;
     try {
-      if (!this.#index || !this.#indexTrusted || !sameStamp(before, this.#indexStamp)) {
-        this.#index = buildIndex(w.source);
-        this.#addresses = w.source.addresses;
-        this.#indexStamp = undefined;
-      }
-      const index = this.#index;
-      const target = this.#checkIndex(i, index);
-      const path = index.tracePath[target]!;
-      const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
-      const stored = w.source.attrs(path);
-      const { changed, ignored } = plannedWrite(stored, attrs, (key) => stored[key] ?? attrs[key] ?? w.source.attrs(origin)[key], this.fname);
-      const written = Object.keys(changed);
-      if (written.length > 0) await w.file.setAttrsAsync(path, changed, true);
-      result = { written, ignored };
+      result = await fn(w, this.#writerIndex(w, before));
     } finally {
       after = w.close();
     }
     this.#indexStamp = after;
     this.#indexTrusted = true;
     return result;
+  }
+
+  /** The index, valid for the file the writer holds. */
+  #writerIndex(w: WriteSession, before: Stamp): TraceIndex {
+    if (!this.#index || !this.#indexTrusted || !sameStamp(before, this.#indexStamp)) {
+      this.#index = buildIndex(w.source);
+      this.#addresses = w.source.addresses;
+      this.#indexStamp = undefined;
+    }
+    return this.#index;
+  }
+
+  /**
+   * {@link setTraceAttrs} without blocking the event loop: the same checks,
+   * the lock wait and the write on libuv's thread pool.
+   */
+  async setTraceAttrsAsync(idx: number, attrs: TraceAttributes): Promise<WriteResult> {
+    const i = checkIndexType(idx);
+    checkOrigin(this.fname, i, attrs);
+    return (await this.#withWriterAsync(async (w, index) => this.#writeAsync(w, [this.#plan(w, index, i, attrs)])))[0]!;
+  }
+
+  /** @deprecated the earlier name of {@link setTraceAttrsAsync}. */
+  saveTraceAttrs(idx: number, attrs: TraceAttributes): Promise<WriteResult> {
+    return this.setTraceAttrsAsync(idx, attrs);
   }
 }
 
