@@ -117,6 +117,7 @@ export function readStringAttributes(
   what: string,
   collection: (addr: number) => GlobalHeapCollection,
 ): StringAttribute[] {
+  if (info.attributesDeclined) unsupported(info.attributesDeclined);
   const out: Decoded[] = [];
   for (const m of info.attributes) out.push(decodeAttribute(m.body, m.addr, m.creationOrder, what, collection));
   const dense = info.attributeInfo;
@@ -135,7 +136,7 @@ export function readStringAttributes(
   else if (out.every((a) => a.ascii)) out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   else out.sort((a, b) => compareBytes(nameBytes(a), nameBytes(b)));
   for (let i = 1; i < out.length; i++) {
-    if (out[i - 1]!.name === out[i]!.name) unsupported(`two attributes of ${what} share a name`);
+    if (out[i - 1]!.name === out[i]!.name) damaged(`two attributes of ${what} share the name ${out[i]!.name}`);
   }
   return out;
 }

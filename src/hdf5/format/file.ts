@@ -190,6 +190,7 @@ export class FormatFile {
    */
   shape(addr: number, what: string, maxElements: number): number[] {
     const d = this.dataset(addr, what);
+    if (d.declined) unsupported(d.declined);
     checkNumeric(d.type, what);
     if (d.type.size > 16) damaged(`dataset '${what}' declares numbers of ${d.type.size} bytes`);
     const dims = d.space.kind === "null" ? [0] : d.space.dims;

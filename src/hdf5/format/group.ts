@@ -63,7 +63,7 @@ export function readMembers(reader: ByteReader, sb: Superblock, info: ObjectInfo
   orderTracked = linkInfo?.orderTracked ?? false;
   for (const l of links) members.push({ name: nameOf(l.name, what), nameBytes: l.name, target: l.target, creationOrder: l.creationOrder });
   if (linkInfo && linkInfo.heap !== UNDEF) {
-    if (links.length > 0) unsupported(`${what} keeps links both in its header and in dense storage`);
+    if (links.length > 0) damaged(`${what} keeps links both in its header and in dense storage`);
     if (linkInfo.nameIndex === UNDEF) damaged(`the dense links of ${what} have no name index`);
     const heap = new FractalHeap(reader, linkInfo.heap, what);
     for (const record of readBtree2(reader, linkInfo.nameIndex, 5, `the links of ${what}`)) {

@@ -31,7 +31,7 @@ export function decodeDataspace(c: Cursor): Dataspace {
   let kind: Dataspace["kind"];
   if (version === 1) {
     c.skip(5);
-    if (flags & 0x02) unsupported(`${c.what}: a dataspace with a permutation`);
+    if (flags & 0x02) damaged(`${c.what}: a dataspace with a permutation (never written by libhdf5)`);
     kind = rank === 0 ? "scalar" : "simple";
   } else if (version === 2) {
     const type = c.u8();
@@ -119,9 +119,8 @@ export function decodeDatatype(c: Cursor, nesting = 0): Datatype {
       const offset = c.u16();
       const precision = c.u16();
       if (size === 0 || size > 16 || precision === 0 || offset + precision > 8 * size) damaged(`${c.what}: malformed integer datatype`);
-      if (offset !== 0 || precision !== 8 * size || ![1, 2, 4, 8].includes(size) || (b0 & 0x06) !== 0) {
-        unsupported(`${c.what}: an integer datatype of ${precision} bits at bit ${offset} in ${size} bytes`);
-      }
+      // Other layouts are valid; libhdf5 converts their values (the module does not).
+      if (offset !== 0 || precision !== 8 * size || ![1, 2, 4, 8].includes(size) || (b0 & 0x06) !== 0) return { kind: "other", cls, size };
       return { kind: "integer", cls, size, bigEndian: (b0 & 0x01) !== 0, signed: (b0 & 0x08) !== 0 };
     }
     case TYPE_CLASS.FLOAT: {
@@ -146,12 +145,12 @@ export function decodeDatatype(c: Cursor, nesting = 0): Datatype {
       ) {
         damaged(`${c.what}: malformed floating-point datatype`);
       }
-      if (b0 & 0x40) unsupported(`${c.what}: a VAX-ordered floating-point datatype`);
+      if (b0 & 0x40) return { kind: "other", cls, size }; // VAX order: libhdf5 converts it
       const ieee = IEEE.some(
         ([s, p, ea, eb, ma, mb, bi]) =>
           s === size && p === precision && ea === expAt && eb === expBits && ma === manAt && mb === manBits && bi === bias && offset === 0 && b1 === precision - 1 && ((b0 >> 4) & 3) === 2,
       );
-      if (!ieee) unsupported(`${c.what}: a non-IEEE floating-point datatype`);
+      if (!ieee) return { kind: "other", cls, size }; // valid, converted by libhdf5
       return { kind: "float", cls, size, bigEndian: (b0 & 0x01) !== 0 };
     }
     case TYPE_CLASS.STRING: {
@@ -161,7 +160,7 @@ export function decodeDatatype(c: Cursor, nesting = 0): Datatype {
       return { kind: "string", cls, size, pad, cset };
     }
     case TYPE_CLASS.VLEN: {
-      if (nesting > 0) unsupported(`${c.what}: a nested variable-length datatype`);
+      if (nesting > 0) return { kind: "other", cls, size };
       const kind = b0 & 0x0f;
       const pad = b0 >> 4;
       const cset = b1 & 0x0f;

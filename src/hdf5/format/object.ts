@@ -6,7 +6,7 @@
  * @module
  */
 import { Cursor, UNDEF } from "./bytes.js";
-import { damaged, unsupported } from "./errors.js";
+import { damaged, FormatUnsupported } from "./errors.js";
 import {
   type AttributeInfo,
   checkComment,
@@ -32,7 +32,7 @@ import {
   type Link,
   type LinkInfo,
 } from "./messages.js";
-import { type Message, MSG, type ObjectHeader, messageName } from "./objectHeader.js";
+import { FLAG_SHARED, type Message, MSG, type ObjectHeader, messageName } from "./objectHeader.js";
 
 export type ObjectKind = "group" | "dataset" | "datatype";
 
@@ -44,6 +44,8 @@ export interface DatasetInfo {
   fill: FillValue;
   /** Raw data kept in external files (the external file list message). */
   external: boolean;
+  /** Why libhdf5 must read this dataset's shape and values (a shared datatype, an old layout), if it must. */
+  declined?: string;
 }
 
 export type GroupStorage =
@@ -59,6 +61,8 @@ export interface ObjectInfo {
   attributes: Message[];
   /** Dense attribute storage, when the object has one. */
   attributeInfo: AttributeInfo | null;
+  /** Why libhdf5 must read this object's attributes, if it must. */
+  attributesDeclined?: string;
 }
 
 /**
@@ -82,7 +86,13 @@ export function classify(header: ObjectHeader, what: string): ObjectKind {
   damaged(`the object header of ${what} at address ${header.addr} describes no group, dataset or datatype`);
 }
 
-/** Decodes and checks every message of `header`, and classifies the object as libhdf5 does. */
+/**
+ * Decodes and checks every message of `header`, and classifies the object
+ * as libhdf5 does. What the module does not read (a committed datatype, an
+ * old layout, shared attribute messages) is declined for that part only
+ * (`dataset.declined`, `attributesDeclined`), so the rest is still read and
+ * checked here; what contradicts the format is damage.
+ */
 export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
   let space: Dataspace | null = null;
   let type: Datatype | null = null;
@@ -93,14 +103,26 @@ export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
   let stab: [number, number, number] | null = null;
   let linkInfo: LinkInfo | null = null;
   let attributeInfo: AttributeInfo | null = null;
+  let declined: string | undefined;
+  let attributesDeclined: string | undefined;
   const links: Link[] = [];
   const attributes: Message[] = [];
-  const once = <T>(current: T | null, m: Message): void => {
-    if (current !== null) unsupported(`two ${messageName(m.type)} messages in ${what}`);
-  };
+  const seen = new Set<number>();
   for (const m of header.messages) {
     if (m.type === MSG.ATTRIBUTE) {
-      attributes.push(m);
+      if (m.flags & FLAG_SHARED) attributesDeclined ??= `a shared attribute message (a shared message table) in ${what}`;
+      else attributes.push(m);
+      continue;
+    }
+    if (ONCE.has(m.type)) {
+      if (seen.has(m.type)) damaged(`two ${messageName(m.type)} messages in ${what}`);
+      seen.add(m.type);
+    }
+    if (m.flags & FLAG_SHARED) {
+      // A committed datatype, or a message in a shared message table: libhdf5 reads the dataset.
+      declined ??= `a shared ${messageName(m.type)} message in ${what}`;
+      if (m.type === MSG.DATATYPE) type = { kind: "other", cls: -1, size: 0 };
+      if (m.type === MSG.DATASPACE) space = { kind: "simple", dims: [], maxDims: null, elements: 0 };
       continue;
     }
     const c = new Cursor(m.body, m.addr, () => `${messageName(m.type)} message of ${what}`);
@@ -110,11 +132,9 @@ export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
       case MSG.CONTINUATION:
         break;
       case MSG.DATASPACE:
-        once(space, m);
         space = decodeDataspace(c);
         break;
       case MSG.DATATYPE:
-        once(type, m);
         type = decodeDatatype(c);
         break;
       case MSG.FILL_OLD:
@@ -124,8 +144,13 @@ export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
         fill = decodeFillValue(c);
         break;
       case MSG.LAYOUT:
-        once(layout, m);
-        layout = decodeLayout(c);
+        try {
+          layout = decodeLayout(c);
+        } catch (e) {
+          if (!(e instanceof FormatUnsupported)) throw e;
+          declined ??= e.message;
+          layout = { kind: "virtual", version: 0 };
+        }
         break;
       case MSG.FILTERS:
         filters = decodeFilters(c);
@@ -134,17 +159,14 @@ export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
         external = true;
         break;
       case MSG.ATTRIBUTE_INFO:
-        once(attributeInfo, m);
         attributeInfo = decodeAttributeInfo(c);
         break;
       case MSG.SYMBOL_TABLE: {
-        once(stab, m);
         const [btree, heap] = decodeSymbolTable(c);
         stab = [btree, heap, m.addr];
         break;
       }
       case MSG.LINK_INFO:
-        once(linkInfo, m);
         linkInfo = decodeLinkInfo(c);
         break;
       case MSG.LINK:
@@ -166,14 +188,17 @@ export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
         checkRefCount(c);
         break;
       default:
-        unsupported(`a ${messageName(m.type)} message in ${what}`);
+        // Types libhdf5 1.10 does not know: ignored, as libhdf5 ignores them.
+        if (m.type > MSG.FILE_SPACE) break;
+        // Superblock extension messages (shared message table, B-tree K values, driver, file space) belong nowhere else.
+        damaged(`a ${messageName(m.type)} message in the object header of ${what}`);
     }
   }
   const kind = classify(header, what);
   let group: GroupStorage | null = null;
   let dataset: DatasetInfo | null = null;
   if (kind === "group") {
-    if (stab && (linkInfo || links.length > 0)) unsupported(`${what} is both an old-style and a new-style group`);
+    if (stab && (linkInfo || links.length > 0)) damaged(`${what} is both an old-style and a new-style group`);
     if (stab) {
       if (stab[0] === UNDEF || stab[1] === UNDEF) damaged(`the symbol table of ${what} has no B-tree or heap`);
       group = { kind: "symbolTable", btree: stab[0], heap: stab[1], stabPos: stab[2] };
@@ -182,9 +207,12 @@ export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
     }
   } else if (kind === "dataset") {
     if (!layout) damaged(`dataset ${what} has no data layout`);
-    dataset = { space: space!, type: type!, layout, filters, fill, external };
+    dataset = { space: space!, type: type!, layout, filters, fill, external, ...(declined !== undefined ? { declined } : {}) };
   } else if (links.length > 0) {
-    unsupported(`${what} holds link messages but is not a group`);
+    damaged(`${what} holds link messages but is not a group`);
   }
-  return { header, kind, group, dataset, attributes, attributeInfo };
+  return { header, kind, group, dataset, attributes, attributeInfo, ...(attributesDeclined !== undefined ? { attributesDeclined } : {}) };
 }
+
+/** Messages an object header holds at most once. */
+const ONCE = new Set<number>([MSG.DATASPACE, MSG.DATATYPE, MSG.LAYOUT, MSG.FILTERS, MSG.FILL, MSG.FILL_OLD, MSG.ATTRIBUTE_INFO, MSG.SYMBOL_TABLE, MSG.LINK_INFO, MSG.GROUP_INFO, MSG.EXTERNAL]);

@@ -36,8 +36,12 @@ export const MSG = {
   FILE_SPACE: 0x17,
 } as const;
 
-/** Message flag: the message is shared (stored elsewhere). */
-const FLAG_SHARED = 0x02;
+/** Message flag: the message is shared (stored elsewhere: a committed datatype, a shared message table). */
+export const FLAG_SHARED = 0x02;
+/** Message flag: a library that does not know the message's type must fail. */
+const FLAG_FAIL_IF_UNKNOWN = 0x80;
+/** Messages that can be shared (libhdf5's H5O_SHARE_IS_SHARABLE classes). */
+const SHAREABLE = new Set<number>([MSG.DATASPACE, MSG.DATATYPE, MSG.FILL, MSG.FILTERS, MSG.ATTRIBUTE]);
 
 export interface Message {
   type: number;
@@ -127,8 +131,9 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, s
       p = body + size;
     }
   }
-  // libhdf5 counts the messages too; let it decide about a header whose count disagrees.
-  if (header.messages.length + left !== declared) {
+  // libhdf5 tolerates a prefix that counts more messages than the header holds (an old library
+  // bug wrote such counts); fewer is left to libhdf5 to judge.
+  if (header.messages.length + left > declared) {
     unsupported(`object header of ${what} holds ${header.messages.length + left} messages, its prefix says ${declared}`);
   }
   return header;
@@ -205,8 +210,10 @@ function addMessage(
   creationOrder: number,
   what: string,
 ): void {
-  if (type > MSG.FILE_SPACE) unsupported(`object header message of type ${type} in ${what}`);
-  if (flags & FLAG_SHARED) unsupported(`a shared (committed) ${messageName(type)} message in ${what}`);
+  // A message type libhdf5 1.10 does not know: it is kept (readers ignore it, as libhdf5 does),
+  // unless it says "fail if unknown".
+  if (type > MSG.FILE_SPACE && flags & FLAG_FAIL_IF_UNKNOWN) unsupported(`object header message of type ${type} in ${what}, marked "fail if unknown"`);
+  if (flags & FLAG_SHARED && !SHAREABLE.has(type)) damaged(`a ${messageName(type)} message of ${what} flagged as shared, which it cannot be`);
   if (type === MSG.CONTINUATION) {
     const c = new Cursor(body, addr, () => `continuation message of ${what}`);
     const next = c.address();
