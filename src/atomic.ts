@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { recordOwnWrite, setExactTime } from "./cachefile/freshness.js";
 import { CacheFileError, DiskFullError, PermissionError } from "./errors.js";
+import { runSync } from "./work.js";
 
 const PARTIAL = ".partial-";
 
@@ -90,6 +91,23 @@ export interface AtomicOptions {
  * rethrown; `target` is untouched.
  */
 export function writeAtomically<T>(target: string, write: (tmp: string) => T, options: AtomicOptions = {}): T {
+  return runSync(
+    writeAtomicallySteps(
+      target,
+      function* (tmp) {
+        return write(tmp);
+      },
+      options,
+    ),
+  );
+}
+
+/**
+ * {@link writeAtomically} as a generator: `write(tmp)` yields between its
+ * units of work; the temporary file is removed when the work fails or is
+ * stopped (the generator closed), and renamed over `target` when it ends.
+ */
+export function* writeAtomicallySteps<T>(target: string, write: (tmp: string) => Generator<unknown, T>, options: AtomicOptions = {}): Generator<unknown, T> {
   removeStale(target);
   const tmp = join(dirname(target), `.${basename(target)}${PARTIAL}${process.pid}-${randomBytes(4).toString("hex")}`);
   if (!exitHook) {
@@ -99,19 +117,24 @@ export function writeAtomically<T>(target: string, write: (tmp: string) => T, op
     });
   }
   active.add(tmp);
+  let renamed = false;
   try {
-    const result = write(tmp);
+    const result = yield* write(tmp);
     // A time no later change can repeat: a CacheFile of the new file trusts its stamp at once.
     const exact = setExactTime(tmp);
     if (options.fsync ?? true) syncPath(tmp);
     renameSync(tmp, target);
+    renamed = true;
     active.delete(tmp);
     recordOwnWrite(target, exact);
     if (options.fsync ?? true) syncPath(dirname(target), true);
     return result;
   } catch (e) {
-    removeQuietly(tmp);
-    active.delete(tmp);
     throw fsError(e, target);
+  } finally {
+    if (!renamed) {
+      removeQuietly(tmp);
+      active.delete(tmp);
+    }
   }
 }

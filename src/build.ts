@@ -6,7 +6,8 @@
  */
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { type AtomicOptions, writeAtomically } from "./atomic.js";
+import { type AtomicOptions, writeAtomicallySteps } from "./atomic.js";
+import { runAsync, runSync } from "./work.js";
 import { checkValidSuffix, type TraceData } from "./cachefile.js";
 import {
   type AttributeProblem,
@@ -280,6 +281,28 @@ function checkAnnotationShape(annotations: unknown, traceslist: unknown): assert
  * @throws {TargetFolderError} the folder `tf` goes into does not exist, or `tf` is a folder
  */
 export function populate(tf: string, annotations: Annotation[], traceslist: TraceInput[][], options: PopulateOptions = {}): string {
+  return runSync(populateWork(tf, annotations, traceslist, options));
+}
+
+/**
+ * {@link populate} without blocking the event loop for long: the work
+ * pauses for a turn of the loop every 32 traces; `signal` stops it, leaving
+ * `tf` as it was and no temporary file (AbortedError).
+ * @example
+ * ```ts
+ * await createCacheFile("S01.hdf5", [factory.anno], [traces], { signal });
+ * ```
+ */
+export function createCacheFile(tf: string, annotations: Annotation[], traceslist: TraceInput[][], options: PopulateOptions & { signal?: AbortSignal } = {}): Promise<string> {
+  return runAsync(populateWork(tf, annotations, traceslist, options), options.signal, `writing ${tf}`);
+}
+
+/** {@link createCacheFile}, blocking: the same as offspect's {@link populate}. */
+export function createCacheFileSync(tf: string, annotations: Annotation[], traceslist: TraceInput[][], options: PopulateOptions = {}): string {
+  return populate(tf, annotations, traceslist, options);
+}
+
+function* populateWork(tf: string, annotations: Annotation[], traceslist: TraceInput[][], options: PopulateOptions): Generator<unknown, string> {
   const target = resolve(expandUser(tf));
   checkValidSuffix(target);
   checkAnnotationShape(annotations, traceslist);
@@ -292,11 +315,11 @@ export function populate(tf: string, annotations: Annotation[], traceslist: Trac
   const total = annotations.reduce((n, a) => n + a.traces.length, 0);
   let done = 0;
   const progress = options.onProgress;
-  writeAtomically(
+  yield* writeAtomicallySteps(
     target,
-    (tmp) => {
+    function* (tmp) {
       using f = H5File.open(tmp, "x");
-      annotations.forEach((a, i) => {
+      for (const [i, a] of annotations.entries()) {
         const floats = floatKeys(a.attrs["readin"], a.attrs["readout"]);
         const originText = strValues(a.attrs, floats);
         const group = `/${a.origin}`;
@@ -304,7 +327,7 @@ export function populate(tf: string, annotations: Annotation[], traceslist: Trac
         f.setAttrs(group, originText);
         f.createGroup(`${group}/traces`);
         const names = new Set<string>();
-        a.traces.forEach((t, j) => {
+        for (const [j, t] of a.traces.entries()) {
           if (!t || typeof t !== "object") throw new AnnotationError(`populate: expected trace attributes (an object) for origin ${JSON.stringify(a.origin)}, trace ${j}, got ${describe(t)}`);
           const text = strValues({ ...t, ...a.attrs }, floats);
           const name = text["id"];
@@ -322,8 +345,9 @@ export function populate(tf: string, annotations: Annotation[], traceslist: Trac
           f.setAttrs(path, text);
           done++;
           progress?.({ phase: "write", unit: "traces", origin: a.origin, done, total });
-        });
-      });
+          if (done % 32 === 0) yield;
+        }
+      }
       f.flush();
     },
     options,

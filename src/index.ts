@@ -42,8 +42,9 @@ export {
   type ValueKind,
 } from "./readouts.js";
 export { isPyValue, jsToPy, literalEval, pyRepr, pyStr, pythonStr, pyToJs, type PyValue, PyLiteralError } from "./pyliteral.js";
-export { AnnotationError, AnnotationFactory, TraceDataError, checkConsistency, populate, type Annotation, type PopulateOptions, type ProgressCallback, type ProgressEvent, type TraceInput } from "./build.js";
-export { merge, type MergeEngine, type MergeOptions } from "./merge.js";
+export { AnnotationError, AnnotationFactory, TraceDataError, checkConsistency, createCacheFile, createCacheFileSync, populate, type Annotation, type PopulateOptions, type ProgressCallback, type ProgressEvent, type TraceInput } from "./build.js";
+export { merge, mergeFiles, mergeFilesSync, type MergeEngine, type MergeOptions } from "./merge.js";
+export { exportTraces, exportTracesSync, type ExportOptions } from "./export.js";
 export { recoverAnnotations, recoverParts } from "./recover.js";
 export * from "./map/index.js";
 export {

@@ -18,7 +18,8 @@
  */
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
-import { type AtomicOptions, writeAtomically } from "./atomic.js";
+import { type AtomicOptions, writeAtomicallySteps } from "./atomic.js";
+import { runAsync, runSync } from "./work.js";
 import { checkOriginValues, type OriginValues, type ProgressCallback } from "./build.js";
 import { CacheFile, checkValidSuffix } from "./cachefile.js";
 import { openForRead } from "./cachefile/sharing.js";
@@ -266,7 +267,7 @@ function originsOf(objects: SplicedObject[]): OriginInfo[] | null {
  * Nothing of the source is copied as stored, so no libhdf5 object copy is
  * involved.
  */
-function writeFromValues(source: Hdf5Source, dst: H5File, counter: Counter): void {
+function* writeFromValues(source: Hdf5Source, dst: H5File, counter: Counter): Generator<void, void> {
   for (const origin of source.keys("/")) {
     const group = `/${origin}`;
     const traces = `${group}/traces`;
@@ -286,16 +287,20 @@ function writeFromValues(source: Hdf5Source, dst: H5File, counter: Counter): voi
       dst.createDataset(`${traces}/${id}`, raw.data, raw.shape);
       dst.setAttrs(`${traces}/${id}`, attrs);
       reportTraces(counter, source.path, origin, 1);
+      if (counter.done % YIELD_EVERY === 0) yield;
     }
   }
 }
 
+/** Traces written from values between two turns of the event loop (the async form). */
+const YIELD_EVERY = 32;
+
 /** Writes sources from their values into `dst`, each read under a shared lock. */
-function writeSourcesFromValues(dst: H5File, sources: string[], counter: Counter, timeout: number): void {
+function* writeSourcesFromValues(dst: H5File, sources: string[], counter: Counter, timeout: number): Generator<void, void> {
   for (const file of sources) {
     const session = openForRead(file, timeout);
     try {
-      writeFromValues(session.source, dst, counter);
+      yield* writeFromValues(session.source, dst, counter);
     } finally {
       session.close();
     }
@@ -303,15 +308,15 @@ function writeSourcesFromValues(dst: H5File, sources: string[], counter: Counter
 }
 
 /** Every source written from its values (the "hdf5" engine). */
-function writeAllFromValues(tmp: string, paths: string[], counter: Counter, options: MergeOptions): void {
+function* writeAllFromValues(tmp: string, paths: string[], counter: Counter, options: MergeOptions): Generator<void, void> {
   using dst = H5File.open(tmp, "x");
   for (const file of paths) options.onSource?.({ file, engine: "hdf5", reason: "engine hdf5" });
-  writeSourcesFromValues(dst, paths, counter, options.lockTimeout ?? 2000);
+  yield* writeSourcesFromValues(dst, paths, counter, options.lockTimeout ?? 2000);
   dst.flush();
 }
 
 /** Sources spliced where supported; the rest written from their values afterwards. */
-function writeSpliced(tmp: string, paths: string[], counter: Counter, options: MergeOptions): void {
+function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: MergeOptions): Generator<void, void> {
   const strict = options.engine === "splice";
   const fixups: Fixup[] = [];
   let pending = 0;
@@ -355,6 +360,7 @@ function writeSpliced(tmp: string, paths: string[], counter: Counter, options: M
       pending += size;
       options.onSource?.({ file: source, engine: "splice" });
       for (const o of infos) reportTraces(counter, source, o.origin, o.traces.length);
+      yield;
     }
     splicer.finish();
   }
@@ -362,7 +368,7 @@ function writeSpliced(tmp: string, paths: string[], counter: Counter, options: M
   using dst = openSpliced(tmp);
   applyFixups(dst, fixups);
   fixups.length = 0;
-  writeSourcesFromValues(dst, fromValues, counter, options.lockTimeout ?? 2000);
+  yield* writeSourcesFromValues(dst, fromValues, counter, options.lockTimeout ?? 2000);
   dst.flush();
 }
 
@@ -389,6 +395,30 @@ function writeSpliced(tmp: string, paths: string[], counter: Counter, options: M
  * @throws {FileInUseError} another process is writing a source
  */
 export function merge(to: string, sources: string[], options: MergeOptions = {}): string {
+  return runSync(mergeWork(to, sources, options));
+}
+
+/**
+ * {@link merge} without blocking the event loop for long: the work pauses
+ * for a turn of the loop after each source checked and copied (and every
+ * 32 traces written from values); `signal` stops it, leaving `to` as it was
+ * and no temporary file (AbortedError).
+ * @example
+ * ```ts
+ * await mergeFiles("S01_all.hdf5", ["S01_run1.hdf5", "S01_run2.hdf5"], { signal: AbortSignal.timeout(60_000) });
+ * ```
+ */
+export function mergeFiles(to: string, sources: string[], options: MergeOptions & { signal?: AbortSignal } = {}): Promise<string> {
+  return runAsync(mergeWork(to, sources, options), options.signal, `merging into ${to}`);
+}
+
+/** {@link mergeFiles}, blocking: the same as offspect's {@link merge}. */
+export function mergeFilesSync(to: string, sources: string[], options: MergeOptions = {}): string {
+  return merge(to, sources, options);
+}
+
+/** The work of {@link merge}: check every source, then write the new file. */
+function* mergeWork(to: string, sources: string[], options: MergeOptions): Generator<unknown, string> {
   const target = resolve(expandUser(to));
   checkValidSuffix(target);
   TargetFolderError.check(target);
@@ -415,7 +445,7 @@ export function merge(to: string, sources: string[], options: MergeOptions = {})
   // Check everything before writing anything.
   const origins: OriginValues[] = [];
   const counter: Counter = { done: 0, total: 0, ...(options.onProgress ? { report: options.onProgress } : {}) };
-  paths.forEach((source, i) => {
+  for (const [i, source] of paths.entries()) {
     const cf = new CacheFile(source, options.lockTimeout !== undefined ? { lockTimeout: options.lockTimeout } : {});
     try {
       for (const { origin, attrs, traces } of cf.originAttrs()) {
@@ -428,10 +458,11 @@ export function merge(to: string, sources: string[], options: MergeOptions = {})
       cf.close();
     }
     options.onProgress?.({ phase: "check", unit: "files", file: source, done: i + 1, total: paths.length });
-  });
+    yield;
+  }
   checkOriginValues(origins);
 
-  writeAtomically(target, (tmp) => (engine === "hdf5" ? writeAllFromValues(tmp, paths, counter, options) : writeSpliced(tmp, paths, counter, options)), options);
+  yield* writeAtomicallySteps(target, (tmp) => (engine === "hdf5" ? writeAllFromValues(tmp, paths, counter, options) : writeSpliced(tmp, paths, counter, options)), options);
   options.onProgress?.({ phase: "done", unit: "traces", done: counter.done, total: counter.total });
   return target;
 }

@@ -21,7 +21,7 @@ const TEXT_KEYS = new Set(["event_name", "comment", "examiner", "channel_of_inte
 describe("reading traces as values", () => {
   it.each(fixtureNames())("%s: every attribute equals offspect's parse_traceattrs (text keys stay text)", (name) => {
     const cf = new CacheFile(fixture(name));
-    const traces = [...cf.each()];
+    const traces = [...cf.eachSync()];
     expect(traces.length).toBe(cf.length);
     for (const t of traces) {
       const text = cf.getTraceAttrs(t.index);
@@ -65,23 +65,21 @@ describe("reading traces as values", () => {
     }
   });
 
-  it("the async twins give the same traces, and eachAsync stops when its signal aborts", async () => {
-    const cf = await CacheFile.openAsync(fixture("map_session.hdf5"));
-    const sync = [...cf.each()];
+  it("the async forms give the same traces, and each() stops when its signal aborts", async () => {
+    const cf = await CacheFile.open(fixture("map_session.hdf5"));
+    const sync = [...cf.eachSync()];
     const asynchronous = [];
-    for await (const t of cf.eachAsync({ batch: 7 })) asynchronous.push(t);
+    for await (const t of cf.each({ batch: 7 })) asynchronous.push(t);
     expect(asynchronous).toEqual(sync);
-    expect(await cf.traceAsync(5)).toEqual(cf.trace(5));
-    expect(await cf.getTraceAttrsAsync(5)).toEqual(cf.getTraceAttrs(5));
-    expect(Array.from((await cf.getTraceDataAsync(5)).data)).toEqual(Array.from(cf.getTraceData(5).data));
-    const tuples = [];
-    for await (const [data, attrs] of cf) tuples.push([Array.from(data.data), attrs]);
-    expect(tuples).toEqual([...cf].map(([data, attrs]) => [Array.from(data.data), attrs]));
+    expect(await cf.trace(5)).toEqual(cf.traceSync(5));
+    const iterated = [];
+    for await (const t of cf) iterated.push(t);
+    expect(iterated).toEqual(sync);
 
     const controller = new AbortController();
     let seen = 0;
     const stream = async () => {
-      for await (const _ of cf.eachAsync({ batch: 8, signal: controller.signal })) if (++seen === 10) controller.abort();
+      for await (const _ of cf.each({ batch: 8, signal: controller.signal })) if (++seen === 10) controller.abort();
     };
     await expect(stream()).rejects.toBeInstanceOf(AbortedError);
     expect(seen).toBe(10);
@@ -122,7 +120,7 @@ describe("typed partial updates", () => {
     const path = copyFixture("map_session.hdf5", dir);
     const cf = new CacheFile(path);
     const before = cf.getTraceAttrs(4);
-    const result = cf.update(4, {
+    const result = cf.updateSync(4, {
       reject: true,
       comment: "double pulse?",
       neg_peak_magnitude_uv: -55.5,
@@ -153,7 +151,7 @@ print(json.dumps({k: yaml.load(v, Loader=yaml.Loader) for k, v in d.items()}))`,
       [JSON.stringify(Object.fromEntries(Object.keys(theirs).map((k) => [k, stored[k]![0]])))],
     );
     expect(decoded).toMatchObject({ reject: true, comment: "double pulse?", neg_peak_magnitude_uv: -55.5, pos_peak_latency_ms: 23, xyz_coords: [37, 22.8, 54.2], time_since_last_pulse_in_s: null, onset_shift: 3 });
-    const t = cf.trace(4);
+    const t = cf.traceSync(4);
     expect(t.attrs).toMatchObject({ reject: true, comment: "double pulse?", neg_peak_magnitude_uv: -55.5, pos_peak_latency_ms: 23, xyz_coords: [37, 22.8, 54.2], time_since_last_pulse_in_s: null, onset_shift: 3 });
   });
 
@@ -163,7 +161,7 @@ print(json.dumps({k: yaml.load(v, Loader=yaml.Loader) for k, v in d.items()}))`,
     const sha = fileSha256(path);
     const refused = (values: Record<string, unknown>) => {
       try {
-        cf.update(2, values);
+        cf.updateSync(2, values);
       } catch (e) {
         expect(e).toBeInstanceOf(InvalidAttributeError);
         return (e as InvalidAttributeError).problems.map((p) => p.key);
@@ -184,9 +182,9 @@ print(json.dumps({k: yaml.load(v, Loader=yaml.Loader) for k, v in d.items()}))`,
     const path = copyFixture("map_session.hdf5", dir);
     const cf = new CacheFile(path);
     const sha = fileSha256(path);
-    expect(() => cf.updateMany([{ index: 0, values: { comment: "a" } }, { index: 1, values: { reject: 1 as unknown as boolean } }])).toThrow(InvalidAttributeError);
+    expect(() => cf.updateManySync([{ index: 0, values: { comment: "a" } }, { index: 1, values: { reject: 1 as unknown as boolean } }])).toThrow(InvalidAttributeError);
     expect(fileSha256(path)).toBe(sha);
-    const results = cf.updateMany(Array.from({ length: cf.length }, (_, i) => ({ index: i, values: { comment: `trace ${i}` } })));
+    const results = cf.updateManySync(Array.from({ length: cf.length }, (_, i) => ({ index: i, values: { comment: `trace ${i}` } })));
     expect(results.every((r) => r.written.join() === "comment")).toBe(true);
     {
       using f = readFile(path);
@@ -195,22 +193,22 @@ print(json.dumps({k: yaml.load(v, Loader=yaml.Loader) for k, v in d.items()}))`,
         expect(f.attrs(`/${a["origin"]}/traces/${a["id"]}`)["comment"]).toBe(`trace ${i}`);
       }
     }
-    const asyncResults = await cf.updateManyAsync([{ index: 3, values: { reject: true } }]);
+    const asyncResults = await cf.updateMany([{ index: 3, values: { reject: true } }]);
     expect(asyncResults[0]!.written).toEqual(["reject"]);
-    expect((await cf.traceAsync(3)).attrs.reject).toBe(true);
+    expect((await cf.trace(3)).attrs.reject).toBe(true);
     const controller = new AbortController();
     controller.abort();
     const sha2 = fileSha256(path);
-    await expect(cf.updateManyAsync([{ index: 3, values: { reject: false } }], { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
+    await expect(cf.updateMany([{ index: 3, values: { reject: false } }], { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
     expect(fileSha256(path)).toBe(sha2);
   });
 
   it("an updated file reads, plots and merges in offspect's algorithm as before", () => {
     const path = copyFixture("template_R001.hdf5", dir);
-    new CacheFile(path).update(0, { reject: true, neg_peak_magnitude_uv: -20.5, xyz_coords: [1, 2, 3] });
+    new CacheFile(path).updateSync(0, { reject: true, neg_peak_magnitude_uv: -20.5, xyz_coords: [1, 2, 3] });
     const target = join(dir, "merged.hdf5");
     execFileSync(PYTHON, [join(__dirname, "helpers", "offspect_reference.py"), "merge", target, path], { encoding: "utf8" });
     const merged = new CacheFile(target);
-    expect(merged.trace(0).attrs).toMatchObject({ reject: true, neg_peak_magnitude_uv: -20.5, xyz_coords: [1, 2, 3] });
+    expect(merged.traceSync(0).attrs).toMatchObject({ reject: true, neg_peak_magnitude_uv: -20.5, xyz_coords: [1, 2, 3] });
   });
 });

@@ -126,20 +126,20 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * Opens and indexes a CacheFile without blocking the event loop.
    * @example
    * ```ts
-   * const cf = await CacheFile.openAsync("session.hdf5");
-   * for await (const t of cf.eachAsync({ batch: 64 })) console.log(t.id, t.shape);
+   * const cf = await CacheFile.open("session.hdf5");
+   * for await (const t of cf.each({ batch: 64 })) console.log(t.id, t.shape);
    * ```
    * @throws the errors of the constructor
    */
-  static async openAsync(fname: string | URL, options: CacheFileOptions = {}): Promise<CacheFile> {
+  static async open(fname: string | URL, options: CacheFileOptions = {}): Promise<CacheFile> {
     const cf = new CacheFile(fname, { ...options, [DEFER_OPEN]: true } as CacheFileOptions);
     await cf.#useAsync(async () => undefined);
     return cf;
   }
 
-  /** @deprecated the earlier name of {@link openAsync}. */
-  static open(fname: string | URL, options: CacheFileOptions = {}): Promise<CacheFile> {
-    return CacheFile.openAsync(fname, options);
+  /** {@link open}, blocking: the same as `new CacheFile(fname, options)`. */
+  static openSync(fname: string | URL, options: CacheFileOptions = {}): CacheFile {
+    return new CacheFile(fname, options);
   }
 
   /**
@@ -288,7 +288,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     this.close();
   }
 
-  /** `await using cf = await CacheFile.openAsync(...)`: releases the file. */
+  /** `await using cf = await CacheFile.open(...)`: releases the file. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
@@ -404,12 +404,12 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * {@link decodeTraceAttrs}), with the stored text beside them.
    * @example
    * ```ts
-   * const t = cf.trace(3);
+   * const t = cf.traceSync(3);
    * if (t.attrs.readout === "cmep" && !t.attrs.reject) console.log(t.attrs.xyz_coords, t.attrs.pos_peak_magnitude_uv);
    * ```
    * @throws {IndexTypeError} / {IndexRangeError} a bad index
    */
-  trace(idx: number): Trace {
+  traceSync(idx: number): Trace {
     return this.#call((source, index) => {
       const i = this.#checkIndex(idx, index);
       const path = index.tracePath[i]!;
@@ -417,8 +417,12 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     });
   }
 
-  /** {@link trace} without blocking the event loop. */
-  async traceAsync(idx: number): Promise<Trace> {
+  /**
+   * One trace as an object (see {@link traceSync}), its data read on
+   * libuv's thread pool.
+   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   */
+  async trace(idx: number): Promise<Trace> {
     checkIndexType(idx);
     return this.#useAsync(async (source, index) => {
       const i = this.#checkIndex(idx, index);
@@ -430,13 +434,13 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   }
 
   /**
-   * Every trace as an object ({@link trace}), in the file's order.
+   * Every trace as an object ({@link traceSync}), in the file's order.
    * @example
    * ```ts
-   * const rejected = [...cf.each()].filter((t) => t.attrs.reject).map((t) => t.index);
+   * const rejected = [...cf.eachSync()].filter((t) => t.attrs.reject).map((t) => t.index);
    * ```
    */
-  *each(): Generator<Trace> {
+  *eachSync(): Generator<Trace> {
     for (let i = 0; ; i++) {
       const t = this.#call((source, index) => {
         if (i >= index.tracePath.length) return undefined;
@@ -449,15 +453,16 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   }
 
   /**
-   * {@link each} without blocking the event loop: `batch` traces per trip to
-   * libuv's thread pool, the next batch read while the current one is used;
-   * `signal` stops it (AbortedError).
+   * Every trace as an object, without blocking the event loop: `batch`
+   * traces per trip to libuv's thread pool, the next batch read while the
+   * current one is used; the file stays locked against writers elsewhere
+   * until the loop ends; `signal` stops it (AbortedError).
    * @example
    * ```ts
-   * for await (const t of cf.eachAsync({ batch: 64, signal: AbortSignal.timeout(60_000) })) total += t.data[0]!;
+   * for await (const t of cf.each({ batch: 64, signal: AbortSignal.timeout(60_000) })) total += t.data[0]!;
    * ```
    */
-  async *eachAsync(options: { batch?: number; signal?: AbortSignal } = {}): AsyncGenerator<Trace> {
+  async *each(options: { batch?: number; signal?: AbortSignal } = {}): AsyncGenerator<Trace> {
     for await (const batch of this.#batchesAsync(options)) {
       for (const t of batch) {
         throwIfAborted(options.signal, "reading the traces");
@@ -501,22 +506,27 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     }
   }
 
-  // ---- async twins of offspect's methods
+  /** `for await (const t of cf)`: {@link each} with its defaults. */
+  [Symbol.asyncIterator](): AsyncIterator<Trace> {
+    return this.each();
+  }
+
+  // ---- the earlier async API (before the typed one)
 
   /**
    * {@link getTraceData} without blocking the event loop.
-   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   * @deprecated use {@link trace}, which gives the data and the attributes as values.
    */
-  async getTraceDataAsync(idx: number): Promise<TraceData> {
-    const t = await this.traceAsync(idx);
+  async traceData(idx: number): Promise<TraceData> {
+    const t = await this.trace(idx);
     return Object.freeze({ data: t.data, shape: t.shape });
   }
 
   /**
    * {@link getTraceAttrs} without blocking the event loop.
-   * @throws {IndexTypeError} / {IndexRangeError} a bad index
+   * @deprecated use {@link trace} (`.text` holds what this returns).
    */
-  async getTraceAttrsAsync(idx: number): Promise<TraceAttributes> {
+  async traceAttrs(idx: number): Promise<TraceAttributes> {
     checkIndexType(idx);
     return this.#useAsync(async (source, index) => {
       const i = this.#checkIndex(idx, index);
@@ -525,42 +535,14 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   }
 
   /**
-   * The async twin of iterating a CacheFile: every trace as `[data, attrs]`
-   * (attrs as text, as {@link getTraceAttrs}), `batch` at a time; the file
-   * stays locked against writers elsewhere until the loop ends; `signal`
-   * stops it (AbortedError).
-   * @example
-   * ```ts
-   * for await (const [data, attrs] of cf.tracesAsync({ batch: 64 })) total += data.data[0]!;
-   * ```
+   * Every trace as `[data, attrs]` (attrs as text), without blocking the
+   * event loop, `batch` at a time.
+   * @deprecated use {@link each}.
    */
-  async *tracesAsync(options: { batch?: number; signal?: AbortSignal } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
+  async *traces(options: { batch?: number; signal?: AbortSignal } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
     for await (const batch of this.#batchesAsync(options)) {
-      for (const t of batch) {
-        throwIfAborted(options.signal, "reading the traces");
-        yield [Object.freeze({ data: t.data, shape: t.shape }), { ...t.text }];
-      }
+      for (const t of batch) yield [Object.freeze({ data: t.data, shape: t.shape }), { ...t.text }];
     }
-  }
-
-  /** `for await (const [data, attrs] of cf)`: {@link tracesAsync} with its defaults. */
-  [Symbol.asyncIterator](): AsyncIterator<[TraceData, TraceAttributes]> {
-    return this.tracesAsync();
-  }
-
-  /** @deprecated the earlier name of {@link getTraceDataAsync}. */
-  traceData(idx: number): Promise<TraceData> {
-    return this.getTraceDataAsync(idx);
-  }
-
-  /** @deprecated the earlier name of {@link getTraceAttrsAsync}. */
-  traceAttrs(idx: number): Promise<TraceAttributes> {
-    return this.getTraceAttrsAsync(idx);
-  }
-
-  /** @deprecated the earlier name of {@link tracesAsync}. */
-  traces(options: { batch?: number } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
-    return this.tracesAsync(options);
   }
 
   // ---- writing
@@ -610,37 +592,37 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * unchanged. Nothing is written when anything is refused.
    * @example
    * ```ts
-   * cf.update(3, { reject: true, comment: "double pulse?" }); // { written: ["comment", "reject"], ignored: [] }
+   * cf.updateSync(3, { reject: true, comment: "double pulse?" }); // { written: ["comment", "reject"], ignored: [] }
    * ```
    * @throws {InvalidAttributeError} a key the readout does not have, or a value of the wrong kind
    * @throws {IndexTypeError} / {IndexRangeError} a bad index
    * @throws {FileInUseError} another process kept the file locked for longer than the lock timeout
    */
-  update(idx: number, values: TraceUpdate): WriteResult {
-    return this.updateMany([{ index: idx, values }])[0]!;
+  updateSync(idx: number, values: TraceUpdate): WriteResult {
+    return this.updateManySync([{ index: idx, values }])[0]!;
   }
 
   /**
-   * {@link update} for many traces with one open of the file: every update
+   * {@link updateSync} for many traces with one open of the file: every update
    * is checked first, then all are written and the file is flushed once.
    * Nothing is written when any is refused.
    * @returns one result per update, in order
    */
-  updateMany(updates: Iterable<{ index: number; values: TraceUpdate }>): WriteResult[] {
+  updateManySync(updates: Iterable<{ index: number; values: TraceUpdate }>): WriteResult[] {
     const list = [...updates].map(({ index, values }) => ({ i: checkIndexType(index), values }));
     return this.#withWriter((w, index) => this.#write(w, list.map(({ i, values }) => this.#plan(w, index, i, typed(values, this.fname)))));
   }
 
-  /** {@link update} without blocking the event loop. */
-  async updateAsync(idx: number, values: TraceUpdate): Promise<WriteResult> {
-    return (await this.updateManyAsync([{ index: idx, values }]))[0]!;
+  /** {@link updateSync} without blocking the event loop (the lock awaited and the write made on libuv's thread pool). */
+  async update(idx: number, values: TraceUpdate): Promise<WriteResult> {
+    return (await this.updateMany([{ index: idx, values }]))[0]!;
   }
 
   /**
-   * {@link updateMany} without blocking the event loop; `signal` can stop it
-   * before anything is written (AbortedError).
+   * {@link updateManySync} without blocking the event loop; `signal` can
+   * stop it before anything is written (AbortedError).
    */
-  async updateManyAsync(updates: Iterable<{ index: number; values: TraceUpdate }>, options: { signal?: AbortSignal } = {}): Promise<WriteResult[]> {
+  async updateMany(updates: Iterable<{ index: number; values: TraceUpdate }>, options: { signal?: AbortSignal } = {}): Promise<WriteResult[]> {
     const list = [...updates].map(({ index, values }) => ({ i: checkIndexType(index), values }));
     return this.#withWriterAsync(async (w, index) => {
       const plans = list.map(({ i, values }) => this.#plan(w, index, i, typed(values, this.fname)));
@@ -751,16 +733,12 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   /**
    * {@link setTraceAttrs} without blocking the event loop: the same checks,
    * the lock wait and the write on libuv's thread pool.
+   * @deprecated use {@link update}, which takes the values to change.
    */
-  async setTraceAttrsAsync(idx: number, attrs: TraceAttributes): Promise<WriteResult> {
+  async saveTraceAttrs(idx: number, attrs: TraceAttributes): Promise<WriteResult> {
     const i = checkIndexType(idx);
     checkOrigin(this.fname, i, attrs);
     return (await this.#withWriterAsync(async (w, index) => this.#writeAsync(w, [this.#plan(w, index, i, attrs)])))[0]!;
-  }
-
-  /** @deprecated the earlier name of {@link setTraceAttrsAsync}. */
-  saveTraceAttrs(idx: number, attrs: TraceAttributes): Promise<WriteResult> {
-    return this.setTraceAttrsAsync(idx, attrs);
   }
 }
 
