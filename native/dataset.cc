@@ -6,6 +6,8 @@
 #include "file.h"
 #include "worker.h"
 
+#include <limits>
+
 namespace h5n {
 
 namespace {
@@ -19,20 +21,20 @@ struct Shape {
   size_t elements = 1;
 };
 
-// Contiguous data must lie inside the file: a damaged address or size makes
-// libhdf5 read gigabytes of nothing, for minutes.
-void checkStorageInFile(hid_t dset, const std::string& path) {
+// The contiguous data a read takes (the bytes the shape and type need; like
+// libhdf5, not the stored size) must lie inside the file: a damaged address
+// makes libhdf5 read gigabytes of nothing, for minutes.
+void checkStorageInFile(hid_t dset, const std::string& path, hsize_t needed) {
   haddr_t offset = H5Dget_offset(dset);
   if (offset == HADDR_UNDEF) {
     H5Eclear2(H5E_DEFAULT);
     return;  // chunked, compact, or not allocated
   }
-  hsize_t size = H5Dget_storage_size(dset);
   Hid file = own(H5Iget_file_id(dset), "cannot read the file of " + quoted(path));
   hsize_t fileSize = 0;
   check(H5Fget_filesize(file, &fileSize), "cannot read the size of the file of " + quoted(path));
-  if (offset > fileSize || size > fileSize - offset) {
-    fail("ECORRUPT", "dataset " + quoted(path) + " is damaged: its " + std::to_string(size) + " bytes at address " +
+  if (offset > fileSize || needed > fileSize - offset) {
+    fail("ECORRUPT", "dataset " + quoted(path) + " is damaged: its " + std::to_string(needed) + " bytes at address " +
                          std::to_string(offset) + " lie past the end of the file (" + std::to_string(fileSize) + " bytes)");
   }
 }
@@ -76,7 +78,11 @@ Shape numericShape(hid_t dset, const std::string& path, size_t maxElements) {
   if (shape.elements > maxElements) {
     fail("ETOOBIG", "dataset " + quoted(path) + " declares more than " + std::to_string(maxElements) + " elements");
   }
-  checkStorageInFile(dset, path);
+  if (shape.elements > 0) {
+    hsize_t elements = static_cast<hsize_t>(shape.elements);
+    hsize_t needed = elements > std::numeric_limits<hsize_t>::max() / typeSize ? std::numeric_limits<hsize_t>::max() : elements * typeSize;
+    checkStorageInFile(dset, path, needed);
+  }
   return shape;
 }
 

@@ -64,14 +64,14 @@ function mapFormatError(e: unknown, file: string): unknown {
  * Reads `length` bytes at `offset` on the thread pool: into a Float64Array
  * of `float64s` values (stored as such), or raw bytes when `float64s` < 0.
  */
-function readAt(fd: number, offset: number, length: number, float64s: number): Promise<Float64Array | Uint8Array> {
+function readAt(fd: number, offset: number, length: number, float64s: number, file: string): Promise<Float64Array | Uint8Array> {
   const target = float64s >= 0 ? new Float64Array(float64s) : new Uint8Array(length);
   const bytes = new Uint8Array(target.buffer, 0, length);
   return new Promise((resolve, reject) => {
     const step = (done: number) => {
       read(fd, bytes, done, length - done, offset + done, (err, n) => {
-        if (err) reject(err);
-        else if (n === 0) reject(new Error(`the file ended at ${offset + done} bytes while it was read`));
+        if (err) reject(mapFormatError(err, file));
+        else if (n === 0) reject(new TruncatedFileError(file, `it ended at ${offset + done} bytes while a trace was read from it`));
         else if (done + n < length) step(done + n);
         else resolve(target);
       });
@@ -294,40 +294,52 @@ export class Hdf5Source implements Disposable {
     const f = this.#format;
     if (!f) return this.#h5().readManyAsync(paths, maxElements);
     const out: (RawData | Promise<RawData> | undefined)[] = [];
-    const viaLibhdf5: number[] = [];
-    for (let i = 0; i < paths.length; i++) {
-      const path = paths[i]!;
-      let addr: number;
-      let at: ValuesLocation;
-      try {
-        addr = this.#mustAddress(f, path);
-        at = f.locate(addr, path, maxElements);
-      } catch (e) {
-        if (!(e instanceof FormatUnsupported)) throw mapFormatError(e, this.path);
-        this.#onFallback?.({ file: this.path, scope: "values", path, reason: e.message });
-        viaLibhdf5.push(i);
-        out.push(undefined);
-        continue;
+    // Every read started here settles before this returns or throws: the
+    // descriptor may be closed (and its number reused) right after.
+    try {
+      const viaLibhdf5: number[] = [];
+      for (let i = 0; i < paths.length; i++) {
+        const path = paths[i]!;
+        let addr: number;
+        let at: ValuesLocation;
+        try {
+          addr = this.#mustAddress(f, path);
+          at = f.locate(addr, path, maxElements);
+        } catch (e) {
+          if (!(e instanceof FormatUnsupported)) throw mapFormatError(e, this.path);
+          this.#onFallback?.({ file: this.path, scope: "values", path, reason: e.message });
+          viaLibhdf5.push(i);
+          out.push(undefined);
+          continue;
+        }
+        if ("libhdf5" in at) {
+          this.#preflight(f, addr, path);
+          this.#onFallback?.({ file: this.path, scope: "values", path, reason: at.libhdf5 });
+          viaLibhdf5.push(i);
+          out.push(undefined);
+        } else if (at.stored !== "file") {
+          out.push({ data: valuesFrom(at, null), shape: at.shape });
+        } else {
+          const float64s = isLittleFloat64(at.type) ? at.count : -1;
+          out.push(readAt(f.reader.fd, at.offset, at.length, float64s, this.path).then((raw) => ({
+            data: raw instanceof Float64Array ? raw : valuesFrom(at, raw),
+            shape: at.shape,
+          })));
+        }
       }
-      if ("libhdf5" in at) {
-        this.#preflight(f, addr, path);
-        this.#onFallback?.({ file: this.path, scope: "values", path, reason: at.libhdf5 });
-        viaLibhdf5.push(i);
-        out.push(undefined);
-      } else if (at.stored !== "file") {
-        out.push({ data: valuesFrom(at, null), shape: at.shape });
-      } else {
-        out.push(readAt(f.reader.fd, at.offset, at.length, isLittleFloat64(at.type) ? at.count : -1).then((raw) => ({
-          data: raw instanceof Float64Array ? raw : valuesFrom(at, raw),
-          shape: at.shape,
-        })));
+      if (viaLibhdf5.length > 0) {
+        const read = await this.#h5().readManyAsync(viaLibhdf5.map((i) => paths[i]!), maxElements);
+        viaLibhdf5.forEach((i, k) => (out[i] = { data: read[k]!.data, shape: read[k]!.shape }));
       }
+    } catch (e) {
+      await Promise.allSettled(out);
+      throw e;
     }
-    if (viaLibhdf5.length > 0) {
-      const read = await this.#h5().readManyAsync(viaLibhdf5.map((i) => paths[i]!), maxElements);
-      viaLibhdf5.forEach((i, k) => (out[i] = { data: read[k]!.data, shape: read[k]!.shape }));
-    }
-    return Promise.all(out as (RawData | Promise<RawData>)[]);
+    const settled = await Promise.allSettled(out as (RawData | Promise<RawData>)[]);
+    return settled.map((r) => {
+      if (r.status === "rejected") throw r.reason;
+      return r.value;
+    });
   }
 
   /**

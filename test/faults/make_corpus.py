@@ -189,6 +189,14 @@ def main():
     # -- harmless: raw data and unused space carry no checksums; values differ, nothing fails ---
     add("ok_raw_data_flipped.hdf5", flipped(st["trace0_data"] + 123, 0x10), "a bit of trace 0's samples flipped: read as a different number", expect("ok"))
     add("ok_gcol_free_space_flipped.hdf5", flipped(g + 4096 - 100, 0xFF), "a byte in the heap collection's free space", expect("ok"))
+    # The contiguous layout message of trace 0: its data address, then its stored size.
+    lay = b.find(struct.pack("<QQ", st["trace0_data"], st["trace0_size"]))
+    assert lay > 0, "layout message of trace 0 not found"
+    add("ok_layout_stored_size_zero.hdf5", put(lay + 8, struct.pack("<Q", 0)), "trace 0's stored data size 0: libhdf5 reads the bytes its shape needs", expect("ok"))
+    add("ok_layout_stored_size_huge.hdf5", put(lay + 8, struct.pack("<Q", 2**34 + st["trace0_size"])), "trace 0's stored data size 16 GiB larger: libhdf5 reads the bytes its shape needs", expect("ok"))
+    add("layout_data_address_past_end.hdf5", put(lay, struct.pack("<Q", size - 100)), "trace 0's samples start 100 bytes before the end of the file", expect(CORRUPT, open="ok", peek="ok", validate="ok"))
+    add("ok_ohdr_trace_nmesgs_few.hdf5", put(st["trace0_ohdr"] + 2, b"\x02\x00"), "trace 0's object header claims 2 messages: libhdf5 reads the messages it finds", expect("ok"))
+    add("ok_superblock_base_address_moved.hdf5", put(40, struct.pack("<Q", size + 16), put(24, struct.pack("<Q", 16))), "base address 16 for a superblock at 0, end of file 16 bytes further: libhdf5 takes the superblock's position as the base and moves the end of file by the difference", expect("ok"))
 
     # -- valid HDF5 of another layout, or holding what a CacheFile cannot ---------------------
     def root_dataset(f):

@@ -214,17 +214,27 @@ export class FormatFile {
     if (d.external) return { libhdf5: "raw data in external files" };
     if (d.layout.kind === "chunked") return { libhdf5: "chunked storage" };
     if (d.layout.kind === "virtual") return { libhdf5: "a virtual dataset" };
+    // The geometry of unchunked storage is checked before anything is left to
+    // libhdf5, which trusts it (it copies a compact dataset's bytes without
+    // checking they are there). Like libhdf5, the stored size of contiguous
+    // storage is not checked: reads take the bytes the shape and type need.
+    const bytes = count * d.type.size;
+    if (count === 0) {
+      // Nothing to read, whatever the layout says.
+    } else if (d.layout.kind === "compact") {
+      if (d.layout.data.length < bytes) damaged(`dataset '${what}': its compact data holds ${d.layout.data.length} bytes, its shape and type need ${bytes}`);
+    } else {
+      const dataAddr = d.layout.addr;
+      if (dataAddr !== UNDEF && (dataAddr > this.reader.limit || bytes > this.reader.limit - dataAddr)) {
+        damaged(`the data of '${what}' at address ${dataAddr} lies outside the file`);
+      }
+    }
     if (d.filters.length > 0) return { libhdf5: "filters on unchunked storage" };
     if (!convertible(d.type)) return { libhdf5: "a number type converted by libhdf5" };
-    const bytes = count * d.type.size;
     const base = { shape, count, type: d.type };
     if (count === 0) return { ...base, stored: "zeros" };
-    if (d.layout.kind === "compact") {
-      if (d.layout.data.length !== bytes) damaged(`dataset '${what}': its compact data holds ${d.layout.data.length} bytes, its shape and type need ${bytes}`);
-      return { ...base, stored: "bytes", bytes: d.layout.data };
-    }
-    const { addr: dataAddr, size } = d.layout;
-    if (size !== bytes) damaged(`the storage size of '${what}' (${size} bytes) does not match its shape and type (${bytes} bytes)`);
+    if (d.layout.kind === "compact") return { ...base, stored: "bytes", bytes: d.layout.data.subarray(0, bytes) };
+    const dataAddr = d.layout.addr;
     if (dataAddr === UNDEF) {
       // Never written: the fill value (zeros unless one is defined).
       const fill = d.fill.value;
@@ -232,7 +242,6 @@ export class FormatFile {
       if (fill.length !== d.type.size) damaged(`dataset '${what}': its fill value has ${fill.length} bytes, its type ${d.type.size}`);
       return { ...base, stored: "fill", bytes: fill };
     }
-    if (dataAddr > this.reader.limit || size > this.reader.limit - dataAddr) damaged(`the data of '${what}' at address ${dataAddr} lies outside the file`);
     return { ...base, stored: "file", offset: this.reader.base + dataAddr, length: bytes };
   }
 

@@ -102,13 +102,12 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, s
   if (first.length < 16) damaged(`object header of ${what} at address ${addr} runs past the end of the file`);
   const c = new Cursor(first, addr, () => `object header of ${what}`, 1);
   if (c.u8() !== 0) damaged(`object header of ${what} at address ${addr}: reserved byte set`);
-  const declared = c.u16();
+  c.u16(); // message count: not checked, as libhdf5 without strict format checks reads whatever the chunks hold
   c.u32(); // reference count
   const size0 = c.u32();
   const header: ObjectHeader = { addr, version: 1, messages: [], attrOrderTracked: false, attrOrderIndexed: false, chunks: [] };
   const pending: [number, number][] = [[addr + 16, size0]];
   const seen = new Set<number>();
-  let left = 0;
   for (let i = 0; i < pending.length; i++) {
     if (i >= MAX_CHUNKS) damaged(`object header of ${what} has more than ${MAX_CHUNKS} chunks`);
     const [at, length] = pending[i]!;
@@ -126,15 +125,9 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, s
       const body = p + 8;
       if (size > length - body) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);
       if (size % 8 !== 0) damaged(`object header of ${what}: a message of ${size} bytes is not aligned to 8 bytes`);
-      if (skipped(skip, type, flags)) left++;
-      else addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, -1, what);
+      if (!skipped(skip, type, flags)) addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, -1, what);
       p = body + size;
     }
-  }
-  // libhdf5 tolerates a prefix that counts more messages than the header holds (an old library
-  // bug wrote such counts); fewer is left to libhdf5 to judge.
-  if (header.messages.length + left > declared) {
-    unsupported(`object header of ${what} holds ${header.messages.length + left} messages, its prefix says ${declared}`);
   }
   return header;
 }

@@ -555,7 +555,8 @@ class SourceParser {
     if (layout.kind === "virtual") unsupported(`virtual layout of ${path}`);
     if (d.type.kind !== "integer" && d.type.kind !== "float") unsupported(`dataset ${path} holds neither integers nor floating-point numbers`);
     const storage = layout.kind === "compact" ? layout.data.length : layout.size;
-    if (storage !== d.space.elements * d.type.size) damaged(`the storage size of ${path} (${storage} bytes) does not match its shape and type`);
+    // libhdf5 reads the bytes the shape and type need, whatever the stored size says; a copy does the same.
+    if (storage !== d.space.elements * d.type.size) unsupported(`the storage size of ${path} (${storage} bytes) does not match its shape and type`);
     if (layout.kind === "contiguous" && layout.addr !== UNDEF) {
       // Undefined: storage never allocated (reads give the fill value).
       if (layout.addr > this.#reader.limit || layout.size > this.#reader.limit - layout.addr) {

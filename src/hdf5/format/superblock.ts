@@ -119,9 +119,7 @@ function decodeV01(head: Uint8Array, at: number, fileSize: number): Superblock {
   const driver = c.address();
   if (driver !== UNDEF) unsupported("a file driver information block (a multi-file or family driver)");
   if (eof === UNDEF) damaged("the superblock has no end-of-file address");
-  if (base !== at) unsupported(`a base address of ${base} for a superblock at ${at}`);
-  if (eof < at) damaged(`the end-of-file address ${eof} lies before the superblock at ${at}`);
-  const eoa = eof - at;
+  const eoa = endOfAllocation(base, eof, at);
   // Root group symbol table entry: link name offset, object header address, cache type.
   c.u64();
   const root = c.address();
@@ -129,6 +127,17 @@ function decodeV01(head: Uint8Array, at: number, fileSize: number): Superblock {
   if (cacheType > 2) damaged(`the root group's symbol table entry has cache type ${cacheType}`);
   if (root === UNDEF) damaged("the superblock has no root group");
   return { version, base: at, eoa, root, groupLeafK, groupInternalK, chunkK, extension: UNDEF, size, flags, freeSpace, rootCacheType: cacheType };
+}
+
+/**
+ * The end of allocated space, relative to the superblock. libhdf5 takes the
+ * superblock's own position as the base address whatever the stored one says
+ * (a file whose userblock was added or removed after writing) and moves the
+ * stored end of file by the same difference.
+ */
+function endOfAllocation(storedBase: number, eof: number, at: number): number {
+  if (eof < storedBase) damaged(`the end-of-file address ${eof} lies before the base address ${storedBase}`);
+  return eof - storedBase;
 }
 
 function decodeV23(head: Uint8Array, at: number, fileSize: number): Superblock {
@@ -145,10 +154,8 @@ function decodeV23(head: Uint8Array, at: number, fileSize: number): Superblock {
   const extension = c.address();
   const eof = c.address();
   const root = c.address();
-  if (base !== at) unsupported(`a base address of ${base} for a superblock at ${at}`);
   if (eof === UNDEF) damaged("the superblock has no end-of-file address");
-  if (eof < at) damaged(`the end-of-file address ${eof} lies before the superblock at ${at}`);
-  const eoa = eof - at;
+  const eoa = endOfAllocation(base, eof, at);
   if (root === UNDEF) damaged("the superblock has no root group");
   return { version, base: at, eoa, root, groupLeafK: 4, groupInternalK: 16, chunkK: 32, extension, size: 48, flags, freeSpace: UNDEF, rootCacheType: 0 };
 }
