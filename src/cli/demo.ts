@@ -148,7 +148,7 @@ export async function runDemo(dir: string): Promise<void> {
 
   const fig = await plotMap(cf, { displayMode: "ortho", title: "DEMO01 FDI_L", smooth: 12.5 });
   const map = join(out, "map.png");
-  await fig.savefig(map);
+  await fig.toFile(map);
   say(fig.summary);
   say(`wrote the motor map to ${map}`);
 
@@ -161,6 +161,6 @@ export async function runDemo(dir: string): Promise<void> {
   });
   const trace = await plotTrace(cf, strongest.i);
   const tracePng = join(out, `trace${strongest.i}.png`);
-  await trace.savefig(tracePng);
+  await trace.toFile(tracePng);
   say(`wrote trace ${strongest.i} (the largest MEP of run 1, ${strongest.vpp.toFixed(1)} µV peak to peak) to ${tracePng}`);
 }

@@ -39,6 +39,6 @@ export async function runPlot(files: string[], opts: PlotCliOptions): Promise<vo
   const fig = await plotMap(cachefiles, options);
   process.stderr.write(`${fig.summary}\n`);
   for (const warning of fig.warnings) process.stderr.write(`warning: ${warning.replace("lower vmax", "lower --vmax")}\n`);
-  await fig.savefig(opts.output);
+  await fig.toFile(opts.output);
   process.stderr.write(`wrote ${opts.output}\n`);
 }

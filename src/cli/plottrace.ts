@@ -22,6 +22,6 @@ export async function runPlotTrace(
     ...(opts.ylim !== undefined ? { ylim: opts.ylim } : {}),
     ...(opts.title ? { title: opts.title } : {}),
   });
-  await fig.savefig(opts.output);
+  await fig.toFile(opts.output);
   process.stderr.write(`wrote ${opts.output}\n`);
 }

@@ -13,12 +13,12 @@ import { PlotError } from "./errors.js";
 /**
  * A figure: its size in pixels and its PNG. The pixels are computed when
  * the figure is made; the PNG is encoded once, on the first call of
- * {@link Figure.toBuffer} or {@link Figure.savefig}.
+ * {@link Figure.toBuffer} or {@link Figure.toFile} (`savefig`, offspect's name).
  *
  * @example
  * ```ts
  * const fig = await plotGlass([[-37, -21, 58]], [800]);
- * await fig.savefig("map.png");
+ * await fig.toFile("map.png"); // or fig.savefig("map.png"), offspect's name
  * const png: Buffer = await fig.toBuffer();
  * ```
  */
@@ -59,14 +59,19 @@ export class Figure {
    * @throws {PermissionError} the folder or file may not be written
    * @throws {DiskFullError} no space left on the device
    */
-  async savefig(path: string): Promise<void> {
+  async toFile(path: string): Promise<void> {
     if (typeof path !== "string" || !/\.png$/i.test(path)) {
-      throw new PlotError("EPLOTOPTION", "path", `expected a file name ending in .png for savefig, got ${describe(path)}: figures are saved as PNG`);
+      throw new PlotError("EPLOTOPTION", "path", `expected a file name ending in .png for toFile, got ${describe(path)}: figures are saved as PNG`);
     }
     TargetFolderError.check(path);
     const png = await this.toBuffer();
     // Whole or not at all: written beside the target and renamed over it.
     writeAtomically(resolve(path), (tmp) => writeFileSync(tmp, png), { fsync: false });
+  }
+
+  /** {@link toFile} under offspect's (matplotlib's) name. */
+  savefig(path: string): Promise<void> {
+    return this.toFile(path);
   }
 }
 

@@ -83,6 +83,18 @@ afterAll(() => tmp.cleanup());
 const HOT = [-37, -21, 58];
 
 describe("plotGlass figures", () => {
+  it("toFile writes the PNG toBuffer returns, and savefig (offspect's name) is the same call", async () => {
+    const fig = await plotGlass([HOT], [800]);
+    const a = join(tmp.dir, "tofile.png");
+    const b = join(tmp.dir, "savefig.png");
+    await fig.toFile(a);
+    await fig.savefig(b);
+    const png = await fig.toBuffer();
+    expect(readFileSync(a).equals(png)).toBe(true);
+    expect(readFileSync(b).equals(png)).toBe(true);
+    await expect(fig.toFile(join(tmp.dir, "map.jpg"))).rejects.toMatchObject({ code: "EPLOTOPTION", message: expect.stringMatching(/ending in .png for toFile/) });
+  });
+
   it("writes a PNG of about 500 x 500 pixels for one view, with the hotspot where the coordinate maps", async () => {
     const fig = await plotGlass([HOT], [800]);
     const file = join(tmp.dir, "z.png");
