@@ -6,7 +6,7 @@
  */
 import { Cursor, UNDEF } from "./bytes.js";
 import { checksumMatches } from "./checksum.js";
-import { damaged, FormatNotHdf5, FormatTruncated, unsupported } from "./errors.js";
+import { damaged, FormatNotHdf5, FormatTruncated, FormatValueError, unsupported } from "./errors.js";
 import type { ByteReader } from "./reader.js";
 
 /** HDF5's format signature. */
@@ -35,6 +35,8 @@ export interface Superblock {
   freeSpace: number;
   /** Cache type of the root group's symbol table entry (versions 0 and 1; 2 would make the root a soft link), else 0. */
   rootCacheType: number;
+  /** Address of the file driver information block (versions 0 and 1), or {@link UNDEF}. */
+  driver: number;
 }
 
 /** Whether `bytes` start with the HDF5 signature. */
@@ -78,7 +80,25 @@ export function readSuperblock(reader: ByteReader): Superblock {
   if (sb.eoa < sb.size) damaged(`the end-of-file address ${sb.eoa} lies inside the superblock`);
   reader.base = at;
   reader.limit = sb.eoa;
+  if (sb.driver !== UNDEF) checkDriverInfo(reader, sb.driver);
   return sb;
+}
+
+/**
+ * A file driver information block, judged as libhdf5's default (sec2)
+ * driver judges it: the family and multi drivers' blocks mean a file in
+ * several parts, which that driver (and so h5py and offspect) refuses to
+ * open; another driver's block is read and its contents ignored.
+ */
+function checkDriverInfo(reader: ByteReader, addr: number): void {
+  const what = "the file driver information block";
+  const head = reader.read(addr, 16, what);
+  if (head[0] !== 0) damaged(`${what} has version ${head[0]}`);
+  const size = head[4]! | (head[5]! << 8) | (head[6]! << 16) | (head[7]! * 2 ** 24);
+  if (addr + 16 + size > reader.limit) damaged(`${what} at address ${addr} (${16 + size} bytes) lies outside the file's ${reader.limit} bytes`);
+  const name = String.fromCharCode(...head.subarray(8, 16));
+  if (name === "NCSAfami") throw new FormatValueError("EDRIVER", "it is one part of an HDF5 file split by the family driver: join the parts into one file with h5repart first");
+  if (name === "NCSAmult") throw new FormatValueError("EDRIVER", "it is one part of an HDF5 file split by the multi driver: copy it into one file with h5repack first");
 }
 
 function need(head: Uint8Array, n: number, at: number, size: number): void {
@@ -117,7 +137,6 @@ function decodeV01(head: Uint8Array, at: number, fileSize: number): Superblock {
   // The end-of-file address is stored as an absolute offset (libhdf5 subtracts the base address).
   const eof = c.address();
   const driver = c.address();
-  if (driver !== UNDEF) unsupported("a file driver information block (a multi-file or family driver)");
   if (eof === UNDEF) damaged("the superblock has no end-of-file address");
   const eoa = endOfAllocation(base, eof, at);
   // Root group symbol table entry: link name offset, object header address, cache type.
@@ -126,7 +145,7 @@ function decodeV01(head: Uint8Array, at: number, fileSize: number): Superblock {
   const cacheType = c.u32();
   if (cacheType > 2) damaged(`the root group's symbol table entry has cache type ${cacheType}`);
   if (root === UNDEF) damaged("the superblock has no root group");
-  return { version, base: at, eoa, root, groupLeafK, groupInternalK, chunkK, extension: UNDEF, size, flags, freeSpace, rootCacheType: cacheType };
+  return { version, base: at, eoa, root, groupLeafK, groupInternalK, chunkK, extension: UNDEF, size, flags, freeSpace, rootCacheType: cacheType, driver };
 }
 
 /**
@@ -157,5 +176,5 @@ function decodeV23(head: Uint8Array, at: number, fileSize: number): Superblock {
   if (eof === UNDEF) damaged("the superblock has no end-of-file address");
   const eoa = endOfAllocation(base, eof, at);
   if (root === UNDEF) damaged("the superblock has no root group");
-  return { version, base: at, eoa, root, groupLeafK: 4, groupInternalK: 16, chunkK: 32, extension, size: 48, flags, freeSpace: UNDEF, rootCacheType: 0 };
+  return { version, base: at, eoa, root, groupLeafK: 4, groupInternalK: 16, chunkK: 32, extension, size: 48, flags, freeSpace: UNDEF, rootCacheType: 0, driver: UNDEF };
 }
