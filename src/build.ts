@@ -4,7 +4,6 @@
  * knows each readout's keys.
  * @module
  */
-import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { type AtomicOptions, writeAtomicallySteps } from "./atomic.js";
 import { runAsync, runSync } from "./work.js";
@@ -19,6 +18,8 @@ import {
   UnknownReadoutError,
 } from "./errors.js";
 import { H5File } from "./hdf5/file.js";
+import { setOwn } from "./own.js";
+import { expandUser } from "./paths.js";
 import { pythonStr } from "./pyliteral.js";
 import {
   checkValue,
@@ -93,13 +94,6 @@ export class TraceDataError extends CacheFileError {
   }
 }
 
-/** @internal */
-export function expandUser(p: string): string {
-  if (p === "~") return homedir();
-  if (p.startsWith("~/")) return homedir() + p.slice(1);
-  return p;
-}
-
 /** Keys whose numbers offspect stores as floats, for one readout (or only the generic ones). */
 export function floatKeys(readin: unknown, readout: unknown): Set<string> {
   let spec: ReadoutSpec | undefined;
@@ -116,7 +110,7 @@ export function floatKeys(readin: unknown, readout: unknown): Set<string> {
 export function strValues(values: Record<string, unknown>, floats: Set<string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) {
-    Object.defineProperty(out, k, { value: pythonStr(v, floats.has(k)), enumerable: true, writable: true, configurable: true });
+    setOwn(out, k, pythonStr(v, floats.has(k)));
   }
   return out;
 }

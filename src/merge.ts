@@ -22,9 +22,10 @@ import { type AtomicOptions, writeAtomicallySteps } from "./atomic.js";
 import { runAsync, runSync } from "./work.js";
 import { checkOriginValues, type OriginValues, type ProgressCallback } from "./build.js";
 import { CacheFile, checkValidSuffix } from "./cachefile.js";
+import { toTraceData } from "./cachefile/cachefile.js";
 import { openForRead } from "./cachefile/sharing.js";
 import { TRACE_NAME } from "./cachefile/traceIndex.js";
-import { defineValue } from "./cachefile/writes.js";
+import { setOwn } from "./own.js";
 import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, LayoutError, TargetFolderError } from "./errors.js";
 import { H5File, type RawData } from "./hdf5/file.js";
 import type { Hdf5Source } from "./hdf5/source.js";
@@ -37,15 +38,15 @@ import { openSpliced, type SplicedObject, Splicer } from "./splice.js";
  * How sources are copied: `"auto"` (default) splices every source the
  * splicer supports and writes the others from their values through
  * libhdf5; `"splice"` does the same but fails for a source that cannot be
- * spliced; `"hdf5"` writes every source from its values through libhdf5.
+ * spliced; `"values"` writes every source from its values through libhdf5.
  * @internal
  */
-export type MergeEngine = "auto" | "splice" | "hdf5";
+export type MergeEngine = "auto" | "splice" | "values";
 
-/** Which engine copied a source, and why libhdf5 wrote it when it did. @internal */
+/** How a source was copied (spliced, or written from its values through libhdf5), and why from its values when it was. @internal */
 export interface MergeSourceEvent {
   file: string;
-  engine: "splice" | "hdf5";
+  engine: "splice" | "values";
   reason?: string;
 }
 
@@ -65,7 +66,7 @@ const MAX_PENDING_CHANGES = 32 * 1024 * 1024;
 
 function normalizeAll(attrs: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(attrs)) defineValue(out, k, normalizeAttrValue(k, v));
+  for (const [k, v] of Object.entries(attrs)) setOwn(out, k, normalizeAttrValue(k, v));
   return out;
 }
 
@@ -73,7 +74,7 @@ function normalizeAll(attrs: Record<string, string>): Record<string, string> {
 function changedAttrs(stored: Record<string, string>, want: Record<string, string>, nonStandard: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(want)) {
-    if (stored[k] !== v || nonStandard.includes(k)) defineValue(out, k, v);
+    if (stored[k] !== v || nonStandard.includes(k)) setOwn(out, k, v);
   }
   return out;
 }
@@ -154,8 +155,8 @@ function planOrigin(file: string, o: OriginInfo): Fixup[] {
     const stored = info.attrs;
     let changes: Record<string, string> | undefined;
     const consider = (k: string, v: string) => {
-      if (want) defineValue(want, k, v);
-      else if (stored[k] !== v || (info.nonStandard.length > 0 && info.nonStandard.includes(k))) defineValue((changes ??= {}), k, v);
+      if (want) setOwn(want, k, v);
+      else if (stored[k] !== v || (info.nonStandard.length > 0 && info.nonStandard.includes(k))) setOwn((changes ??= {}), k, v);
     };
     for (const [k, value] of Object.entries(info.attrs)) consider(k, originValues.get(k) ?? normalizeAttrValue(k, value));
     for (const [k, v] of originValues) if (!Object.hasOwn(info.attrs, k)) consider(k, v);
@@ -279,11 +280,12 @@ function* writeFromValues(source: Hdf5Source, dst: H5File, counter: Counter): Ge
     for (const name of source.keys(traces)) {
       const path = `${traces}/${name}`;
       const attrs = { ...normalizeAll(source.attrs(path)) };
-      for (const [k, v] of Object.entries(originText)) defineValue(attrs, k, v);
+      for (const [k, v] of Object.entries(originText)) setOwn(attrs, k, v);
       const id = traceId(source.path, path, attrs["id"] ?? name);
       if (ids.has(id)) throw duplicateId(source.path, origin, id);
       ids.add(id);
       const raw: RawData = source.read(path);
+      toTraceData(raw, source.path, path); // a trace is samples x channels (or samples): ERANK otherwise, as when read
       dst.createDataset(`${traces}/${id}`, raw.data, raw.shape);
       dst.setAttrs(`${traces}/${id}`, attrs);
       reportTraces(counter, source.path, origin, 1);
@@ -307,10 +309,10 @@ function* writeSourcesFromValues(dst: H5File, sources: string[], counter: Counte
   }
 }
 
-/** Every source written from its values (the "hdf5" engine). */
+/** Every source written from its values (the "values" engine). */
 function* writeAllFromValues(tmp: string, paths: string[], counter: Counter, options: MergeOptions): Generator<void, void> {
   using dst = H5File.open(tmp, "x");
-  for (const file of paths) options.onSource?.({ file, engine: "hdf5", reason: "engine hdf5" });
+  for (const file of paths) options.onSource?.({ file, engine: "values", reason: "engine values" });
   yield* writeSourcesFromValues(dst, paths, counter, options.lockTimeout ?? 2000);
   dst.flush();
 }
@@ -352,7 +354,7 @@ function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: 
         splicer.discard();
         if (strict) throw new CacheFileError("ESPLICE", `${source} cannot be spliced: ${reason}`, { file: source });
         fromValues.push(source);
-        options.onSource?.({ file: source, engine: "hdf5", ...(reason !== undefined ? { reason } : {}) });
+        options.onSource?.({ file: source, engine: "values", ...(reason !== undefined ? { reason } : {}) });
         continue;
       }
       splicer.commit();
@@ -423,8 +425,8 @@ function* mergeWork(to: string, sources: string[], options: MergeOptions): Gener
   checkValidSuffix(target);
   TargetFolderError.check(target);
   const engine = options.engine ?? "auto";
-  if (engine !== "auto" && engine !== "splice" && engine !== "hdf5") {
-    throw new TypeError(`engine: expected "auto", "splice" or "hdf5", got ${JSON.stringify(engine)}`);
+  if (engine !== "auto" && engine !== "splice" && engine !== "values") {
+    throw new TypeError(`engine: expected "auto", "splice" or "values", got ${JSON.stringify(engine)}`);
   }
   if (!Array.isArray(sources) || sources.length === 0) {
     throw new ConsistencyError("sources", [], "no source files to merge: pass at least one CacheFile");
@@ -462,7 +464,7 @@ function* mergeWork(to: string, sources: string[], options: MergeOptions): Gener
   }
   checkOriginValues(origins);
 
-  yield* writeAtomicallySteps(target, (tmp) => (engine === "hdf5" ? writeAllFromValues(tmp, paths, counter, options) : writeSpliced(tmp, paths, counter, options)), options);
+  yield* writeAtomicallySteps(target, (tmp) => (engine === "values" ? writeAllFromValues(tmp, paths, counter, options) : writeSpliced(tmp, paths, counter, options)), options);
   options.onProgress?.({ phase: "done", unit: "traces", done: counter.done, total: counter.total });
   return target;
 }

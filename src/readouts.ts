@@ -363,7 +363,7 @@ export function checkValue(key: string, text: unknown, spec: KeySpec): Attribute
       key,
       value: undefined,
       expected: "text (encode the value with encode())",
-      message: `${key}: expected text (encode the value with encode()), got a ${typeof text}`,
+      message: `${key}: expected text (encode the value with encode()), got ${describe(text)}`,
     };
   }
   if (spec.kind !== "text" && spec.kind !== "filedate" && isNullText(text)) {

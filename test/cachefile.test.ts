@@ -253,6 +253,22 @@ with h5py.File(sys.argv[1], "r") as f:
     expect(() => updateTraceAttributes({ ...attrs, cache_file_index: "120" })).toThrow(IndexRangeError);
   });
 
+  it("values that are not text are stored as offspect's encode gives them, as offspect's update_trace_attributes encodes every value", () => {
+    const path = copyFixture("template_R001.hdf5", dir, "encode.hdf5");
+    const cf = new CacheFile(path);
+    const attrs: Record<string, unknown> = cf.getTraceAttrs(1);
+    attrs["comment"] = new Date(Date.UTC(2024, 4, 2, 10, 14, 3, 250));
+    attrs["onset_shift"] = 5;
+    attrs["reject"] = true;
+    expect(cf.setTraceAttrs(1, attrs as Record<string, string>).written.sort()).toEqual(["comment", "onset_shift", "reject"]);
+    const stored = cf.getTraceAttrs(1);
+    expect([stored["comment"], stored["onset_shift"], stored["reject"]]).toEqual([encode(attrs["comment"]), "5", "true"]);
+    // A value encode refuses (a function) writes nothing.
+    const before = fileSha256(path);
+    expect(() => cf.setTraceAttrs(1, { ...cf.getTraceAttrs(1), comment: (() => 1) as unknown as string })).toThrow(expect.objectContaining({ code: "EENCODE" }));
+    expect(fileSha256(path)).toBe(before);
+  });
+
   it("the batch loop of offspect's docs: shift every onset by 5", () => {
     const path = copyFixture("merged_R001_R003.hdf5", dir, "merged.hdf5");
     const cf = new CacheFile(path);

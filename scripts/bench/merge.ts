@@ -1,8 +1,9 @@
 /**
  * Benchmark of `merge`: both engines (the byte-level splice, default, and
- * libhdf5's H5Ocopy) on the 200-source set (200 files x 50 traces), the peak
- * RSS of a child process merging 100 and 400 sources, and the floors: `cat`
- * of the same files and the plain-C H5Ocopy merge (scripts/bench/c/merge.c).
+ * every source written from its values through libhdf5) on the 200-source
+ * set (200 files x 50 traces), the peak RSS of a child process merging 100
+ * and 400 sources, and the floors: `cat` of the same files and the plain-C
+ * H5Ocopy merge (scripts/bench/c/merge.c).
  *
  * Run directly (makes the data with make_data.py when missing):
  * ```sh
@@ -57,7 +58,7 @@ export interface Timing {
 export interface MergeRss {
   sources: number;
   spliceMiB: number;
-  hdf5MiB: number;
+  valuesMiB: number;
   method: string;
 }
 
@@ -71,8 +72,8 @@ export interface MergeBench {
   splice: Timing;
   /** The same with the default `fsync: true` (the new file and its directory). */
   spliceFsync: Timing;
-  /** The "hdf5" engine (H5Ocopy per origin, then the fixups), no fsync. */
-  hdf5Engine: Timing;
+  /** The "values" engine (every source written from its values through libhdf5), no fsync. */
+  valuesEngine: Timing;
   /** How many sources each engine took in the "auto" runs. */
   engines: Record<string, number>;
   /** `cat` of the same sources into one file. */
@@ -98,7 +99,7 @@ function timeMerge(target: string, sources: string[], runs: number, options: Mer
   return { seconds: median(times), runs: times, traces };
 }
 
-async function childRss(dir: string, engine: "auto" | "hdf5", sources: string[]): Promise<{ mib: number; method: string }> {
+async function childRss(dir: string, engine: "auto" | "values", sources: string[]): Promise<{ mib: number; method: string }> {
   const list = join(dir, `sources-${engine}-${sources.length}.json`);
   writeFileSync(list, JSON.stringify(sources));
   const target = join(dir, `rss-${engine}-${sources.length}.hdf5`);
@@ -116,7 +117,7 @@ async function childRss(dir: string, engine: "auto" | "hdf5", sources: string[])
  */
 export async function benchMerge(
   sourceDirs: Record<number, string[]>,
-  options: { runs?: number; hdf5Runs?: number; workDir?: string; baselines?: boolean } = {},
+  options: { runs?: number; valuesRuns?: number; workDir?: string; baselines?: boolean } = {},
 ): Promise<MergeBench> {
   const runs = options.runs ?? 5;
   const timed = sourceDirs[200] ?? Object.values(sourceDirs)[0];
@@ -128,7 +129,7 @@ export async function benchMerge(
     const { traces, ...splice } = timeMerge(target, timed, runs, { fsync: false, onSource: (e) => (engines[e.engine] = (engines[e.engine] ?? 0) + 1) });
     for (const k of Object.keys(engines)) engines[k] = engines[k]! / (runs + 1);
     const { traces: _t1, ...spliceFsync } = timeMerge(target, timed, runs, {});
-    const { traces: _t2, ...hdf5Engine } = timeMerge(target, timed, options.hdf5Runs ?? Math.min(runs, 3), { fsync: false, engine: "hdf5" });
+    const { traces: _t2, ...valuesEngine } = timeMerge(target, timed, options.valuesRuns ?? Math.min(runs, 3), { fsync: false, engine: "values" });
     const sourceBytes = timed.reduce((s, f) => s + statSync(f).size, 0);
 
     let cat: CatResult | undefined;
@@ -150,8 +151,8 @@ export async function benchMerge(
       const files = sourceDirs[n];
       if (!files) continue;
       const s = await childRss(work, "auto", files);
-      const h = await childRss(work, "hdf5", files);
-      rss.push({ sources: n, spliceMiB: s.mib, hdf5MiB: h.mib, method: s.method });
+      const v = await childRss(work, "values", files);
+      rss.push({ sources: n, spliceMiB: s.mib, valuesMiB: v.mib, method: s.method });
     }
     return {
       hdf5: hdf5Version(),
@@ -160,7 +161,7 @@ export async function benchMerge(
       sourceBytes,
       splice,
       spliceFsync,
-      hdf5Engine,
+      valuesEngine,
       engines,
       ...(cat ? { cat } : {}),
       ...(cMerge ? { cMerge } : {}),
@@ -174,7 +175,7 @@ export async function benchMerge(
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === "--child") {
     const [, engine, target, list] = argv;
-    merge(target!, JSON.parse(readFileSync(list!, "utf8")) as string[], { fsync: false, engine: engine as "auto" | "hdf5" });
+    merge(target!, JSON.parse(readFileSync(list!, "utf8")) as string[], { fsync: false, engine: engine as "auto" | "values" });
     process.stdout.write(JSON.stringify({ maxRSS: process.resourceUsage().maxRSS }) + "\n");
     return;
   }
@@ -201,11 +202,11 @@ async function main(argv: string[]): Promise<void> {
   console.log(`libhdf5 ${r.hdf5}; ${r.sources} sources, ${r.traces} traces, ${(r.sourceBytes / 2 ** 20).toFixed(1)} MiB; medians after a warm-up`);
   console.log(`  merge, splice engine:            ${s(r.splice.seconds)}  ${list(r.splice)}  sources by engine: ${JSON.stringify(r.engines)}`);
   console.log(`  merge, splice engine, fsync:     ${s(r.spliceFsync.seconds)}  ${list(r.spliceFsync)}`);
-  console.log(`  merge, hdf5 engine (H5Ocopy):    ${s(r.hdf5Engine.seconds)}  ${list(r.hdf5Engine)}`);
+  console.log(`  merge, values engine:            ${s(r.valuesEngine.seconds)}  ${list(r.valuesEngine)}`);
   if (r.cMerge) console.log(`  C H5Ocopy merge (no checks):     ${s(r.cMerge.seconds)}`);
   if (r.cat) console.log(`  cat of the sources:              ${s(r.cat.seconds)}`);
   for (const x of r.rss) {
-    console.log(`  peak RSS, ${x.sources} sources: splice ${x.spliceMiB.toFixed(0)} MiB, hdf5 ${x.hdf5MiB.toFixed(0)} MiB (${x.method})`);
+    console.log(`  peak RSS, ${x.sources} sources: splice ${x.spliceMiB.toFixed(0)} MiB, values ${x.valuesMiB.toFixed(0)} MiB (${x.method})`);
   }
 }
 

@@ -1,22 +1,29 @@
 /**
- * `npm run bench`: every benchmark the README's performance table reports.
+ * `npm run bench`: every benchmark the README's performance table reports,
+ * side by side in one run.
  *
  * 1. iterate: open the 10,000-trace file (200 origins x 50 traces of 2000 x 1
  *    float64, 29 attributes each; made by make_data.py) and read every
- *    trace's data and attributes, synchronously (`for (const t of cf)`) and
- *    asynchronously (`for await (const t of cf.traces())`, with the event-loop
- *    delay measured by perf_hooks.monitorEventLoopDelay), next to the plain C
- *    program (scripts/bench/c/iterate.c) reading the same data and attributes.
+ *    trace's data and attributes: the plain C program on libhdf5
+ *    (scripts/bench/c/iterate.c) reading the same; offspect's API
+ *    (`for (const [data, attrs] of cf)`, attributes as text); the typed API
+ *    (`cf.eachSync()`, attributes decoded per readout); and both async
+ *    (`cf.traces({ batch })`, `cf.each({ batch })`) with the event-loop delay
+ *    measured by perf_hooks.monitorEventLoopDelay.
  * 2. merge: 200 sources of 50 traces into one, both engines, `cat` and the C
  *    H5Ocopy merge as floors, and the peak RSS of merging 100 and 400 sources
  *    (scripts/bench/merge.ts).
  * 3. map: a 10,000-point motor map to PNG, one view and ortho
  *    (scripts/bench/map.ts).
+ * 4. analysis: annotate 10,000 traces (dry run and written) and map stats
+ *    with 1,000 bootstrap resamples (scripts/bench/analysis.ts).
+ * 5. import: a 30-minute, 5 kHz, 8-channel recording with 600 pulses, as
+ *    XDF and BrainVision, and its peak RSS (scripts/bench/import.ts).
  *
- * Usage: `npm run bench [-- --runs 5] [-- --only iterate,merge,map] [-- --json]`.
+ * Usage: `npm run bench [-- --runs 5] [-- --only iterate,merge,map,analysis,import] [-- --json]`.
  * Figures are medians of warm runs (after one warm-up run); the data live in
- * scripts/bench/out (git-ignored), made on the first run (about a minute).
- * Results are also written to scripts/bench/out/results.json.
+ * scripts/bench/out (git-ignored) and os.tmpdir(), made on the first run
+ * (a few minutes). Results are also written to scripts/bench/out/results.json.
  * @module
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -24,69 +31,121 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CacheFile } from "../../src/cachefile.js";
 import { hdf5Version } from "../../src/hdf5/file.js";
+import { benchAnalysis, type AnalysisBenchResult } from "./analysis.js";
 import { BENCH_DIR, buildBaselines, ensureBenchData, median, runCIterate, sourcesOf, type CIterateResult } from "./baseline.js";
+import { benchImport, type ImportBenchResult } from "./import.js";
 import { benchMap, type MapBenchResult } from "./map.js";
 import { benchMerge, type MergeBench } from "./merge.js";
+
+const BENCHMARKS = ["iterate", "merge", "map", "analysis", "import"] as const;
+
+interface AsyncTiming {
+  seconds: number;
+  runs: number[];
+  batch: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
 
 interface IterateBench {
   file: string;
   traces: number;
   attributes: number;
-  /** Seconds: open + every trace's data and attributes, synchronously. */
+  /** Seconds: open + every trace's data and attributes, offspect's API (attributes as text). */
   sync: { seconds: number; runs: number[] };
-  /** The same through the async API, with the event-loop delay while it ran. */
-  async: { seconds: number; runs: number[]; batch: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
+  /** The same through the typed API (`eachSync`: attributes decoded per readout). */
+  typed: { seconds: number; runs: number[] };
+  /** offspect's API, async (`traces({ batch })`), with the event-loop delay while it ran. */
+  async: AsyncTiming;
+  /** The typed API, async (`each({ batch })`). */
+  typedAsync: AsyncTiming;
   c?: CIterateResult;
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function iterateSync(file: string): Promise<{ seconds: number; traces: number; attributes: number }> {
+/** Seconds of `body`, the file let go afterwards (an event-loop turn) before the next run. */
+async function timed(body: () => void | Promise<void>): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const cf = new CacheFile(file);
+  await body();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await turn();
+  return seconds;
+}
+
+async function iterateSync(file: string): Promise<{ seconds: number; traces: number; attributes: number }> {
   let traces = 0;
   let attributes = 0;
   let checksum = 0;
-  for (const [data, attrs] of cf) {
-    traces++;
-    attributes += Object.keys(attrs).length - 3; // less origin, cache_file, cache_file_index
-    checksum += data.data[0]!;
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const seconds = await timed(() => {
+    const cf = new CacheFile(file);
+    for (const [data, attrs] of cf) {
+      traces++;
+      attributes += Object.keys(attrs).length - 3; // less origin, cache_file, cache_file_index
+      checksum += data.data[0]!;
+    }
+  });
   if (!Number.isFinite(checksum)) throw new Error("iterate: data not finite");
-  await turn(); // let the file go before the next run
   return { seconds, traces, attributes };
 }
 
-async function iterateAsync(file: string, batch: number): Promise<{ seconds: number; p99: number; max: number }> {
+async function iterateTyped(file: string): Promise<number> {
+  let checksum = 0;
+  const seconds = await timed(() => {
+    const cf = CacheFile.openSync(file);
+    for (const t of cf.eachSync()) checksum += t.data[0]! + (t.attrs.reject ? 1 : 0);
+  });
+  if (!Number.isFinite(checksum)) throw new Error("iterate: data not finite");
+  return seconds;
+}
+
+async function iterateAsync(file: string, batch: number, typed: boolean): Promise<{ seconds: number; p99: number; max: number }> {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
-  const t0 = process.hrtime.bigint();
-  const cf = await CacheFile.open(file);
   let checksum = 0;
-  for await (const [data] of cf.traces({ batch })) checksum += data.data[0]!;
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const seconds = await timed(async () => {
+    const cf = await CacheFile.open(file);
+    if (typed) for await (const t of cf.each({ batch })) checksum += t.data[0]!;
+    else for await (const [data] of cf.traces({ batch })) checksum += data.data[0]!;
+  });
   h.disable();
   if (!Number.isFinite(checksum)) throw new Error("iterate: data not finite");
-  await turn();
   return { seconds, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
 }
 
+function asyncTiming(runs: { seconds: number; p99: number; max: number }[], batch: number): AsyncTiming {
+  return {
+    seconds: median(runs.map((r) => r.seconds)),
+    runs: runs.map((r) => r.seconds),
+    batch,
+    loopDelayP99Ms: median(runs.map((r) => r.p99)),
+    loopDelayMaxMs: Math.max(...runs.map((r) => r.max)),
+  };
+}
+
 async function benchIterate(file: string, runs: number): Promise<IterateBench> {
-  await iterateSync(file); // warm-up: page cache, JIT
+  const batch = 64;
+  // Warm-up: page cache, JIT.
+  await iterateSync(file);
+  await iterateTyped(file);
+  await iterateAsync(file, batch, false);
+  await iterateAsync(file, batch, true);
   const sync: number[] = [];
+  const typed: number[] = [];
+  const asyncRuns: { seconds: number; p99: number; max: number }[] = [];
+  const typedAsyncRuns: { seconds: number; p99: number; max: number }[] = [];
   let traces = 0;
   let attributes = 0;
+  // Interleaved, so that a change in the machine's load touches every figure alike.
   for (let i = 0; i < runs; i++) {
     const r = await iterateSync(file);
     sync.push(r.seconds);
     traces = r.traces;
     attributes = r.attributes;
+    typed.push(await iterateTyped(file));
+    asyncRuns.push(await iterateAsync(file, batch, false));
+    typedAsyncRuns.push(await iterateAsync(file, batch, true));
   }
-  const batch = 64;
-  await iterateAsync(file, batch);
-  const asyncRuns: { seconds: number; p99: number; max: number }[] = [];
-  for (let i = 0; i < runs; i++) asyncRuns.push(await iterateAsync(file, batch));
   let c: CIterateResult | undefined;
   try {
     await buildBaselines();
@@ -99,32 +158,30 @@ async function benchIterate(file: string, runs: number): Promise<IterateBench> {
     traces,
     attributes,
     sync: { seconds: median(sync), runs: sync },
-    async: {
-      seconds: median(asyncRuns.map((r) => r.seconds)),
-      runs: asyncRuns.map((r) => r.seconds),
-      batch,
-      loopDelayP99Ms: median(asyncRuns.map((r) => r.p99)),
-      loopDelayMaxMs: Math.max(...asyncRuns.map((r) => r.max)),
-    },
+    typed: { seconds: median(typed), runs: typed },
+    async: asyncTiming(asyncRuns, batch),
+    typedAsync: asyncTiming(typedAsyncRuns, batch),
     ...(c ? { c } : {}),
   };
 }
 
 function parseArgs(argv: string[]): { runs: number; only: Set<string>; json: boolean } {
   let runs = 5;
-  let only = new Set(["iterate", "merge", "map"]);
+  let only = new Set<string>(BENCHMARKS);
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--runs") runs = Number(argv[++i]);
     else if (a === "--only") only = new Set((argv[++i] ?? "").split(","));
     else if (a === "--json") json = true;
-    else throw new Error(`unknown argument ${a}: usage: run.ts [--runs N] [--only iterate,merge,map] [--json]`);
+    else throw new Error(`unknown argument ${a}: usage: run.ts [--runs N] [--only ${BENCHMARKS.join(",")}] [--json]`);
   }
   if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`--runs: expected a positive integer, got ${runs}`);
-  for (const o of only) if (!["iterate", "merge", "map"].includes(o)) throw new RangeError(`--only: unknown benchmark ${o}`);
+  for (const o of only) if (!(BENCHMARKS as readonly string[]).includes(o)) throw new RangeError(`--only: unknown benchmark ${o}: use ${BENCHMARKS.join(", ")}`);
   return { runs, only, json };
 }
+
+const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
 
 async function main(): Promise<void> {
   const { runs, only, json } = parseArgs(process.argv.slice(2));
@@ -132,31 +189,47 @@ async function main(): Promise<void> {
   log(`libhdf5 ${hdf5Version()}, node ${process.version}; medians of ${runs} warm runs`);
   const sourceCounts = only.has("merge") ? [100, 200, 400] : [];
   await ensureBenchData(BENCH_DIR, sourceCounts);
-  const results: { iterate?: IterateBench; merge?: MergeBench; map?: MapBenchResult[] } = {};
+  const results: { iterate?: IterateBench; merge?: MergeBench; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[] } = {};
 
   if (only.has("iterate")) {
     const it = await benchIterate(join(BENCH_DIR, "iterate.hdf5"), runs);
     results.iterate = it;
-    const ratio = it.c ? ` = ${(it.sync.seconds / it.c.seconds).toFixed(2)}x C (target <= 1.5x)` : "";
+    const s = (x: number) => `${x.toFixed(3)} s`;
     log(`\niterate ${it.traces} traces (${it.attributes} attributes), open + every trace's data and attributes:`);
-    if (it.c) log(`  plain C on libhdf5:        ${it.c.seconds.toFixed(3)} s`);
-    log(`  CacheFile, sync:           ${it.sync.seconds.toFixed(3)} s${ratio}`);
-    log(
-      `  CacheFile.traces(), async: ${it.async.seconds.toFixed(3)} s = ${(it.async.seconds / it.sync.seconds).toFixed(2)}x sync (target <= 1.3x); ` +
-        `event-loop delay p99 ${it.async.loopDelayP99Ms.toFixed(1)} ms, max ${it.async.loopDelayMaxMs.toFixed(1)} ms (target p99 < 20 ms)`,
-    );
+    if (it.c) log(`  plain C on libhdf5:                 ${s(it.c.seconds)}`);
+    const vsC = it.c ? ` = ${(it.sync.seconds / it.c.seconds).toFixed(2)}x C (target <= 0.8x: ${verdict(it.sync.seconds <= 0.8 * it.c.seconds)})` : "";
+    log(`  offspect's API, sync:               ${s(it.sync.seconds)}${vsC}`);
+    const typedRatio = it.typed.seconds / it.sync.seconds;
+    log(`  typed API (eachSync):               ${s(it.typed.seconds)} = ${typedRatio.toFixed(2)}x offspect's API (target <= 1.3x: ${verdict(typedRatio <= 1.3)})`);
+    for (const [name, a] of [
+      ["offspect's API, async (traces()):   ", it.async],
+      ["typed API, async (each()):          ", it.typedAsync],
+    ] as const) {
+      const ratio = a.seconds / it.sync.seconds;
+      log(
+        `  ${name}${s(a.seconds)} = ${ratio.toFixed(2)}x sync (target <= 1.3x: ${verdict(ratio <= 1.3)}); ` +
+          `event-loop delay p99 ${a.loopDelayP99Ms.toFixed(1)} ms (target < 20 ms: ${verdict(a.loopDelayP99Ms < 20)}), max ${a.loopDelayMaxMs.toFixed(1)} ms`,
+      );
+    }
   }
 
   if (only.has("merge")) {
     const m = await benchMerge({ 100: sourcesOf(BENCH_DIR, 100), 200: sourcesOf(BENCH_DIR, 200), 400: sourcesOf(BENCH_DIR, 400) }, { runs, workDir: BENCH_DIR });
     results.merge = m;
-    log(`\nmerge ${m.sources} sources, ${m.traces} traces, ${(m.sourceBytes / 2 ** 20).toFixed(1)} MiB (target <= 1.5 s):`);
-    log(`  merge (splice engine):          ${m.splice.seconds.toFixed(3)} s${m.cat ? ` = ${(m.splice.seconds / m.cat.seconds).toFixed(1)}x cat` : ""}${m.cMerge ? `, ${(m.splice.seconds / m.cMerge.seconds).toFixed(2)}x C H5Ocopy` : ""}`);
+    const vsCat = m.cat ? m.splice.seconds / m.cat.seconds : undefined;
+    log(`\nmerge ${m.sources} sources, ${m.traces} traces, ${(m.sourceBytes / 2 ** 20).toFixed(1)} MiB:`);
+    log(
+      `  merge (splice engine):          ${m.splice.seconds.toFixed(3)} s (target <= 0.8 s: ${verdict(m.splice.seconds <= 0.8)})` +
+        (vsCat !== undefined ? ` = ${vsCat.toFixed(1)}x cat (target <= 3x: ${verdict(vsCat <= 3)})` : "") +
+        (m.cMerge ? `, ${(m.splice.seconds / m.cMerge.seconds).toFixed(2)}x C H5Ocopy` : ""),
+    );
     log(`  merge (splice engine) + fsync:  ${m.spliceFsync.seconds.toFixed(3)} s`);
-    log(`  merge (hdf5 engine, H5Ocopy):   ${m.hdf5Engine.seconds.toFixed(3)} s`);
+    log(`  merge (values engine):          ${m.valuesEngine.seconds.toFixed(3)} s`);
     if (m.cMerge) log(`  plain C H5Ocopy merge:          ${m.cMerge.seconds.toFixed(3)} s`);
     if (m.cat) log(`  cat of the sources:             ${m.cat.seconds.toFixed(3)} s`);
-    for (const r of m.rss) log(`  peak RSS merging ${r.sources} sources: ${r.spliceMiB.toFixed(0)} MiB (hdf5 engine ${r.hdf5MiB.toFixed(0)} MiB; target <= 250 MB)`);
+    for (const r of m.rss) {
+      log(`  peak RSS merging ${r.sources} sources: ${r.spliceMiB.toFixed(0)} MiB (values engine ${r.valuesMiB.toFixed(0)} MiB; target <= 250 MB: ${verdict(r.spliceMiB * 1.048576 <= 250)})`);
+    }
   }
 
   if (only.has("map")) {
@@ -164,6 +237,28 @@ async function main(): Promise<void> {
     results.map = maps;
     log("\nmap, values to PNG file:");
     for (const r of maps) log(`  ${r.name.padEnd(60)} ${r.ms.toFixed(0).padStart(5)} ms (target ${r.target_ms} ms)`);
+  }
+
+  if (only.has("analysis")) {
+    const a = await benchAnalysis({ runs: Math.min(runs, 3) });
+    results.analysis = a;
+    log("\nanalysis, 10,000 traces of 2000 samples:");
+    for (const r of a) {
+      const target = r.target_s === null ? "" : ` (target <= ${r.target_s} s: ${verdict(r.seconds <= r.target_s)})`;
+      log(`  ${r.name.padEnd(60)} ${r.seconds.toFixed(3)} s${target}`);
+    }
+  }
+
+  if (only.has("import")) {
+    const im = await benchImport(Math.min(runs, 3));
+    results.import = im;
+    log("\nimport a recording into a CacheFile (in a child process):");
+    for (const r of im) {
+      log(
+        `  ${r.name.padEnd(44)} ${r.seconds.toFixed(3)} s, cpu ${r.cpuSeconds.toFixed(3)} s (target <= ${r.target_seconds} s: ${verdict(r.seconds <= r.target_seconds)}); ` +
+          `peak RSS ${r.peakRssMb.toFixed(0)} MB (target <= ${r.target_rss_mb} MB: ${verdict(r.peakRssMb <= r.target_rss_mb)})`,
+      );
+    }
   }
 
   writeFileSync(join(BENCH_DIR, "results.json"), `${JSON.stringify(results, null, 1)}\n`);

@@ -6,11 +6,13 @@
  */
 import { resolve } from "node:path";
 import { ClosedError, describe, ForeignAttributesError, IndexTypeError } from "../errors.js";
+import { ArgumentRangeError } from "../values/errors.js";
 import type { RawData } from "../hdf5/file.js";
 import { parseAttrValue, pyToJs } from "../pyliteral.js";
 import { CacheFile, toTraceData } from "./cachefile.js";
 import type { TraceAttributes, TraceData, WriteResult } from "./types.js";
-import { defineValue, isIndexText } from "./writes.js";
+import { setOwn } from "../own.js";
+import { isIndexText } from "./writes.js";
 
 // A few recently used CacheFile objects, so that module functions taking only
 // attributes (updateTraceAttributes) keep their O(1) index between calls.
@@ -40,7 +42,7 @@ export function readTrace(cf: CacheFile, idx: number): TraceAttributes;
 export function readTrace(cf: CacheFile, idx: number, what: "attrs" | "data" = "attrs"): TraceAttributes | TraceData {
   if (what === "attrs") return cf.getTraceAttrs(idx);
   if (what === "data") return cf.getTraceData(idx);
-  throw new TypeError(`${String(what)} can not be loaded: use "attrs" or "data"`);
+  throw new ArgumentRangeError(`expected "attrs" or "data" for what, got ${describe(what)}`);
 }
 
 /**
@@ -85,7 +87,7 @@ export function sortKeys(keys: Iterable<string>): string[] {
 export function asDict(attrs: Record<string, string> | Map<string, string> | Iterable<[string, string]>): Record<string, string> {
   const entries = attrs instanceof Map || Symbol.iterator in Object(attrs) ? [...(attrs as Iterable<[string, string]>)] : Object.entries(attrs);
   const out: Record<string, string> = {};
-  for (const [k, v] of entries) defineValue(out, k, v);
+  for (const [k, v] of entries) setOwn(out, k, v);
   return out;
 }
 
@@ -98,7 +100,7 @@ export function asDict(attrs: Record<string, string> | Map<string, string> | Ite
 export function parseTraceAttrs(attrs: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(asDict(attrs))) {
-    Object.defineProperty(out, k, { value: pyToJs(parseAttrValue(k, v)), enumerable: true, writable: true, configurable: true });
+    setOwn(out, k, pyToJs(parseAttrValue(k, v)));
   }
   return out;
 }

@@ -1,25 +1,22 @@
 /**
  * The rules of writing to a CacheFile: attributes must come from this file
  * and this trace (offspect's checks), only the readout's trace keys are
- * written and only when they changed, every changed value is checked
- * against its key's type, and nothing is written when anything is refused;
+ * written and only when they changed, a value that is not text is stored
+ * as offspect's `encode` gives it (as offspect's `update_trace_attributes`
+ * encodes every value), every changed value is checked against its key's type, and nothing is written when anything is refused;
  * data keeps its shape.
  * @internal
  * @module
  */
+import { encode } from "../codec.js";
 import { describe, ForeignAttributesError, InvalidAttributeError, ShapeMismatchError } from "../errors.js";
 import { checkValue, getReadout, traceKeySpecs, TRANSIENT_KEYS } from "../readouts.js";
 import type { TraceAttributes, TraceData } from "./types.js";
+import { setOwn } from "../own.js";
 
 /** offspect's `isindex`: text of a non-negative integer. */
 export function isIndexText(x: unknown): x is string {
   return typeof x === "string" && /^\s*\+?[0-9]+\s*$/.test(x);
-}
-
-/** Sets an own property, also for the key "__proto__". */
-export function defineValue(obj: Record<string, string>, key: string, value: string): void {
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
 }
 
 /**
@@ -38,8 +35,9 @@ export function plannedWrite(
   const changed: Record<string, string> = {};
   const ignored: string[] = [];
   const problems = [];
-  for (const [key, value] of Object.entries(attrs)) {
+  for (const [key, given] of Object.entries(attrs)) {
     if (TRANSIENT_KEYS.includes(key)) continue;
+    const value: unknown = typeof given === "string" ? given : encode(given);
     if (stored[key] === value) continue;
     const spec = specs[key];
     if (!spec) {
@@ -48,7 +46,7 @@ export function plannedWrite(
     }
     const problem = checkValue(key, value, spec);
     if (problem) problems.push(problem);
-    else defineValue(changed, key, value);
+    else setOwn(changed, key, value as string);
   }
   if (problems.length > 0) throw new InvalidAttributeError(problems, fname);
   return { changed, ignored };

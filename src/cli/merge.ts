@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
 import { CacheFile } from "../cachefile.js";
-import { expandUser, type ProgressEvent } from "../build.js";
+import type { ProgressEvent } from "../build.js";
 import { TargetFolderError } from "../errors.js";
 import { merge } from "../merge.js";
+import { expandUser } from "../paths.js";
 
 /**
  * `cachefile merge -t TARGET -f SOURCE... [-v]`: merges with a progress bar

@@ -9,6 +9,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { ClosedError, FileNotFoundError, NotHdf5Error, PermissionError } from "../errors.js";
 import { type FileHandle, Kind, Mode, native } from "./native.js";
+import { setOwn } from "../own.js";
 
 /**
  * `"r"`: read-only, SWMR-read, latest format (offspect's `read_file`);
@@ -49,8 +50,7 @@ export function unpackAttrs(packed: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < parts.length; i += 2) {
     const key = parts[i]!;
-    if (key === "__proto__") Object.defineProperty(out, key, { value: parts[i + 1], enumerable: true, writable: true, configurable: true });
-    else out[key] = parts[i + 1]!;
+    setOwn(out, key, parts[i + 1]!);
   }
   return out;
 }

@@ -18,6 +18,7 @@ import { readChunkTree } from "./format/btree1.js";
 import { FormatDamage, FormatNotHdf5, FormatTruncated, FormatUnsupported, FormatValueError } from "./format/errors.js";
 import { FormatFile, isLittleFloat64, type ValuesLocation, valuesFrom } from "./format/file.js";
 import type { Member } from "./format/group.js";
+import { setOwn } from "../own.js";
 
 /** A read the format module left to libhdf5, and why. */
 export interface FallbackEvent {
@@ -251,8 +252,7 @@ export class Hdf5Source implements Disposable {
       (f) => {
         const out: Record<string, string> = {};
         for (const a of f.attributes(this.#mustAddress(f, path), path)) {
-          if (a.name === "__proto__") Object.defineProperty(out, a.name, { value: a.value, enumerable: true, writable: true, configurable: true });
-          else out[a.name] = a.value;
+          setOwn(out, a.name, a.value);
         }
         return out;
       },

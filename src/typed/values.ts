@@ -19,6 +19,7 @@ import { parseAttrValue } from "../values/attrvalue.js";
 import { pyToJs } from "../values/tojs.js";
 import { yamlFloat } from "../values/yamldump.js";
 import type { TraceAttrs, TraceUpdate } from "./types.js";
+import { setOwn } from "../own.js";
 
 const NULL = /^(?:None|null|Null|NULL|~|)$/;
 const TRUE = /^(?:True|true|TRUE|yes|Yes|YES|on|On|ON)$/;
@@ -120,8 +121,7 @@ export function decodeTraceAttrs(text: Readonly<Record<string, string>>): TraceA
   for (const key in text) {
     if (key === "origin" || key === "cache_file" || key === "cache_file_index") continue;
     const value = decodeValue(key, text[key]!, specs[key]);
-    if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-    else out[key] = value;
+    setOwn(out, key, value);
   }
   return out as TraceAttrs;
 }

@@ -4,6 +4,7 @@
  */
 import { pyStr } from "./format.js";
 import type { PyValue } from "./literal.js";
+import { setOwn } from "../own.js";
 
 /**
  * The plain JavaScript value of a parsed literal: numbers (ints beyond 2^53
@@ -43,8 +44,7 @@ export function pyToJs(v: PyValue): unknown {
     case "dict": {
       const out: Record<string, unknown> = {};
       for (const [k, x] of v.entries) {
-        // defineProperty, so that a key "__proto__" is a key like any other.
-        Object.defineProperty(out, pyStr(k), { value: pyToJs(x), enumerable: true, writable: true, configurable: true });
+        setOwn(out, pyStr(k), pyToJs(x));
       }
       return out;
     }

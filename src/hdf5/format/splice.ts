@@ -42,6 +42,7 @@ import { describeObject, type ObjectInfo } from "./object.js";
 import { MSG, readObjectHeader, type ObjectHeader } from "./objectHeader.js";
 import { ByteReader } from "./reader.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
+import { setOwn } from "../../own.js";
 
 // ---------------------------------------------------------------------------
 // What a parse reports
@@ -332,8 +333,7 @@ function attributeRecord(list: StringAttribute[], recent: string[]): { attrs: Re
     const name = lastName === a.name ? lastName : (recent[2 * i] = a.name);
     const lastValue = recent[2 * i + 1];
     const value = lastValue === a.value ? lastValue : (recent[2 * i + 1] = a.value);
-    if (name === "__proto__") Object.defineProperty(attrs, name, { value, enumerable: true, writable: true, configurable: true });
-    else attrs[name] = value;
+    setOwn(attrs, name, value);
     if (!a.standard) nonStandard.push(name);
   }
   return { attrs, nonStandard };
