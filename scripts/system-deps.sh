@@ -1,12 +1,28 @@
 #!/bin/sh
-# Makes sure the system packages this project needs are present, installing
-# them with apt-get when they are missing and we may (root on Debian/Ubuntu).
+# Development set-up only: in a checkout of this repository, makes sure the
+# system packages for building the addon from source and for the tests are
+# present, installing them with apt-get when they are missing and we may
+# (root on Debian/Ubuntu).
 #   scripts/system-deps.sh build   libhdf5 and liblzf headers and a compiler (npm install)
 #   scripts/system-deps.sh test    also h5py, numpy, scipy and h5dump (npm test)
+#   scripts/system-deps.sh pack    also patchelf (npm run prebuild, npm pack)
 # Set OFFSPECT_SKIP_SYSTEM_DEPS=1 to skip (e.g. when you manage packages yourself).
+#
+# It does nothing, and never runs apt-get, unless it runs in a git checkout
+# of this package and (when npm runs it) npm was started in that folder:
+# never when the package is installed as a dependency (the published package
+# does not even contain this script), nor when npm prepares it as a git
+# dependency.
 set -eu
 [ "${OFFSPECT_SKIP_SYSTEM_DEPS:-}" = "1" ] && exit 0
 what="${1:-build}"
+
+here="$(pwd -P)"
+[ -e "$here/.git" ] || exit 0                                  # not a checkout (an installed package)
+if [ -n "${INIT_CWD:-}" ]; then                                 # run by npm (unset when run by hand)
+  [ "$(cd "$INIT_CWD" 2>/dev/null && pwd -P)" = "$here" ] || exit 0   # npm started elsewhere: a dependency
+fi
+[ -z "${_PACOTE_NO_PREPARE_+set}" ] || exit 0                   # npm preparing a git dependency
 
 missing=""
 need() { missing="$missing $1"; }
@@ -17,6 +33,9 @@ command -v pkg-config >/dev/null 2>&1 || need pkg-config
 command -v g++ >/dev/null 2>&1 || need g++
 command -v make >/dev/null 2>&1 || need make
 command -v python3 >/dev/null 2>&1 || [ -x /usr/bin/python3 ] || need python3
+if [ "$what" = "test" ] || [ "$what" = "pack" ]; then
+  command -v patchelf >/dev/null 2>&1 || need patchelf
+fi
 if [ "$what" = "test" ]; then
   /usr/bin/python3 -c "import h5py" 2>/dev/null || need python3-h5py
   /usr/bin/python3 -c "import numpy" 2>/dev/null || need python3-numpy

@@ -2,6 +2,8 @@
  * offspect-cachefile: read, annotate, merge and map offspect CacheFiles.
  * @module
  */
+// The public types use Node's (Buffer, Disposable, URL): consumers get them from @types/node, a dependency.
+/// <reference types="node" preserve="true" />
 export {
   CacheFile,
   VALID_SUFFIX,

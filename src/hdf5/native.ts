@@ -14,15 +14,16 @@
  *   native.fileClose(h);
  * }
  * ```
- * @throws {Error} (code ENATIVE) at import, when the addon cannot be loaded: the message lists every cause and the fix
+ * @throws {NativeLoadError} (code ENATIVE) at import, when no build of the addon loads: the message lists every place looked in, its cause and fix
  * @internal
  * @module
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errorFromNative, type NativeFailure } from "./errors.js";
+import { BUILD_FROM_SOURCE, type CandidateKind, diagnose, glibcVersion, type LoadCause, NativeLoadError, type PrebuildRequirements } from "./loadError.js";
 
 /** An open HDF5 file. */
 export type FileHandle = { readonly __brand: "offspect-cachefile.FileHandle" };
@@ -105,7 +106,7 @@ export interface Binding {
 }
 
 function packageRoot(): string {
-  // src/hdf5/native.ts and dist/src/hdf5/native.js (or dist/hdf5/native.js) lie below the root.
+  // src/hdf5/native.ts and dist/hdf5/native.js lie below the root.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "binding.gyp"))) return dir;
@@ -114,33 +115,105 @@ function packageRoot(): string {
   return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 }
 
+/** The parts of node-gyp-build used here: its matching of prebuilds to this runtime. */
+interface NodeGypBuild {
+  parseTuple(name: string): { name: string; platform: string; architectures: string[] } | undefined;
+  matchTuple(platform: string, arch: string): (tuple: unknown) => boolean;
+  compareTuples(a: { architectures: string[] }, b: { architectures: string[] }): number;
+  parseTags(file: string): { file: string } | undefined;
+  matchTags(runtime: string, abi: string): (tags: unknown) => boolean;
+  compareTags(runtime: string): (a: { file: string }, b: { file: string }) => number;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The prebuild node-gyp-build would pick for this runtime (its own matching:
+ * prebuilds/<platform>-<arch>/, then the most specific tags), or the cause
+ * when there is none.
+ */
+function findPrebuild(ngb: NodeGypBuild, root: string): { path: string } | LoadCause {
+  const dir = join(root, "prebuilds");
+  const tuples = listDir(dir).map((n) => ngb.parseTuple(n));
+  const shipped = tuples.filter((t) => t !== undefined).map((t) => t.name);
+  const tuple = tuples.filter(ngb.matchTuple(process.platform, process.arch)).sort((a, b) => ngb.compareTuples(a!, b!))[0];
+  const none = (what: string): LoadCause => ({
+    kind: "prebuild",
+    path: dir,
+    problem: `${what} (this package ships prebuilds for: ${shipped.length > 0 ? shipped.join(", ") : "none"})`,
+    fix: BUILD_FROM_SOURCE,
+  });
+  if (!tuple) return none(`none for ${process.platform}-${process.arch}`);
+  const tags = listDir(join(dir, tuple.name))
+    .map((f) => ngb.parseTags(f))
+    .filter(ngb.matchTags("node", process.versions.modules))
+    .sort((a, b) => ngb.compareTags("node")(a!, b!));
+  const winner = tags[0];
+  if (!winner) return none(`none in ${tuple.name} matches Node ${process.versions.node}${glibcVersion() ? " on glibc" : " off glibc (musl?)"}`);
+  return { path: join(dir, tuple.name, winner.file) };
+}
+
+/** What the prebuild in `dir` says it needs, when its manifest says so. */
+function prebuildNeeds(dir: string): PrebuildRequirements | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { requires?: PrebuildRequirements };
+    return typeof manifest.requires?.glibc === "string" ? manifest.requires : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Loads the addon. Looked for as node-gyp-build looks: a source build
+ * (build/Release, then build/Debug: made by the repo's npm install, by
+ * --build-from-source, or when no prebuild loaded at install), then the
+ * prebuild matching this runtime. Unlike node-gyp-build, a candidate that
+ * exists but does not load does not hide the next one. Honours
+ * node-gyp-build's PREBUILDS_ONLY and OFFSPECT_CACHEFILE_PREBUILD (a folder
+ * to look in instead of the package's).
+ */
 function load(): Binding {
   const require = createRequire(import.meta.url);
   const root = packageRoot();
-  const causes: string[] = [];
-  for (const candidate of [join(root, "build", "Release", "offspect_hdf5.node"), join(root, "build", "Debug", "offspect_hdf5.node")]) {
-    if (!existsSync(candidate)) {
-      causes.push(`${candidate}: not built`);
-      continue;
+  const base = process.env.OFFSPECT_CACHEFILE_PREBUILD || root;
+  const causes: LoadCause[] = [];
+  const candidates: { kind: CandidateKind; path: string }[] = [];
+  if (!process.env.PREBUILDS_ONLY) {
+    const built = ["Release", "Debug"].map((d) => join(base, "build", d, "offspect_hdf5.node")).filter((p) => existsSync(p));
+    if (built.length === 0) {
+      causes.push({ kind: "source build", path: join(base, "build", "Release", "offspect_hdf5.node"), problem: "not built", fix: BUILD_FROM_SOURCE });
     }
+    for (const path of built) candidates.push({ kind: "source build", path });
+  }
+  let ngb: NodeGypBuild | undefined;
+  try {
+    ngb = require("node-gyp-build") as NodeGypBuild;
+  } catch (e) {
+    causes.push({ kind: "prebuild", path: join(base, "prebuilds"), problem: `node-gyp-build, which finds it, is missing (${(e as Error).message.split("\n")[0]})`, fix: "reinstall the package (npm install offspect-cachefile)" });
+  }
+  if (ngb) {
+    const prebuild = findPrebuild(ngb, base);
+    if ("kind" in prebuild) causes.push(prebuild);
+    else candidates.push({ kind: "prebuild", path: prebuild.path });
+  }
+  for (const { kind, path } of candidates) {
     try {
-      const binding = require(candidate) as Binding;
+      const binding = require(path) as Binding;
       binding.setErrorFactory(errorFromNative);
       return binding;
     } catch (e) {
-      causes.push(`${candidate}: ${(e as Error).message}`);
+      causes.push(diagnose(kind, path, e, kind === "prebuild" ? prebuildNeeds(dirname(path)) : undefined));
     }
   }
-  const error = new Error(
-    [
-      "offspect-cachefile: the native libhdf5 binding could not be loaded.",
-      ...causes.map((c) => `  - ${c}`),
-      "To fix: install libhdf5, liblzf and a compiler (Debian/Ubuntu: apt-get install -y libhdf5-dev liblzf-dev pkg-config g++ make python3),",
-      `then rebuild the binding in ${root} with: npm rebuild offspect-cachefile (or npx node-gyp rebuild).`,
-    ].join("\n"),
-  );
-  (error as Error & { code: string }).code = "ENATIVE";
-  throw error;
+  // Tried first, reported first: the source builds, then the prebuild.
+  causes.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "source build" ? -1 : 1));
+  throw new NativeLoadError(root, causes);
 }
 
 export const native: Binding = load();
