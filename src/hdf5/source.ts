@@ -14,7 +14,6 @@
 import { read } from "node:fs";
 import { CorruptFileError, FileNotFoundError, LayoutError, NotHdf5Error, PermissionError, TruncatedFileError } from "../errors.js";
 import { H5File, MAX_ELEMENTS, type ObjectKind, type RawData } from "./file.js";
-import { readChunkTree } from "./format/btree1.js";
 import { FormatDamage, FormatNotHdf5, FormatTruncated, FormatUnsupported, FormatValueError } from "./format/errors.js";
 import { FormatFile, isLittleFloat64, type ValuesLocation, valuesFrom } from "./format/file.js";
 import type { Member } from "./format/group.js";
@@ -342,25 +341,14 @@ export class Hdf5Source implements Disposable {
     });
   }
 
-  /**
-   * Before libhdf5 reads a dataset's values from its chunks: the chunk
-   * index, checked as far as the format module knows it (a damaged index
-   * makes libhdf5 1.10.8 crash or loop), and every chunk inside the file.
-   */
+  /** {@link FormatFile.preflight}, its damage as the error a user gets. */
   #preflight(f: FormatFile, addr: number, path: string): void {
     try {
-      const d = f.dataset(addr, path);
-      if (d.layout.kind !== "chunked") return;
-      const index = d.layout.index;
-      const rank = d.layout.dims.length;
-      if (index.type === "btree1") readChunkTree(f.reader, index.addr, rank, f.superblock.chunkK, path);
-      else if (index.type === "single" && index.addr >= 0) {
-        const size = index.filteredSize ?? d.layout.dims.reduce((a, b) => a * b, d.layout.elementSize);
-        f.reader.read(index.addr, size, `the chunk of ${path}`);
-      }
+      f.preflight(addr, path);
     } catch (e) {
       if (e instanceof FormatUnsupported) return;
       throw mapFormatError(e, this.path);
     }
   }
+
 }

@@ -10,7 +10,8 @@
 import { UNDEF } from "./bytes.js";
 import { readStringAttributes, type StringAttribute } from "./attributes.js";
 import { checkNumeric, convertible, toFloat64 } from "./data.js";
-import { damaged, FormatValueError, unsupported } from "./errors.js";
+import { damaged, FormatUnsupported, FormatValueError, unsupported } from "./errors.js";
+import { readChunkTree } from "./btree1.js";
 import { readMembers, type Members } from "./group.js";
 import { readGlobalHeap, type GlobalHeapCollection } from "./heaps.js";
 import { classify, describeObject, type DatasetInfo, type ObjectInfo, type ObjectKind } from "./object.js";
@@ -113,6 +114,10 @@ export class FormatFile {
     this.#heaps.clear();
   }
 
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   #readExtension(addr: number): void {
     const header = readObjectHeader(this.reader, addr, "the superblock extension");
     for (const m of header.messages) {
@@ -174,6 +179,39 @@ export class FormatFile {
       this.#heapBytes -= dropped.bytes.length;
     }
     return c;
+  }
+
+  /**
+   * Before libhdf5 reads a dataset's values from its chunks: what libhdf5
+   * 1.10.8 trusts and crashes, loops or reads past a buffer on when it is
+   * damaged: the chunk dimensions (one per dimension of the dataspace, none
+   * 0, none beyond a fixed maximum, the element size the type's), the chunk
+   * index (as far as the module knows it), and every chunk inside the file.
+   * Nothing to check for other layouts, or an index the module does not know.
+   */
+  preflight(addr: number, what: string): void {
+    const d = this.dataset(addr, what);
+    if (d.layout.kind !== "chunked") return;
+    const { dims: chunk, elementSize, index } = d.layout;
+    const dims = d.space.kind === "null" ? [] : d.space.dims;
+    if (d.space.kind !== "null" && chunk.length !== dims.length) {
+      damaged(`dataset '${what}' has ${dims.length} dimensions, its chunks ${chunk.length}`);
+    }
+    chunk.forEach((n, i) => {
+      const max = d.space.maxDims?.[i] ?? dims[i];
+      if (n === 0) damaged(`dataset '${what}': its chunks have size 0 in dimension ${i}`);
+      if (max !== undefined && max !== UNDEF && n > max) damaged(`dataset '${what}': its chunks are ${n} long in dimension ${i}, more than its maximum ${max}`);
+    });
+    if (elementSize !== d.type.size) damaged(`dataset '${what}': its chunks hold elements of ${elementSize} bytes, its type ${d.type.size}`);
+    try {
+      if (index.type === "btree1") readChunkTree(this.reader, index.addr, chunk.length, this.superblock.chunkK, what);
+      else if (index.type === "single" && index.addr >= 0) {
+        const size = index.filteredSize ?? chunk.reduce((a, b) => a * b, elementSize);
+        this.reader.read(index.addr, size, `the chunk of ${what}`);
+      }
+    } catch (e) {
+      if (!(e instanceof FormatUnsupported)) throw e;
+    }
   }
 
   /** The dataset at `addr`. */

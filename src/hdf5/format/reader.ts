@@ -94,6 +94,10 @@ export class ByteReader {
     if (fd !== undefined && this.#ownsFd) closeSync(fd);
   }
 
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** Forgets cached pages (after the file was written). */
   forget(): void {
     this.#pages.clear();

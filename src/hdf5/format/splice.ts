@@ -692,6 +692,10 @@ class Source {
       closeSync(this.fd);
     }
   }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }
 
 /**
