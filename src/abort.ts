@@ -6,17 +6,21 @@ import { CacheFileError } from "./errors.js";
 
 /**
  * A long operation stopped by its AbortSignal (`ABORT_ERR`, name
- * "AbortError" as Node's own); `cause` is the signal's reason. What it
- * writes is all or nothing: nothing was written.
+ * "AbortError" as Node's own); `cause` is the signal's reason. Operations
+ * that write do so all or nothing, and say so (`afterwards`: "nothing was
+ * written").
  */
 export class AbortedError extends CacheFileError {
-  constructor(what: string, reason: unknown) {
-    super("ABORT_ERR", `${what} was aborted: nothing was written`, { cause: reason });
+  constructor(what: string, reason: unknown, afterwards?: string) {
+    super("ABORT_ERR", `${what} was aborted${afterwards ? `: ${afterwards}` : ""}`, { cause: reason });
     this.name = "AbortError";
   }
 }
 
+/** What an aborted write leaves: the message's ending for every operation that writes all or nothing. */
+export const NOTHING_WRITTEN = "nothing was written";
+
 /** Throws {@link AbortedError} when `signal` is aborted. */
-export function throwIfAborted(signal: AbortSignal | undefined, what = "the operation"): void {
-  if (signal?.aborted) throw new AbortedError(what, signal.reason);
+export function throwIfAborted(signal: AbortSignal | undefined, what = "the operation", afterwards?: string): void {
+  if (signal?.aborted) throw new AbortedError(what, signal.reason, afterwards);
 }

@@ -30,6 +30,7 @@ import {
   ORIGIN_KEYS,
   type ReadoutSpec,
 } from "./readouts.js";
+import { NOTHING_WRITTEN } from "./abort.js";
 
 /**
  * The annotations of one origin (source recording): its attributes and one
@@ -288,7 +289,7 @@ export function populate(tf: string, annotations: Annotation[], traceslist: Trac
  * ```
  */
 export function createCacheFile(tf: string, annotations: Annotation[], traceslist: TraceInput[][], options: PopulateOptions & { signal?: AbortSignal } = {}): Promise<string> {
-  return runAsync(populateWork(tf, annotations, traceslist, options), options.signal, `writing ${tf}`);
+  return runAsync(populateWork(tf, annotations, traceslist, options), options.signal, `writing ${tf}`, NOTHING_WRITTEN);
 }
 
 /** {@link createCacheFile}, blocking: the same as offspect's {@link populate}. */

@@ -2,4 +2,10 @@
 /** The `cachefile` executable: see ./cli/program.ts. */
 import { main } from "./cli/program.js";
 
+// Output piped into a reader that stops early (`cachefile peek ... | head`): stop quietly, as Unix tools do.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
 process.exitCode = await main(process.argv.slice(2));

@@ -11,10 +11,12 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { writeAtomicallySteps } from "./atomic.js";
-import { CacheFile, parseTraceAttrs } from "./cachefile.js";
+import { CacheFile } from "./cachefile.js";
+import { decodeTraceAttrs } from "./typed/values.js";
 import { TargetFolderError, UnknownReadoutError } from "./errors.js";
 import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "./readouts.js";
 import { runAsync, runSync } from "./work.js";
+import { NOTHING_WRITTEN } from "./abort.js";
 
 export interface ExportOptions {
   /** "csv" (default) or "json". */
@@ -75,7 +77,7 @@ export function exportTracesSync(file: string | CacheFile, options: ExportOption
  * every 256 traces); `signal` stops it (no file is left behind).
  */
 export function exportTraces(file: string | CacheFile, options: ExportOptions & { signal?: AbortSignal }): Promise<void> {
-  return runAsync(exportWork(file, options), options.signal, `exporting ${typeof file === "string" ? file : file.fname}`);
+  return runAsync(exportWork(file, options), options.signal, `exporting ${typeof file === "string" ? file : file.fname}`, NOTHING_WRITTEN);
 }
 
 function* exportWork(file: string | CacheFile, options: ExportOptions): Generator<unknown, void> {
@@ -107,7 +109,7 @@ function* rows(fd: number, cf: CacheFile, format: "csv" | "json"): Generator<voi
   for (let i = 0; i < n; i++) {
     const { cache_file: _file, cache_file_index: _index, origin, ...attrs } = cf.getTraceAttrs(i);
     const row: Record<string, unknown> = { index: i, origin };
-    Object.assign(row, parseTraceAttrs(attrs));
+    Object.assign(row, decodeTraceAttrs(attrs));
     if (format === "json") {
       const clean: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(row)) clean[k] = jsonValue(v);

@@ -33,6 +33,7 @@ import { expandUser } from "./paths.js";
 import { normalizeAttrValue } from "./pyliteral.js";
 import { MUST_BE_IDENTICAL } from "./readouts.js";
 import { openSpliced, type SplicedObject, Splicer } from "./splice.js";
+import { NOTHING_WRITTEN } from "./abort.js";
 
 /**
  * How sources are copied: `"auto"` (default) splices every source the
@@ -411,7 +412,7 @@ export function merge(to: string, sources: string[], options: MergeOptions = {})
  * ```
  */
 export function mergeFiles(to: string, sources: string[], options: MergeOptions & { signal?: AbortSignal } = {}): Promise<string> {
-  return runAsync(mergeWork(to, sources, options), options.signal, `merging into ${to}`);
+  return runAsync(mergeWork(to, sources, options), options.signal, `merging into ${to}`, NOTHING_WRITTEN);
 }
 
 /** {@link mergeFiles}, blocking: the same as offspect's {@link merge}. */

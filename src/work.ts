@@ -20,12 +20,13 @@ export function runSync<T>(work: Generator<unknown, T>): T {
 
 /**
  * Runs `work`, letting the event loop turn at each of its yields; stops it
- * (AbortedError naming `what`) when `signal` aborts.
+ * (AbortedError naming `what`, and what that left: `afterwards`) when
+ * `signal` aborts.
  */
-export async function runAsync<T>(work: Generator<unknown, T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+export async function runAsync<T>(work: Generator<unknown, T>, signal: AbortSignal | undefined, what: string, afterwards?: string): Promise<T> {
   try {
     for (;;) {
-      throwIfAborted(signal, what);
+      throwIfAborted(signal, what, afterwards);
       const step = work.next();
       if (step.done) return step.value;
       await turn();

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile, merge, parseTraceAttrs, populate, type TraceData } from "../src/index.js";
+import { CacheFile, decodeTraceAttrs, merge, populate, type TraceData } from "../src/index.js";
 import { copyFixture, expected, fileSha256, fixture, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 
 const CLI = join(ROOT, "dist", "cli.js");
@@ -31,11 +31,10 @@ function dump(path: string): unknown {
 
 let dir: string;
 let cleanup: () => void;
+// The CLI under test is the built one: test/globalSetup.ts builds dist/ before any test file runs.
 beforeAll(() => {
   ({ dir, cleanup } = tempDir("ocf-cli-"));
-  // The CLI under test is the built one; build it so the test never runs stale code.
-  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, stdio: "inherit" });
-}, 120_000);
+});
 afterAll(() => cleanup());
 
 describe("cachefile peek", () => {
@@ -74,6 +73,13 @@ describe("cachefile peek", () => {
       "WARNING: traces [2, 4] share ID 1 and are similar with r = -1.00",
     ]);
     expect(cli("peek", file, "-s", "1.5").stdout).not.toContain("WARNING");
+  });
+  it("stops quietly when its reader stops early (peek | head -1): exit 0, no stack trace", () => {
+    const file = copyFixture("map_session.hdf5", dir);
+    const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${CLI}" peek "${file}" -s 0.5 | head -1`], { encoding: "utf8", cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(r.status).toBe(0);
   });
 });
 
@@ -162,6 +168,11 @@ describe("cachefile attrs", () => {
       if (i !== 2) expect(now).toEqual(before[i]);
       else expect(now).toEqual({ ...before[i], reject: "true", comment: "double pulse?", neg_peak_magnitude_uv: "-55.5" });
     }
+    // Shown as what it means, whichever spelling offspect's encode stored ("true" here, "False" elsewhere).
+    const shown = (i: number) => JSON.parse(cli("attrs", file, String(i), "--json").stdout) as Record<string, unknown>;
+    expect([shown(2)["reject"], shown(1)["reject"], shown(2)["neg_peak_magnitude_uv"]]).toEqual([true, false, -55.5]);
+    const exported = JSON.parse(cli("export", file, "--format", "json").stdout) as Record<string, unknown>[];
+    expect(exported.map((row) => row["reject"])).toEqual([false, false, true, false]);
     const seen = python<Record<string, [string, string]>>(
       `import h5py, json, sys
 f = h5py.File(sys.argv[1], "r")
@@ -195,7 +206,7 @@ describe("cachefile export", () => {
     expect(rows).toHaveLength(cf.length);
     rows.forEach((row, i) => {
       const attrs = cf.getTraceAttrs(i);
-      const parsed = parseTraceAttrs(attrs);
+      const parsed = decodeTraceAttrs(attrs);
       expect(row["index"]).toBe(String(i));
       expect(row["origin"]).toBe(attrs["origin"]);
       expect(JSON.parse(row["xyz_coords"]!)).toEqual(parsed["xyz_coords"]);
@@ -215,7 +226,7 @@ describe("cachefile export", () => {
     const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
     const cf = new CacheFile(file);
     expect(rows.map((x) => x["index"])).toEqual([...Array(cf.length).keys()]);
-    expect(rows[0]!["xyz_coords"]).toEqual(parseTraceAttrs(cf.getTraceAttrs(0))["xyz_coords"]);
+    expect(rows[0]!["xyz_coords"]).toEqual(decodeTraceAttrs(cf.getTraceAttrs(0))["xyz_coords"]);
     expect(rows[0]!["reject"]).toBe(false);
   });
 });

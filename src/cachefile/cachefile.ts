@@ -13,7 +13,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { ClosedError, CorruptFileError, IndexRangeError, IndexTypeError, LayoutError, ShapeMismatchError } from "../errors.js";
+import { ClosedError, CorruptFileError, describe, IndexRangeError, IndexTypeError, LayoutError, ShapeMismatchError } from "../errors.js";
 import type { RawData } from "../hdf5/file.js";
 import type { FallbackEvent, Hdf5Source } from "../hdf5/source.js";
 import { normalizeAttrValue } from "../pyliteral.js";
@@ -36,7 +36,8 @@ import { buildIndex, type TraceIndex } from "./traceIndex.js";
 import type { CacheFileOptions, TraceAttributes, TraceData, WriteResult } from "./types.js";
 import type { Trace, TraceUpdate } from "../typed/types.js";
 import { decodeTraceAttrs, encodeTraceUpdate, keySpecs } from "../typed/values.js";
-import { throwIfAborted } from "../abort.js";
+import { NOTHING_WRITTEN, throwIfAborted } from "../abort.js";
+import { ArgumentRangeError } from "../values/errors.js";
 import { checkOrigin, normalizeData, plannedWrite } from "./writes.js";
 import { checkValidSuffix } from "./suffix.js";
 
@@ -482,7 +483,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   /** Every trace, `batch` at a time (typed), the data of the next batch read while the current one is used. */
   async *#batchesAsync(options: { batch?: number; signal?: AbortSignal }): AsyncGenerator<Trace[]> {
     const batch = options.batch ?? 64;
-    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(batch) || batch < 1) throw new ArgumentRangeError(`expected a positive integer for batch, got ${describe(batch)}`);
     const read = (start: number) =>
       this.#useAsync(async (source, index) => {
         const paths = index.tracePath.slice(start, start + batch);
@@ -626,7 +627,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     const list = [...updates].map(({ index, values }) => ({ i: checkIndexType(index), values }));
     return this.#withWriterAsync(async (w, index) => {
       const plans = list.map(({ i, values }) => this.#plan(w, index, i, typed(values, this.fname)));
-      throwIfAborted(options.signal);
+      throwIfAborted(options.signal, `updating ${this.fname}`, NOTHING_WRITTEN);
       return this.#writeAsync(w, plans);
     });
   }

@@ -1,4 +1,5 @@
-import { CacheFile, parseTraceAttrs } from "../cachefile.js";
+import { CacheFile } from "../cachefile.js";
+import { decodeTraceAttrs } from "../typed/values.js";
 import { decode, encode } from "../codec.js";
 import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../readouts.js";
 import { UsageError, UserError } from "./program.js";
@@ -49,8 +50,8 @@ export function runAttrs(file: string, index: number, opts: { set?: string[]; js
     return;
   }
   const attrs = cf.getTraceAttrs(index);
-  // Shown as offspect's parse_traceattrs reads them: None as null, True/False, numbers, lists.
-  const decoded: Record<string, unknown> = { ...parseTraceAttrs(attrs), origin: attrs["origin"], cache_file: attrs["cache_file"] };
+  // Shown as the typed API reads them: every spelling offspect writes (None and null, True and true) as the value it means.
+  const decoded: Record<string, unknown> = { ...decodeTraceAttrs(attrs), origin: attrs["origin"], cache_file: attrs["cache_file"], cache_file_index: attrs["cache_file_index"] };
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(decoded, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
     return;

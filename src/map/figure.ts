@@ -61,7 +61,7 @@ export class Figure {
    */
   async toFile(path: string): Promise<void> {
     if (typeof path !== "string" || !/\.png$/i.test(path)) {
-      throw new PlotError("EPLOTOPTION", "path", `expected a file name ending in .png for toFile, got ${describe(path)}: figures are saved as PNG`);
+      throw new PlotError("EPLOTOPTION", "path", `expected a file name ending in .png, got ${describe(path)}: figures are saved as PNG`);
     }
     TargetFolderError.check(path);
     const png = await this.toBuffer();

@@ -92,7 +92,7 @@ describe("plotGlass figures", () => {
     const png = await fig.toBuffer();
     expect(readFileSync(a).equals(png)).toBe(true);
     expect(readFileSync(b).equals(png)).toBe(true);
-    await expect(fig.toFile(join(tmp.dir, "map.jpg"))).rejects.toMatchObject({ code: "EPLOTOPTION", message: expect.stringMatching(/ending in .png for toFile/) });
+    await expect(fig.toFile(join(tmp.dir, "map.jpg"))).rejects.toMatchObject({ code: "EPLOTOPTION", message: expect.stringMatching(/expected a file name ending in .png, got/) });
   });
 
   it("writes a PNG of about 500 x 500 pixels for one view, with the hotspot where the coordinate maps", async () => {
