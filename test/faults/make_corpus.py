@@ -252,6 +252,21 @@ def main():
         replace_trace(f, lambda f: f.create_dataset(trace0, shape=(2**31, 2**31), dtype="f8", chunks=(16, 16)))
     h5py_variant("data_huge_dims_chunked.hdf5", "trace 0 declares 2^31 x 2^31 samples, chunked", e, huge_chunked)
 
+    def many_chunks(f):
+        replace_trace(f, lambda f: f.create_dataset(trace0, data=np.arange(200.0).reshape(200, 1), chunks=(1, 1)))
+    h5py_variant("data_chunk_btree_cycle.hdf5", "trace 0's chunk B-tree leads a lookup back to its root", expect("ok", iterate=CORRUPT, **{"async": CORRUPT}, merge=CORRUPT), many_chunks)
+    path = os.path.join(OUT, "data_chunk_btree_cycle.hdf5")
+    with open(path, "rb") as fh:
+        raw = bytearray(fh.read())
+    roots = [a for a in find_all(raw, b"TREE") if raw[a + 4] == 1 and raw[a + 5] == 1]
+    assert len(roots) == 1, roots
+    root = roots[0]
+    key = 8 + 8 * 3  # chunk size, filter mask, three offsets (rank 2 and the element)
+    child1 = root + 24 + key + 8 + key
+    raw[child1:child1 + 8] = struct.pack("<Q", root)
+    with open(path, "wb") as fh:
+        fh.write(raw)
+
     def attr_array(f):
         f[trace0].attrs["comment"] = np.array(["one", "two"], dtype=h5py.string_dtype())
     e = expect("ok", iterate=layout("EATTRSHAPE"), validate=layout("EATTRSHAPE"), **{"async": layout("EATTRSHAPE")}, merge=layout("EATTRSHAPE"))

@@ -9,8 +9,8 @@
  * Prints one JSON line: { verdict, differences, ... } where verdict is
  * "equal" (every answer the same), "declined" (the module declined the file
  * or one of its values, and libhdf5 gave that answer instead), "damaged"
- * (the module found damage somewhere: such a file is never handed to
- * libhdf5, so it is not here either) or "different".
+ * (the module found damage somewhere, `damage` its first message: such a
+ * file is never handed to libhdf5, so it is not here either) or "different".
  *
  * With --libhdf5-only, only libhdf5 walks the file and the line says
  * whether it read every object without an error ({ libhdf5Clean }), for
@@ -32,10 +32,16 @@ function sha(d: Float64Array): string {
   return createHash("sha256").update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)).digest("hex");
 }
 
+/** The message of the first damage the module found (what the test checks its verdict by). */
+let damage: string | undefined;
+
 /** An error as the comparison sees it: the class of answer, not its wording. */
 function outcome(e: unknown): string {
   if (e instanceof FormatValueError) return `value:${e.code}`;
-  if (e instanceof FormatDamage) return "damaged";
+  if (e instanceof FormatDamage) {
+    damage ??= e.message;
+    return "damaged";
+  }
   if (e instanceof FormatUnsupported) return "declined";
   if (e instanceof FormatTruncated) return "truncated";
   if (e instanceof FormatNotHdf5) return "nothdf5";
@@ -179,5 +185,5 @@ else if (moduleFailure !== undefined || libhdf5Failure !== undefined) {
   verdict = differences.length > 0 ? "different" : declined ? "declined" : "equal";
 }
 process.stdout.write(
-  `${JSON.stringify({ verdict, moduleFailure, libhdf5Failure, libhdf5Errors: libhdf5.filter((l) => l.includes("\t!")).length, objects: module.length, differences: differences.slice(0, 5) })}\n`,
+  `${JSON.stringify({ verdict, damage, moduleFailure, libhdf5Failure, libhdf5Errors: libhdf5.filter((l) => l.includes("\t!")).length, objects: module.length, differences: differences.slice(0, 5) })}\n`,
 );

@@ -124,6 +124,16 @@ export class Cursor {
     return hi * TWO32 + lo;
   }
 
+  /**
+   * A 64-bit file address that libhdf5 decodes but does not follow (a
+   * symbol table entry's cached B-tree and heap): {@link UNDEF} where it is
+   * undefined or beyond 2^53, never damage.
+   */
+  unusedAddress(): number {
+    const [lo, hi] = this.#pair();
+    return hi >= MAX_HIGH ? UNDEF : hi * TWO32 + lo;
+  }
+
   /** `n` bytes as a view into the same memory. */
   take(n: number): Uint8Array {
     this.need(n);

@@ -11,7 +11,7 @@ import { UNDEF } from "./bytes.js";
 import { readStringAttributes, type StringAttribute } from "./attributes.js";
 import { checkNumeric, convertible, toFloat64 } from "./data.js";
 import { damaged, FormatUnsupported, FormatValueError, unsupported } from "./errors.js";
-import { readChunkTree } from "./btree1.js";
+import { checkChunkLookups } from "./btree1.js";
 import { readMembers, type Members } from "./group.js";
 import { readGlobalHeap, type GlobalHeapCollection } from "./heaps.js";
 import { classify, describeObject, type DatasetInfo, type ObjectInfo, type ObjectKind } from "./object.js";
@@ -185,9 +185,12 @@ export class FormatFile {
    * Before libhdf5 reads a dataset's values from its chunks: what libhdf5
    * 1.10.8 trusts and crashes, loops or reads past a buffer on when it is
    * damaged: the chunk dimensions (one per dimension of the dataspace, none
-   * 0, none beyond a fixed maximum, the element size the type's), the chunk
-   * index (as far as the module knows it), and every chunk inside the file.
-   * Nothing to check for other layouts, or an index the module does not know.
+   * 0, none beyond a fixed maximum, the element size the type's) and the
+   * lookups in a version 1 chunk B-tree (no lookup comes back to a node it
+   * passed, every chunk found lies inside the file). What libhdf5 checks
+   * itself (a node's signature, its entry count) is left to it, which fails
+   * with an error of its own; what no read reaches is not judged. Nothing
+   * to check for other layouts.
    */
   preflight(addr: number, what: string): void {
     const d = this.dataset(addr, what);
@@ -203,14 +206,8 @@ export class FormatFile {
       if (max !== undefined && max !== UNDEF && n > max) damaged(`dataset '${what}': its chunks are ${n} long in dimension ${i}, more than its maximum ${max}`);
     });
     if (elementSize !== d.type.size) damaged(`dataset '${what}': its chunks hold elements of ${elementSize} bytes, its type ${d.type.size}`);
-    try {
-      if (index.type === "btree1") readChunkTree(this.reader, index.addr, chunk.length, this.superblock.chunkK, what);
-      else if (index.type === "single" && index.addr >= 0) {
-        const size = index.filteredSize ?? chunk.reduce((a, b) => a * b, elementSize);
-        this.reader.read(index.addr, size, `the chunk of ${what}`);
-      }
-    } catch (e) {
-      if (!(e instanceof FormatUnsupported)) throw e;
+    if (index.type === "btree1" && d.space.kind !== "null") {
+      checkChunkLookups(this.reader, index.addr, [...chunk, elementSize], d.space.dims, d.filters.length > 0, this.superblock.chunkK, what);
     }
   }
 
