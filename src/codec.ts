@@ -34,6 +34,7 @@ import {
   RE_NULL,
   RE_TIMESTAMP,
 } from "./values/yamlscalar.js";
+import { plainNumber, plainNumberList } from "./values/plain.js";
 
 export { DecodeError, EncodeError } from "./values/errors.js";
 export { isYamlInt } from "./values/yamlscalar.js";
@@ -192,6 +193,8 @@ function offspectList(items: unknown[]): Decoded[] {
  */
 export function decode(text: string): Decoded {
   if (typeof text !== "string") throw new ArgumentTypeError(`expected a string for decode, got ${describe(text)}: decode reads stored text; encode turns values into it`);
+  const plain = plainNumber(text) ?? plainNumberList(text);
+  if (plain !== undefined) return plain;
   let value: unknown;
   try {
     value = parseLikePyYaml(text);

@@ -393,6 +393,14 @@ function pyyamlCorpus(): { texts: string[]; values: unknown[] } {
   const rand = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
   const pick = () => atoms[Math.floor(rand() * atoms.length)]!;
   const texts = [...atoms];
+  // The texts decode reads without the parser (plain numbers and lists of them, as encode writes them), and their neighbours.
+  const plain = ["0", "-0", "0.0", "-0.0", "123456789012345", "-123456789012345", "1234567890123456", "00.5", "1.0e+400", "1.0e-400", "5e-324", "2.5E+3", "[]", "[1]", "[1,2]", "[ 1, 2]", "[1, 2, ]", "[-0, 0.0]"];
+  for (let i = 0; i < 300; i++) {
+    const x = (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20);
+    plain.push(encode(x), encode(Math.round(x)), String(x));
+    if (i % 3 === 0) plain.push(encode([x, Math.round(x), -x]), encode([Math.round(x), 7]));
+  }
+  texts.push(...plain);
   for (let i = 0; i < 400; i++) {
     const k = rand();
     const n = Math.floor(rand() * 5);

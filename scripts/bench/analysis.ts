@@ -1,12 +1,16 @@
 /**
- * Analysis benchmark: `annotateFile` over 10,000 traces of 2000 samples
+ * Analysis benchmark: `annotateFileSync` over 10,000 traces of 2000 samples
  * (200 origins x 50 traces, synthetic MEPs at 1000 Hz), dry-run and
- * written, and `mapStats` with 1,000 bootstrap resamples over the same
+ * written (and the async `annotateFile`, dry-run), and `mapStatsSync` with
+ * 1,000 bootstrap resamples over the same
  * 10,000 traces (a 10 x 10 grid of 5 mm over the left motor cortex, 100
  * stimuli per site, jittered by up to ±0.5 mm), with each area method.
  *
  * The data are made on the first run (about 10 s) in
  * scripts/bench/out/analysis/ (git-ignored). Writes use a fresh copy each run.
+ * Each figure is the median wall time; `cpu_seconds` is the median CPU time
+ * of the process over the same runs (user + system), which other load on a
+ * shared machine disturbs less.
  *
  * ```sh
  * node --import tsx scripts/bench/analysis.ts [--runs 3] [--json]
@@ -17,7 +21,7 @@
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { annotateFile, mapStats } from "../../src/analysis/index.js";
+import { annotateFile, annotateFileSync, mapStatsSync } from "../../src/analysis/index.js";
 import { mulberry32 } from "../../src/analysis/prng.js";
 import { writeSession, type SyntheticTrace } from "../../test/analysis/synthetic.js";
 import { BENCH_DIR, median } from "./baseline.js";
@@ -28,6 +32,8 @@ export interface AnalysisBenchResult {
   /** Median wall time, s. */
   seconds: number;
   runs: number[];
+  /** Median CPU time (user + system) of the same runs, s. */
+  cpu_seconds: number;
   /** The issue's target, s (null: none). */
   target_s: number | null;
 }
@@ -65,42 +71,51 @@ export function ensureAnalysisData(): string {
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function time(runs: number, warmup: boolean, fn: () => void, before?: () => void): Promise<number[]> {
+interface Timed {
+  wall: number[];
+  cpu: number[];
+}
+
+async function time(runs: number, warmup: boolean, fn: () => unknown, before?: () => void): Promise<Timed> {
   if (warmup) {
     before?.();
-    fn();
+    await fn();
     await turn();
   }
-  const out: number[] = [];
+  const out: Timed = { wall: [], cpu: [] };
   for (let i = 0; i < runs; i++) {
     before?.();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
-    fn();
-    out.push((performance.now() - t0) / 1000);
+    await fn();
+    out.wall.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    out.cpu.push((c.user + c.system) / 1e6);
     await turn();
   }
   return out;
 }
 
-/** Runs every analysis benchmark; `runs` warm runs each (the written annotate: `writeRuns`, default 1). */
+/** Runs every analysis benchmark; `runs` warm runs each (the written annotate: `writeRuns`, default `runs`). */
 export async function benchAnalysis(options: { runs?: number; writeRuns?: number } = {}): Promise<AnalysisBenchResult[]> {
   const runs = options.runs ?? 3;
-  const writeRuns = options.writeRuns ?? 1;
+  const writeRuns = options.writeRuns ?? runs;
   const file = ensureAnalysisData();
   const copy = join(DIR, "annotate-copy.hdf5");
   const stats = join(DIR, "stats-10000.hdf5");
   const results: AnalysisBenchResult[] = [];
-  const add = (name: string, r: number[], target: number | null) => results.push({ name, seconds: median(r), runs: r, target_s: target });
+  const add = (name: string, r: Timed, target: number | null) => results.push({ name, seconds: median(r.wall), runs: r.wall, cpu_seconds: median(r.cpu), target_s: target });
 
-  add("annotate 10,000 traces x 2000 samples, --dry-run", await time(runs, true, () => void annotateFile(file, { dryRun: true })), 1);
-  const written = await time(writeRuns, false, () => void annotateFile(copy), () => copyFileSync(file, copy));
-  add("annotate 10,000 traces x 2000 samples, written (writeMeasures: setTraceAttrs per trace)", written, 3);
+  add("annotate 10,000 traces x 2000 samples, --dry-run", await time(runs, true, () => void annotateFileSync(file, { dryRun: true })), 1);
+  add("the same, async annotateFile (a turn of the event loop every 128 traces)", await time(runs, true, () => annotateFile(file, { dryRun: true })), null);
+  const written = await time(writeRuns, false, () => void annotateFileSync(copy), () => copyFileSync(file, copy));
+  add("annotate 10,000 traces x 2000 samples, written (one updateManySync batch)", written, 3);
   copyFileSync(copy, stats); // the annotated file: every trace has its peaks
   rmSync(copy, { force: true });
-  add("stats, 10,000 traces, 1,000 bootstrap resamples, --grid 5", await time(runs, true, () => void mapStats(stats, { gridMm: 5, bootstrap: 1000 })), 1);
-  add("stats, 10,000 traces, 1,000 bootstrap resamples, projection area, area not resampled", await time(runs, true, () => void mapStats(stats, { bootstrap: 1000, areaBootstrap: false })), 1);
-  add("stats, 10,000 traces, no bootstrap, projection area", await time(runs, true, () => void mapStats(stats, { bootstrap: 0 })), null);
-  add("stats, 10,000 traces, 100 bootstrap resamples, projection area resampled", await time(1, false, () => void mapStats(stats, { bootstrap: 100 })), null);
+  add("stats, 10,000 traces, 1,000 bootstrap resamples, --grid 5", await time(runs, true, () => void mapStatsSync(stats, { gridMm: 5, bootstrap: 1000 })), 1);
+  add("stats, 10,000 traces, 1,000 bootstrap resamples, projection area, area not resampled", await time(runs, true, () => void mapStatsSync(stats, { bootstrap: 1000, areaBootstrap: false })), 1);
+  add("stats, 10,000 traces, no bootstrap, projection area", await time(runs, true, () => void mapStatsSync(stats, { bootstrap: 0 })), null);
+  add("stats, 10,000 traces, 100 bootstrap resamples, projection area resampled", await time(1, false, () => void mapStatsSync(stats, { bootstrap: 100 })), null);
   return results;
 }
 
@@ -110,5 +125,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const runs = at >= 0 ? Number(args[at + 1]) : 3;
   const results = await benchAnalysis({ runs });
   if (args.includes("--json")) console.log(JSON.stringify(results, null, 2));
-  else for (const r of results) console.log(`${r.seconds.toFixed(3).padStart(8)} s${r.target_s === null ? "" : ` (target <= ${r.target_s} s)`}  ${r.name}`);
+  else {
+    for (const r of results) {
+      console.log(`${r.seconds.toFixed(3).padStart(8)} s (CPU ${r.cpu_seconds.toFixed(3)} s)${r.target_s === null ? "" : ` (target <= ${r.target_s} s)`}  ${r.name}`);
+    }
+  }
 }

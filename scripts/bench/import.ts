@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { importRecording } from "../../src/recordings/import.js";
+import { importRecordingSync } from "../../src/recordings/import.js";
 import { writeBrainVision, XdfWriter } from "../../test/recordings/writers.js";
 
 const DIR = join(tmpdir(), "offspect-bench-import");
@@ -133,7 +133,7 @@ function child(path: string, format: string): void {
   const out = join(DIR, `out_${process.pid}.hdf5`);
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const r = importRecording(path, out, { channels: ["EDC_L"], preMs: 100, postMs: 100, ...(format === "brainvision" ? { event: "S  1" } : {}) });
+  const r = importRecordingSync(path, out, { channels: ["EDC_L"], preMs: 100, postMs: 100, ...(format === "brainvision" ? { event: "S  1" } : {}) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(c0);
   rmSync(out, { force: true });

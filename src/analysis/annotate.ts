@@ -1,22 +1,27 @@
 /**
- * `annotateFile` / `annotateFiles`: the measures of every trace of one or
- * more files, written where a person has not yet annotated the trace.
+ * `annotateFiles` / `annotateFile` (async) and `annotateFilesSync` /
+ * `annotateFileSync`: the measures of every trace of one or more files,
+ * written where a person has not yet annotated the trace. One
+ * implementation (a generator of the work, see src/work.ts) runs both ways.
  *
  * Rules:
  * - Only the readout's own keys among the measures are stored (cmep, imep,
  *   pdmep: `neg_peak_magnitude_uv`, `neg_peak_latency_ms`,
  *   `pos_peak_magnitude_uv`, `pos_peak_latency_ms`, `zcr_latency_ms`), as
- *   floats, through {@link writeMeasures} (`setTraceAttrs`' checks). The
- *   other measures are returned, not stored.
+ *   floats, as {@link writeMeasuresSync} stores them (`setTraceAttrs`'
+ *   checks, one batch write per file). The other measures are returned,
+ *   not stored.
  * - A trace is written only while all four peak fields are null (`None`,
  *   `null`, empty or missing): what a person set is kept, unless
  *   `overwrite`. A zero crossing that does not exist is stored as null only
  *   where a value would otherwise stay from before (with `overwrite`).
  * - `rejectBackground` (off by default) also sets `reject` to true on the
  *   traces written whose background EMG is active.
- * - Every trace of every file is measured before anything is written, so an
- *   input error anywhere writes nothing; then the files are written one
- *   after the other.
+ * - Every trace of every file is measured and every update checked before
+ *   anything is written, so an input error anywhere writes nothing; then
+ *   the files are written one after the other, each in one batch. Should a
+ *   write fail, what this run wrote is put back, in that file and in the
+ *   files written before it (`PartialWriteError` if that fails too).
  * @module
  */
 import { CacheFile, type TraceAttributes } from "../cachefile.js";
@@ -25,7 +30,9 @@ import { getReadout } from "../readouts.js";
 import { attrIsNull, decodeText, truthy } from "./attrs.js";
 import { AnalysisError, analysisOptionError } from "./errors.js";
 import { annotateTrace, resolvedOnce, type MeasureOptions, type TraceMeasures } from "./measures.js";
-import { writeMeasures, type MeasureUpdate } from "./write.js";
+import { commitMeasures, planMeasures, revertMeasures, type MeasureUpdate, type PlannedWrite } from "./write.js";
+import { runAsync, runSync } from "../work.js";
+import { NOTHING_WRITTEN } from "../abort.js";
 
 /** The measures a cmep-like readout stores, in the order they are reported. */
 export const STORED_MEASURES = Object.freeze([
@@ -47,7 +54,7 @@ export interface AnnotateProgress {
   total: number;
 }
 
-/** Options of {@link annotateFile} and {@link annotateFiles}: the measures' and the batch's. */
+/** Options of {@link annotateFiles} and {@link annotateFilesSync}: the measures' and the batch's. */
 export interface AnnotateOptions extends MeasureOptions {
   /** Measure and report, write nothing (default false). */
   dryRun?: boolean;
@@ -122,39 +129,28 @@ interface Plan {
   updates: MeasureUpdate[];
   /** Row of each update. */
   updateRows: AnnotatedTrace[];
+  /** The attributes each update's trace had when measured. */
+  attrs: Map<number, TraceAttributes>;
 }
 
-/**
- * Measures every trace of each file with {@link annotateTrace} and stores
- * the readout's keys on the traces not yet annotated (see the module's
- * rules). Returns one row per trace, files in the order given.
- *
- * @example
- * ```ts
- * const rows = annotateFiles(["S01_R001.hdf5", "S01_R002.hdf5"], { window: [15, 120] });
- * rows.filter((r) => r.written).length; // traces annotated by this run
- * annotateFiles(paths, { dryRun: true, onsetMethod: "cusum" }); // report only
- * ```
- * @throws {AnalysisError} `EANALYSISOPTION` for a bad option; `EANALYSISINPUT` for a trace that cannot be
- *   measured (the message names the file and trace): nothing is written then
- * @throws {StepError} a trace's `_log` cannot be replayed (nothing is written)
- * @throws the errors of opening the files (e.g. {@link FileNotFoundError}) and of {@link writeMeasures}
- */
-export function annotateFiles(files: readonly (string | CacheFile)[], options: AnnotateOptions = {}): AnnotatedTrace[] {
+/** Traces measured between two turns of the event loop (async forms). */
+const MEASURE_BATCH = 128;
+
+function* annotateWork(files: readonly (string | CacheFile)[], options: AnnotateOptions): Generator<unknown, AnnotatedTrace[]> {
   if (!Array.isArray(files)) throw analysisOptionError("files", "an array of CacheFile paths", files);
   checkBatchOptions(options);
   const measure = resolvedOnce(options);
   const opened: CacheFile[] = [];
   try {
     const cfs = files.map((f) => (f instanceof CacheFile ? f : (opened[opened.length] = new CacheFile(f))));
-    return annotateOpened(cfs, measure, options);
+    return yield* annotateOpened(cfs, measure, options);
   } finally {
     // Let go of the files this call opened now, not when the event loop turns (another process may want them).
     for (const cf of opened) cf.close();
   }
 }
 
-function annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOnce>, options: AnnotateOptions): AnnotatedTrace[] {
+function* annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOnce>, options: AnnotateOptions): Generator<unknown, AnnotatedTrace[]> {
   const total = cfs.reduce((n, cf) => n + cf.length, 0);
   const progress = options.onProgress;
   const step = Math.max(1, Math.floor(total / 200));
@@ -162,7 +158,7 @@ function annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOnc
 
   const plans: Plan[] = [];
   for (const cf of cfs) {
-    const plan: Plan = { cf, rows: [], updates: [], updateRows: [] };
+    const plan: Plan = { cf, rows: [], updates: [], updateRows: [], attrs: new Map() };
     let index = 0;
     for (const [data, attrs] of cf) {
       let m: TraceMeasures;
@@ -187,23 +183,50 @@ function annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOnc
           row.status = options.dryRun ? "dry-run" : "unchanged";
           plan.updates.push({ index, values });
           plan.updateRows.push(row);
+          if (!options.dryRun) plan.attrs.set(index, attrs);
         }
       }
       plan.rows.push(row);
       index++;
       done++;
       if (progress && (done % step === 0 || done === total)) progress({ phase: "measure", file: cf.fname, done, total });
+      if (done % MEASURE_BATCH === 0) {
+        // Let go of the file between batches: a writer elsewhere can get in, and (measured on
+        // 10,000 traces) a read session that is let go now and then reads faster than one long one.
+        cf.close();
+        yield;
+      }
     }
     plans.push(plan);
   }
   if (!options.dryRun) {
+    // Every file's writes are planned (and checked) first; after the last turn nothing stops the
+    // writing, so that an abort never leaves some files annotated and others not.
+    const planned: PlannedWrite[][] = [];
+    for (const p of plans) planned.push(p.updates.length === 0 ? [] : yield* planMeasures(p.cf, p.updates, p.attrs));
+    yield;
     let written = 0;
-    const planned = plans.reduce((n, p) => n + p.updates.length, 0);
-    for (const p of plans) {
-      if (p.updates.length === 0) continue;
-      const changed = new Set(writeMeasures(p.cf, p.updates).changed);
-      p.updates.forEach((u, k) => {
-        const row = p.updateRows[k]!;
+    const total = plans.reduce((n, p) => n + p.updates.length, 0);
+    plans.forEach((p, k) => {
+      if (p.updates.length === 0) return;
+      let result;
+      try {
+        result = commitMeasures(p.cf, planned[k]!);
+      } catch (e) {
+        // All or nothing over the files too: put back the files written before this one.
+        let partial: unknown;
+        for (let j = k - 1; j >= 0; j--) {
+          try {
+            revertMeasures(plans[j]!.cf, planned[j]!, e);
+          } catch (r) {
+            partial ??= r;
+          }
+        }
+        throw partial ?? e;
+      }
+      const changed = new Set(result.changed);
+      p.updates.forEach((u, j) => {
+        const row = p.updateRows[j]!;
         if (changed.has(u.index)) {
           row.written = true;
           row.status = "written";
@@ -211,24 +234,77 @@ function annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOnc
         }
         written++;
       });
-      if (progress) progress({ phase: "write", file: p.cf.fname, done: written, total: planned });
-    }
+      if (progress) progress({ phase: "write", file: p.cf.fname, done: written, total });
+    });
   }
   return plans.flatMap((p) => p.rows);
 }
 
 /**
- * {@link annotateFiles} for one file: measures every trace, stores the
+ * Measures every trace of each file with {@link annotateTrace} and stores
+ * the readout's keys on the traces not yet annotated (see the module's
+ * rules). Returns one row per trace, files in the order given. Blocks until
+ * done; {@link annotateFiles} is the same without blocking the event loop.
+ *
+ * @example
+ * ```ts
+ * const rows = annotateFilesSync(["S01_R001.hdf5", "S01_R002.hdf5"], { window: [15, 120] });
+ * rows.filter((r) => r.written).length; // traces annotated by this run
+ * annotateFilesSync(paths, { dryRun: true, onsetMethod: "cusum" }); // report only
+ * ```
+ * @throws {AnalysisError} `EANALYSISOPTION` for a bad option; `EANALYSISINPUT` for a trace that cannot be
+ *   measured (the message names the file and trace): nothing is written then
+ * @throws {StepError} a trace's `_log` cannot be replayed (nothing is written)
+ * @throws the errors of opening the files (e.g. {@link FileNotFoundError}) and of {@link writeMeasuresSync}
+ */
+export function annotateFilesSync(files: readonly (string | CacheFile)[], options: AnnotateOptions = {}): AnnotatedTrace[] {
+  return runSync(annotateWork(files, options));
+}
+
+/**
+ * {@link annotateFilesSync} without blocking the event loop for long: the
+ * event loop turns every 128 traces measured. `signal` is checked there and
+ * once more before the first write: an abort throws {@link AbortedError}
+ * and nothing is written. Once the writing has begun (one batch write per
+ * file, after every file was measured and checked), it runs to the end, so
+ * that no file is left half-annotated.
+ *
+ * @example
+ * ```ts
+ * const rows = await annotateFiles(["S01_R001.hdf5", "S01_R002.hdf5"], { signal: AbortSignal.timeout(60_000) });
+ * ```
+ * @throws as {@link annotateFilesSync}; {@link AbortedError} when `signal` aborts before the writing
+ */
+export function annotateFiles(files: readonly (string | CacheFile)[], options: AnnotateOptions & { signal?: AbortSignal } = {}): Promise<AnnotatedTrace[]> {
+  return runAsync(annotateWork(files, options), options.signal, `annotating ${Array.isArray(files) ? files.length : 0} file(s)`, NOTHING_WRITTEN);
+}
+
+/**
+ * {@link annotateFilesSync} for one file: measures every trace, stores the
  * readout's keys on the traces not yet annotated, returns one row per trace.
  *
  * @example
  * ```ts
- * const rows = annotateFile("S01.hdf5");
+ * const rows = annotateFileSync("S01.hdf5");
  * console.log(rows[0].ptp_uv, rows[0].onset_latency_ms, rows[0].status); // 634.1 19 "written"
- * annotateFile("S01.hdf5", { overwrite: true, rejectBackground: true });
+ * annotateFileSync("S01.hdf5", { overwrite: true, rejectBackground: true });
+ * ```
+ * @throws as {@link annotateFilesSync}
+ */
+export function annotateFileSync(file: string | CacheFile, options: AnnotateOptions = {}): AnnotatedTrace[] {
+  return annotateFilesSync([file], options);
+}
+
+/**
+ * {@link annotateFileSync} without blocking the event loop (see
+ * {@link annotateFiles} for `signal`).
+ *
+ * @example
+ * ```ts
+ * const rows = await annotateFile("S01.hdf5", { dryRun: true });
  * ```
  * @throws as {@link annotateFiles}
  */
-export function annotateFile(file: string | CacheFile, options: AnnotateOptions = {}): AnnotatedTrace[] {
+export function annotateFile(file: string | CacheFile, options: AnnotateOptions & { signal?: AbortSignal } = {}): Promise<AnnotatedTrace[]> {
   return annotateFiles([file], options);
 }

@@ -8,17 +8,23 @@
  */
 import type { TraceAttributes } from "../cachefile.js";
 import { decode, type Decoded } from "../codec.js";
-import { encode } from "../codec.js";
+import { plainNumber, plainNumberList } from "../values/plain.js";
+import { yamlFloat } from "../values/yamldump.js";
 
 const memo = new Map<string, Decoded | typeof UNDECODABLE>();
 const MEMO_LIMIT = 50_000;
 const UNDECODABLE = Symbol("undecodable");
-const PLAIN_INT = /^-?(?:0|[1-9][0-9]{0,14})$/;
 
-/** offspect's `decode` of a text, memoized; `undefined` for a missing key, the text itself when it is not YAML. */
+/**
+ * offspect's `decode` of a text, memoized; `undefined` for a missing key,
+ * the text itself when it is not YAML. Plain integers and floats and lists
+ * of them (most values a batch reads: peaks, rates, sample counts,
+ * coordinates) are read without the YAML parser, to the same numbers.
+ */
 export function decodeText(text: string | undefined): Decoded | undefined {
   if (text === undefined) return undefined;
-  if (PLAIN_INT.test(text)) return Number(text);
+  const plain = plainNumber(text) ?? plainNumberList(text);
+  if (plain !== undefined) return plain;
   let v = memo.get(text);
   if (v === undefined) {
     try {
@@ -62,10 +68,11 @@ export function truthy(v: Decoded | undefined): boolean {
 
 /**
  * A number encoded as offspect's `encode(float(x))` stores it: PyYAML's dump
- * of a Python float, so `37.0` rather than `37`, `1.0e-07`, `.nan`.
+ * of a Python float, so `37.0` rather than `37`, `1.0e-07`, `.nan` (the
+ * scalar that `encode` of a float dumps, and what the typed writes store
+ * for float keys).
  * @example encodeFloat(37) // "37.0";  encodeFloat(-55.5) // "-55.5"
  */
 export function encodeFloat(x: number): string {
-  if (Number.isInteger(x) && !Object.is(x, -0) && Math.abs(x) < 2 ** 53) return `${x}.0`;
-  return encode(x);
+  return yamlFloat(x);
 }

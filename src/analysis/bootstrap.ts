@@ -22,19 +22,33 @@ export function resampleInto(items: Int32Array, out: Int32Array, random: Random)
   return out;
 }
 
+/** The finite values, sorted ascending. */
+function sortedFinite(values: ArrayLike<number>): Float64Array {
+  const v = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (Number.isFinite(x)) v[n++] = x;
+  }
+  return v.subarray(0, n).sort();
+}
+
+/** The `q` quantile of sorted values, linear between order statistics. */
+function sortedQuantile(v: Float64Array, q: number): number {
+  const h = (v.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, v.length - 1);
+  return v[lo]! + (h - lo) * (v[hi]! - v[lo]!);
+}
+
 /**
  * The `q` quantile of the finite values, linear between order statistics
  * (numpy's default); null when there is no finite value.
  * @example quantile([1, 2, 3, 4], 0.5) // 2.5
  */
 export function quantile(values: ArrayLike<number>, q: number): number | null {
-  const v = Array.from(values).filter((x) => Number.isFinite(x));
-  if (v.length === 0) return null;
-  v.sort((a, b) => a - b);
-  const h = (v.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, v.length - 1);
-  return v[lo]! + (h - lo) * (v[hi]! - v[lo]!);
+  const v = sortedFinite(values);
+  return v.length === 0 ? null : sortedQuantile(v, q);
 }
 
 /**
@@ -43,7 +57,6 @@ export function quantile(values: ArrayLike<number>, q: number): number | null {
  * @example percentileInterval([1, 2, 3, 4, 5], 0.5) // [2, 4]
  */
 export function percentileInterval(values: ArrayLike<number>, level: number): [number, number] | null {
-  const low = quantile(values, (1 - level) / 2);
-  const high = quantile(values, (1 + level) / 2);
-  return low === null || high === null ? null : [low, high];
+  const v = sortedFinite(values);
+  return v.length === 0 ? null : [sortedQuantile(v, (1 - level) / 2), sortedQuantile(v, (1 + level) / 2)];
 }

@@ -1,7 +1,8 @@
 /**
- * Analysis without a GUI: automatic MEP annotation (`annotateTrace`,
- * `annotateFile`, `annotateFiles`, `writeMeasures`) and the motor-map
- * numbers papers report (`mapStats`, `mapMarks`).
+ * Analysis without a GUI: automatic MEP annotation (`annotateTrace`, pure;
+ * `annotateFile`, `annotateFiles`, `writeMeasures`, async, each with a
+ * `...Sync` twin) and the motor-map numbers papers report (`mapStats`,
+ * async, and `mapStatsSync`; `mapMarks`, pure).
  * @module
  */
 export { AnalysisError, PartialWriteError, type AnalysisErrorCode } from "./errors.js";
@@ -19,14 +20,16 @@ export {
   PEAK_FIELDS,
   STORED_MEASURES,
   annotateFile,
+  annotateFileSync,
   annotateFiles,
+  annotateFilesSync,
   type AnnotateOptions,
   type AnnotateProgress,
   type AnnotateStatus,
   type AnnotatedTrace,
 } from "./annotate.js";
-export { writeMeasures, type MeasureUpdate, type WriteMeasuresResult } from "./write.js";
-export { mapStats, type MapSite, type MapStats, type Mni, type ScopeStats, type StatsIntervals, type StatsOptions } from "./stats.js";
+export { writeMeasures, writeMeasuresSync, type MeasureUpdate, type WriteMeasuresResult } from "./write.js";
+export { mapStats, mapStatsSync, type MapSite, type MapStats, type Mni, type ScopeStats, type StatsIntervals, type StatsOptions } from "./stats.js";
 export { projectionArea } from "./area.js";
 export { MARK_NAMES, mapMarks, markPosition, parseMarks, type MapMark, type MarkName } from "./marks.js";
 export { mulberry32, type Random } from "./prng.js";

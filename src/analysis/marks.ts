@@ -43,6 +43,8 @@ const fmt = (v: number) => v.toFixed(1);
  * The marks of a map: its amplitude-weighted centre of gravity (`cog`) and
  * its hotspot (`hotspot`, the site with the largest mean amplitude), as MNI
  * points; a mark whose point is undefined (no amplitude at all) is left out.
+ * `value` writes the hotspot's mean in its label (default `1204 µV`; a map
+ * of transformed values passes its colour bar's label).
  *
  * @example
  * ```ts
@@ -52,7 +54,12 @@ const fmt = (v: number) => v.toFixed(1);
  * ```
  * @throws {AnalysisError} `EANALYSISOPTION` for an unknown mark name
  */
-export function mapMarks(stats: Pick<MapStats, "cog_mni" | "hotspot_mni" | "hotspot_uv">, names: readonly MarkName[] = MARK_NAMES): MapMark[] {
+export function mapMarks(
+  stats: Pick<MapStats, "cog_mni" | "hotspot_mni" | "hotspot_uv">,
+  names: readonly MarkName[] = MARK_NAMES,
+  options: { value?: (value: number) => string } = {},
+): MapMark[] {
+  const value = options.value ?? ((v: number) => `${v.toFixed(0)} µV`);
   const out: MapMark[] = [];
   for (const name of names) {
     if (!(MARK_NAMES as readonly string[]).includes(name)) throw analysisOptionError("marks", `names among ${MARK_NAMES.join(", ")}`, name);
@@ -60,7 +67,7 @@ export function mapMarks(stats: Pick<MapStats, "cog_mni" | "hotspot_mni" | "hots
       out.push({ name, mni: [...stats.cog_mni] as Mni, label: `CoG (${stats.cog_mni.map(fmt).join(", ")})` });
     }
     if (name === "hotspot" && stats.hotspot_mni) {
-      const uv = stats.hotspot_uv === null ? "" : ` ${stats.hotspot_uv.toFixed(0)} µV`;
+      const uv = stats.hotspot_uv === null ? "" : ` ${value(stats.hotspot_uv)}`;
       out.push({ name, mni: [...stats.hotspot_mni] as Mni, label: `hotspot (${stats.hotspot_mni.map(fmt).join(", ")})${uv}` });
     }
   }

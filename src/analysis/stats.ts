@@ -1,9 +1,11 @@
 /**
- * `mapStats`: the motor-map numbers papers report, over the traces a map
- * uses (`mapValues`: rejected traces left out unless `ignoreRejected` is
- * false, value = peak-to-peak amplitude, 0 while not inspected, passed
- * through `transform` as the plot's `foo`; traces whose coordinates are
- * unusable or outside the MNI grid left out, as the map drops them).
+ * `mapStats` (async) / `mapStatsSync`: the motor-map numbers papers
+ * report, over the traces a map uses (`mapValues`: rejected traces left out
+ * unless `ignoreRejected` is false, value = peak-to-peak amplitude, 0 while
+ * not inspected, put on the scale of `transform` or `foo` as the plot does; traces
+ * whose coordinates are unusable or outside the MNI grid left out, as the
+ * map drops them). One implementation (a generator, see src/work.ts) runs
+ * both ways.
  *
  * Definitions, for traces `i` with value `aᵢ` at MNI coordinates `xᵢ`:
  * - `cog_mni = Σ aᵢ xᵢ / Σ aᵢ` (amplitude-weighted centre of gravity;
@@ -39,7 +41,10 @@
  * @module
  */
 import { CacheFile } from "../cachefile.js";
-import { mapValues, mniToVoxel, type MapCounts } from "../map/index.js";
+import { mniToVoxel, type MapCounts, type MapFiles, type MapValues } from "../map/index.js";
+import { mapValuesSteps } from "../map/plotmap.js";
+import { resolveScale, type MapTransform, type ScaleErrors } from "../map/transform.js";
+import { runAsync, runSync } from "../work.js";
 import { projectionArea } from "./area.js";
 import { percentileInterval, resampleInto } from "./bootstrap.js";
 import { AnalysisError, analysisOptionError } from "./errors.js";
@@ -50,8 +55,14 @@ export type Mni = [number, number, number];
 
 /** Options of {@link mapStats}. */
 export interface StatsOptions {
-  /** Applied to each trace's value before anything is computed, as plotMap's `foo` (default: identity). */
-  transform?: (value: number) => number;
+  /**
+   * The values' scale, as plotMap's `transform`: `"none"` (default, µV),
+   * `"log"` (log10(µV + 1)) or `{ threshold: µV }` (1 above it, 0 at or
+   * below); excludes `foo`.
+   */
+  transform?: MapTransform;
+  /** Applied to each trace's value before anything is computed, as plotMap's `foo` (default: identity); excludes `transform`. */
+  foo?: (value: number) => number;
   /** Leave out traces flagged `reject` (default true). */
   ignoreRejected?: boolean;
   /** A site is excitable when its mean is at least this (default 50 µV, in the transform's units). */
@@ -347,8 +358,8 @@ function scopeStats(s: Sites, ids: number[], tally: Tally, area: number, r: Reso
   };
 }
 
-/** The bootstrap intervals of the three scopes. */
-function intervals(s: Sites, r: Resolved): Record<Scope, StatsIntervals> | null {
+/** The bootstrap intervals of the three scopes; yields between resamples (every one when each projects the map). */
+function* intervals(s: Sites, r: Resolved): Generator<void, Record<Scope, StatsIntervals> | null> {
   const B = r.bootstrap;
   const nSites = s.mni.length;
   if (B === 0 || nSites === 0) return null;
@@ -358,7 +369,9 @@ function intervals(s: Sites, r: Resolved): Record<Scope, StatsIntervals> | null 
   ) as Record<Scope, { x: Float64Array; y: Float64Array; z: Float64Array; area: Float64Array; volume: Float64Array }>;
   const all = Int32Array.from({ length: nSites }, (_, k) => k);
   const drawn = new Int32Array(nSites);
+  const every = r.gridMm === null && r.areaBootstrap ? 1 : 64;
   for (let b = 0; b < B; b++) {
+    if (b > 0 && b % every === 0) yield;
     resampleInto(all, drawn, random);
     const e = evaluate(s, drawn, r, r.areaBootstrap);
     for (const scope of SCOPES) {
@@ -396,44 +409,38 @@ function openAll(files: unknown): CacheFile[] {
   });
 }
 
-/**
- * The motor-map statistics of one or more CacheFiles (see the module's
- * definitions): centre of gravity, sites, hotspot, volume, spread and area,
- * for the whole map and each hemisphere, with bootstrap intervals.
- *
- * @example
- * ```ts
- * const s = mapStats(["S01_R001.hdf5", "S01_R002.hdf5"], { seed: 7 });
- * s.cog_mni;        // [-36.2, -17.9, 55.0]
- * s.ci?.cog_mni;    // [[-37.1, -35.3], [-18.8, -17.0], [54.3, 55.8]]
- * s.hotspot_mni;    // [-37, -18, 54]
- * s.area_mm2;       // 1104
- * mapStats(cf, { gridMm: 10, bootstrap: 0 }).area_mm2; // excitable sites × 100 mm²
- * ```
- * @throws {AnalysisError} `EANALYSISOPTION` for a bad option; `EANALYSISEMPTY` when no trace can be used
- *   (every trace rejected, or no usable coordinates)
- * @throws {PlotError} as {@link mapValues} (transform returning something other than a finite number)
- * @throws the errors of opening the files
- */
-export function mapStats(files: string | CacheFile | readonly (string | CacheFile)[], options: StatsOptions = {}): MapStats {
+const STATS_ERRORS: ScaleErrors = {
+  option: (option, expected, got) => analysisOptionError(option, expected, got),
+  conflict: (option, message) => new AnalysisError("EANALYSISOPTION", option, message),
+};
+
+function checkStatsOptions(options: StatsOptions): Resolved & { foo?: (value: number) => number } {
   const r = resolve(options);
-  if (options.transform !== undefined && typeof options.transform !== "function") {
-    throw analysisOptionError("transform", "a function of one number returning a number", options.transform);
-  }
+  const { foo } = resolveScale(options.transform, options.foo, STATS_ERRORS);
   if (options.ignoreRejected !== undefined && typeof options.ignoreRejected !== "boolean") {
     throw analysisOptionError("ignoreRejected", "true or false", options.ignoreRejected);
   }
+  return foo ? { ...r, foo } : r;
+}
+
+function* statsWork(files: MapFiles, options: StatsOptions): Generator<void, MapStats> {
+  const r = checkStatsOptions(options);
   const cfs = openAll(files);
-  let mv: ReturnType<typeof mapValues>;
+  let mv: MapValues;
   try {
-    mv = mapValues(cfs, {
-      ...(options.transform ? { foo: options.transform } : {}),
+    mv = yield* mapValuesSteps(cfs, {
+      ...(r.foo ? { foo: r.foo } : {}),
       ...(options.ignoreRejected !== undefined ? { ignoreRejected: options.ignoreRejected } : {}),
     });
   } finally {
     // Let go of the files now (not when the event loop turns): another process may want to write them.
     for (const cf of cfs) cf.close();
   }
+  return yield* statsOfValues(mv, r, cfs.map((cf) => cf.fname));
+}
+
+/** The statistics of a map's values (as mapValues gives them), for the files named; without the area (0) unless `withArea`. */
+function* statsOfValues(mv: MapValues, r: Resolved, files: string[], withArea = true): Generator<void, MapStats> {
   const coords: Mni[] = [];
   const values: number[] = [];
   mv.coords.forEach((c, t) => {
@@ -452,8 +459,8 @@ export function mapStats(files: string | CacheFile | readonly (string | CacheFil
   }
   const s = sitesOf(coords, values, r.siteMm);
   const ids = Array.from({ length: s.mni.length }, (_, k) => k);
-  const e = evaluate(s, ids, r);
-  const ci = intervals(s, r);
+  const e = evaluate(s, ids, r, withArea);
+  const ci = yield* intervals(s, r);
   const leftIds = ids.filter((k) => s.left[k] === 1);
   const rightIds = ids.filter((k) => s.left[k] === 0);
   return {
@@ -468,6 +475,58 @@ export function mapStats(files: string | CacheFile | readonly (string | CacheFil
     smooth: r.smooth,
     bootstrap: { resamples: r.bootstrap, seed: r.seed, level: r.level, method: "percentile", unit: "site", area: r.gridMm !== null || r.areaBootstrap },
     counts: { ...mv.counts },
-    files: cfs.map((cf) => cf.fname),
+    files,
   };
+}
+
+/**
+ * The statistics of values a map has already read (`mapValues`), without
+ * reading the files again and without the area (`area_mm2` 0): what
+ * `plotMap`'s `marks` uses, so that its marks come from exactly the traces
+ * it draws.
+ * @internal
+ */
+export function statsOfMapValues(mv: MapValues, options: StatsOptions, files: string[]): MapStats {
+  return runSync(statsOfValues(mv, checkStatsOptions(options), files, false));
+}
+
+/**
+ * The motor-map statistics of one or more CacheFiles (see the module's
+ * definitions): centre of gravity, sites, hotspot, volume, spread and area,
+ * for the whole map and each hemisphere, with bootstrap intervals. Blocks
+ * until done; {@link mapStats} is the same without blocking the event loop.
+ *
+ * @example
+ * ```ts
+ * const s = mapStatsSync(["S01_R001.hdf5", "S01_R002.hdf5"], { seed: 7 });
+ * s.cog_mni;        // [-36.2, -17.9, 55.0]
+ * s.ci?.cog_mni;    // [[-37.1, -35.3], [-18.8, -17.0], [54.3, 55.8]]
+ * s.hotspot_mni;    // [-37, -18, 54]
+ * s.area_mm2;       // 1104
+ * mapStatsSync(cf, { gridMm: 10, bootstrap: 0 }).area_mm2; // excitable sites × 100 mm²
+ * ```
+ * @throws {AnalysisError} `EANALYSISOPTION` for a bad option; `EANALYSISEMPTY` when no trace can be used
+ *   (every trace rejected, or no usable coordinates)
+ * @throws {PlotError} as {@link mapValues} (transform returning something other than a finite number)
+ * @throws the errors of opening the files
+ */
+export function mapStatsSync(files: MapFiles, options: StatsOptions = {}): MapStats {
+  return runSync(statsWork(files, options));
+}
+
+/**
+ * {@link mapStatsSync} without blocking the event loop for long: the loop
+ * turns every 256 traces read and between bootstrap resamples (every one
+ * when each resample projects the map, every 64 otherwise); `signal` stops
+ * it there (AbortedError).
+ *
+ * @example
+ * ```ts
+ * const s = await mapStats("map_session.hdf5", { seed: 1, signal: AbortSignal.timeout(30_000) });
+ * console.log(s.cog_mni, s.ci?.area_mm2);
+ * ```
+ * @throws as {@link mapStatsSync}; {@link AbortedError} when `signal` aborts
+ */
+export function mapStats(files: MapFiles, options: StatsOptions & { signal?: AbortSignal } = {}): Promise<MapStats> {
+  return runAsync(statsWork(files, options), options.signal, "computing the map statistics");
 }

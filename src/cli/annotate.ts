@@ -82,7 +82,7 @@ const fmt = (v: number | null, digits = 1) => (v === null ? "-" : v.toFixed(digi
  * CSV) of every trace on stdout, a summary on stderr, a progress bar on a
  * terminal.
  */
-export function runAnnotate(files: string[], opts: AnnotateCliOptions): void {
+export async function runAnnotate(files: string[], opts: AnnotateCliOptions): Promise<void> {
   if (opts.json && opts.csv) throw new UsageError("--json and --csv exclude each other; pick one");
   const options: AnnotateOptions = {
     window: parsePair(opts.window, "--window"),
@@ -99,7 +99,7 @@ export function runAnnotate(files: string[], opts: AnnotateCliOptions): void {
   const progress = progressReporter();
   let rows: AnnotatedTrace[];
   try {
-    rows = annotateFiles(files, { ...options, onProgress: progress.onProgress });
+    rows = await annotateFiles(files, { ...options, onProgress: progress.onProgress });
   } finally {
     progress.stop();
   }

@@ -27,7 +27,7 @@ export interface ImportCliOptions {
  * line per phase otherwise), prints what it wrote and any warning, and
  * annotates the file with `--annotate`.
  */
-export function runImport(recording: string, coords: string | undefined, opts: ImportCliOptions): void {
+export async function runImport(recording: string, coords: string | undefined, opts: ImportCliOptions): Promise<void> {
   const tty = process.stderr.isTTY === true;
   let bar: SingleBar | undefined;
   let phase = "";
@@ -48,7 +48,7 @@ export function runImport(recording: string, coords: string | undefined, opts: I
   };
   let result;
   try {
-    result = importRecording(recording, opts.output, {
+    result = await importRecording(recording, opts.output, {
       channels: opts.channel,
       preMs: opts.pre,
       postMs: opts.post,
@@ -72,7 +72,7 @@ export function runImport(recording: string, coords: string | undefined, opts: I
     `${result.file}: ${result.traces} traces of ${opts.channel.join(", ")} from ${result.origin}, ${result.samplesPreEvent} + ${result.samplesPostEvent} samples at ${result.samplingRate} Hz\n`,
   );
   if (opts.annotate) {
-    const rows = annotateFile(result.file);
+    const rows = await annotateFile(result.file);
     process.stdout.write(`annotated ${rows.filter((r) => r.written).length} of ${rows.length} traces\n`);
   }
 }

@@ -1,3 +1,5 @@
+import { AnalysisError } from "../analysis/errors.js";
+import { parseMarks, type MarkName } from "../analysis/marks.js";
 import { CacheFile } from "../cachefile.js";
 import { TargetFolderError } from "../errors.js";
 import { plotMap, type DisplayMode, type MapOptions } from "../map/index.js";
@@ -13,17 +15,37 @@ export interface PlotCliOptions {
   log?: boolean;
   threshold?: number;
   includeRejected?: boolean;
+  /** `--mark cog,hotspot`: the marks to draw. */
+  mark?: string;
+}
+
+/** `--mark` text as mark names; an unknown name is a usage error. */
+function markNames(text: string | undefined): MarkName[] {
+  if (text === undefined) return [];
+  const usage = () => new UsageError(`--mark expects names among cog, hotspot (comma-separated, e.g. cog,hotspot), got ${JSON.stringify(text)}`);
+  let names: MarkName[];
+  try {
+    names = parseMarks(text);
+  } catch (e) {
+    if (e instanceof AnalysisError) throw usage();
+    throw e;
+  }
+  if (names.length === 0) throw usage();
+  return names;
 }
 
 /**
  * `cachefile plot FILE... -o MAP.png`: the motor map of the files, written as
  * a PNG; offspect's summary (traces used, rejected, uninspected) and any
  * warning (nothing visibly coloured) on stderr. `--vmax` is in µV peak to
- * peak with `--log` and `--threshold` too.
+ * peak with `--log` and `--threshold` too. `--mark cog,hotspot` draws the
+ * map's centre of gravity and hotspot on every view (computed from the
+ * traces the map draws) and prints where they are.
  */
 export async function runPlot(files: string[], opts: PlotCliOptions): Promise<void> {
   if (opts.log && opts.threshold !== undefined) throw new UsageError("--log and --threshold exclude each other; pick one");
   if (!/\.png$/i.test(opts.output)) throw new UsageError(`--output must name a .png file, got ${JSON.stringify(opts.output)}`);
+  const marks = markNames(opts.mark);
   TargetFolderError.check(opts.output);
   const cachefiles = files.map((f) => new CacheFile(f));
   const options: MapOptions = {
@@ -35,10 +57,17 @@ export async function runPlot(files: string[], opts: PlotCliOptions): Promise<vo
     ...(opts.vmax !== undefined ? { vmax: opts.vmax } : {}),
     ...(opts.log ? { transform: "log" as const } : {}),
     ...(opts.threshold !== undefined ? { transform: { threshold: opts.threshold } } : {}),
+    ...(marks.length > 0 ? { marks } : {}),
   };
   const fig = await plotMap(cachefiles, options);
   process.stderr.write(`${fig.summary}\n`);
   for (const warning of fig.warnings) process.stderr.write(`warning: ${warning.replace("lower vmax", "lower --vmax")}\n`);
+  const shown = new Map<string, string>();
+  for (const m of fig.marks) shown.set(m.name, m.label);
+  for (const [name, label] of shown) process.stderr.write(`mark ${name}: ${label}\n`);
+  for (const name of marks) {
+    if (!shown.has(name)) process.stderr.write(`warning: the ${name} is on none of the views drawn (l and r show one hemisphere each), or the map has no amplitude to place it\n`);
+  }
   await fig.toFile(opts.output);
   process.stderr.write(`wrote ${opts.output}\n`);
 }

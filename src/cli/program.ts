@@ -120,6 +120,7 @@ export function buildProgram(): Command {
     .option("--log", "plot log10(Vpp + 1) instead of Vpp (colour bar ticks in µV)")
     .addOption(new Option("--threshold <uv>", "plot 1 where Vpp exceeds the threshold in µV, else 0").argParser(number("threshold", { min: 0 })))
     .option("--include-rejected", "include traces flagged for rejection")
+    .option("--mark <names>", "mark the map's centre of gravity and hotspot on every view: cog, hotspot or cog,hotspot")
     .action((files: string[], opts) => runPlot(files, opts));
 
   program

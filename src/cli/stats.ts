@@ -105,7 +105,7 @@ function json(value: unknown): string {
  * [--grid MM] [--bootstrap N] [--seed S]`: the motor-map numbers of the
  * files (mapStats), as text, one JSON object, or CSV rows per scope.
  */
-export function runStats(files: string[], opts: StatsCliOptions): void {
+export async function runStats(files: string[], opts: StatsCliOptions): Promise<void> {
   if (opts.json && opts.csv) throw new UsageError("--json and --csv exclude each other; pick one");
   if (!Number.isInteger(opts.bootstrap)) throw new UsageError(`--bootstrap expects a whole number of resamples, got ${opts.bootstrap}`);
   if (!Number.isInteger(opts.seed)) throw new UsageError(`--seed expects an integer, got ${opts.seed}`);
@@ -119,9 +119,9 @@ export function runStats(files: string[], opts: StatsCliOptions): void {
     areaBootstrap: opts.areaCi,
     ignoreRejected: !opts.includeRejected,
     ...(opts.grid !== undefined ? { gridMm: opts.grid } : {}),
-    ...(opts.log ? { transform: (x: number) => Math.log10(x + 1) } : {}),
+    ...(opts.log ? { transform: "log" as const } : {}),
   };
-  const s = mapStats(files, options);
+  const s = await mapStats(files, options);
   if (opts.json) process.stdout.write(`${json(s)}\n`);
   else if (opts.csv) {
     process.stdout.write(stringify([[...STATS_COLUMNS], csvRow("all", s), csvRow("left", s.left), csvRow("right", s.right)]));

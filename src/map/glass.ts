@@ -7,6 +7,8 @@ import { HOT_R, LUT_SIZE, colorLevel } from "./colormap.js";
 import { PlotError, optionError } from "./errors.js";
 import { Figure, rasterSvg } from "./figure.js";
 import { textPath } from "./font.js";
+import type { MapMark } from "../analysis/marks.js";
+import { checkMarks, drawMarks, type PlacedMark } from "./marks.js";
 import { OUTLINES } from "./outline-data.js";
 import { checkSmooth, DEFAULT_SMOOTH, glassData, type Coords, type Projection, type View } from "./project.js";
 
@@ -35,6 +37,14 @@ export interface GlassOptions {
   title?: string;
   /** Pixels per millimetre (default 2: a single axial view is about 500 x 500 pixels). */
   scale?: number;
+  /**
+   * Points to mark on every view that shows them, over the map: `{ name:
+   * "cog" | "hotspot", mni, label }` (what `mapMarks` gives), each drawn as
+   * its symbol (CoG a blue circled cross, hotspot a green diamond) with its
+   * short name beside it. Default none. `plotMap` also takes the names and
+   * computes the points from the traces it maps.
+   */
+  marks?: readonly MapMark[];
 }
 
 /** Where a view is drawn in a figure, in pixels. */
@@ -86,6 +96,8 @@ export class MapFigure extends Figure {
   readonly unusable: number;
   /** Points dropped: outside the MNI grid. */
   readonly outside: number;
+  /** Where each mark (option `marks`) was drawn: one entry per mark and view that shows it. */
+  readonly marks: readonly PlacedMark[];
 
   /** @internal */
   constructor(
@@ -104,6 +116,7 @@ export class MapFigure extends Figure {
       placed: number;
       unusable: number;
       outside: number;
+      marks: PlacedMark[];
     },
   ) {
     super(width, height, rgba);
@@ -118,6 +131,7 @@ export class MapFigure extends Figure {
     this.placed = props.placed;
     this.unusable = props.unusable;
     this.outside = props.outside;
+    this.marks = Object.freeze(props.marks.map((m) => Object.freeze({ ...m, box: [...m.box] as PlacedMark["box"] })));
   }
 
   /** Points dropped: unusable plus outside the grid. */
@@ -132,17 +146,23 @@ export class MapFigure extends Figure {
   locate(xyz: readonly [number, number, number]): { view: View; x: number; y: number }[] {
     const out: { view: View; x: number; y: number }[] = [];
     for (const p of this.panels) {
-      if ((p.view === "l" && xyz[0] >= 0) || (p.view === "r" && xyz[0] < 0)) continue;
-      const g = GEOMETRY[p.view];
-      const h = xyz[g.hAxis];
-      const v = xyz[g.vAxis];
-      const fx = (h - g.hMin + 0.5) * this.scale;
-      const x = p.view === "l" ? p.x + p.width - fx : p.x + fx;
-      const y = p.y + (g.vMin + g.nv - 1 + 0.5 - v) * this.scale;
-      out.push({ view: p.view, x, y });
+      const at = pixelIn(p, xyz, this.scale);
+      if (at) out.push({ view: p.view, ...at });
     }
     return out;
   }
+}
+
+/** The pixel at which an MNI coordinate is drawn in a panel; undefined where the view does not show it (`l`: x < 0 only, `r`: x >= 0). */
+function pixelIn(p: Panel, xyz: readonly [number, number, number], scale: number): { x: number; y: number } | undefined {
+  if ((p.view === "l" && xyz[0] >= 0) || (p.view === "r" && xyz[0] < 0)) return undefined;
+  const g = GEOMETRY[p.view];
+  const h = xyz[g.hAxis];
+  const v = xyz[g.vAxis];
+  const fx = (h - g.hMin + 0.5) * scale;
+  const x = p.view === "l" ? p.x + p.width - fx : p.x + fx;
+  const y = p.y + (g.vMin + g.nv - 1 + 0.5 - v) * scale;
+  return { x, y };
 }
 
 interface Geometry {
@@ -164,7 +184,7 @@ const GEOMETRY: Record<View, Geometry> = {
   r: SAGITTAL,
 };
 
-const OPTION_KEYS = ["displayMode", "smooth", "colorbar", "vmax", "tickLabel", "title", "scale"] as const;
+const OPTION_KEYS = ["displayMode", "smooth", "colorbar", "vmax", "tickLabel", "title", "scale", "marks"] as const;
 
 /**
  * The colour level (of 256) a map must reach somewhere to be visible: 5% of
@@ -205,6 +225,7 @@ export interface CheckedGlassOptions {
   tickLabel: (value: number) => string;
   title: string;
   scale: number;
+  marks: MapMark[];
 }
 
 /**
@@ -240,6 +261,7 @@ export function checkGlassOptions(options: unknown, extra: readonly string[] = [
   if (typeof scale !== "number" || !Number.isFinite(scale) || scale < 0.5 || scale > 10) {
     throw optionError("scale", "pixels per mm from 0.5 to 10", scale);
   }
+  const marks = o["marks"] === undefined ? [] : checkMarks(o["marks"]);
   return {
     displayMode: displayMode as DisplayMode,
     smooth,
@@ -248,6 +270,7 @@ export function checkGlassOptions(options: unknown, extra: readonly string[] = [
     tickLabel: tickLabel as (value: number) => string,
     title,
     scale,
+    marks,
   };
 }
 
@@ -284,9 +307,11 @@ export function formatTick(t: number): string {
  * ```ts
  * const fig = await plotGlass([[-37, -21, 58], [-40, -15, 60]], [820, 400], { displayMode: "ortho", title: "S07" });
  * await fig.savefig("map.png");
+ * await plotGlass(coords, values, { marks: [{ name: "cog", mni: [-38, -19, 59], label: "CoG (-38.0, -19.0, 59.0)" }] });
  * ```
  * @throws {PlotError} `EPLOTINPUT` when coords or values are not arrays, differ in length or a value is not finite;
  *   `EPLOTEMPTY` when there are no points or none lies on the grid; `EPLOTOPTION` for a bad or unknown option
+ *   (a mark that is not `{ name: "cog" | "hotspot", mni: [x, y, z], label }` among them)
  */
 export async function plotGlass(coords: Coords, values: ArrayLike<number>, options: GlassOptions = {}): Promise<MapFigure> {
   const opts = checkGlassOptions(options);
@@ -419,8 +444,18 @@ async function renderGlass(
       }
     }
   }
+  // The marks, over everything (only when asked for: an unmarked figure is drawn as before).
+  const marks = await drawMarks(
+    rgba,
+    width,
+    height,
+    panels.map((p) => ({ ...p, pixel: (mni: readonly [number, number, number]) => pixelIn(p, mni, s) })),
+    s,
+    opts.marks,
+  );
   return new MapFigure(width, height, rgba, {
     views,
+    marks,
     projections,
     panels,
     scale: s,

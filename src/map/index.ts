@@ -1,12 +1,14 @@
 /**
  * Motor maps and trace plots, rendered headlessly to PNG: `plotMap`,
- * `plotGlass`, `plotTrace`, and the numbers behind them (`projectMap`).
+ * `plotGlass` (with marks: a map's CoG and hotspot), `plotTrace`, and the
+ * numbers behind them (`projectMap`).
  * @module
  */
 export { PlotError, type PlotErrorCode } from "./errors.js";
 export { Figure } from "./figure.js";
 export { DISPLAY_MODES, MapFigure, plotGlass, viewsOf, type DisplayMode, type GlassOptions, type Panel } from "./glass.js";
-export { mapSummary, mapValues, plotMap, type MapCounts, type MapOptions, type MapPlot, type MapTransform, type MapValues } from "./plotmap.js";
+export type { PlacedMark } from "./marks.js";
+export { mapSummary, mapValues, plotMap, type MapCounts, type MapFiles, type MapOptions, type MapPlot, type MapTransform, type MapValues } from "./plotmap.js";
 export {
   DEFAULT_SMOOTH,
   GRID_SHAPE,

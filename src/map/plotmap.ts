@@ -5,19 +5,24 @@
  * @module
  */
 import { CacheFile } from "../cachefile.js";
-import { decode, type Decoded } from "../codec.js";
+import type { Decoded } from "../codec.js";
+import { decodeText } from "../analysis/attrs.js";
+import { runSync } from "../work.js";
 import { describe } from "../errors.js";
 import { PlotError, optionError } from "./errors.js";
+import { MARK_NAMES, mapMarks, type MapMark, type MarkName } from "../analysis/marks.js";
 import { checkGlassOptions, plotGlass, type GlassOptions, type MapFigure } from "./glass.js";
+import { checkMarks } from "./marks.js";
 import { mniToVoxel } from "./project.js";
+import { resolveScale, short, type MapTransform, type ScaleErrors } from "./transform.js";
 
-/**
- * What a map draws of each trace's peak-to-peak amplitude: the amplitude in
- * µV (`none`), `log10(µV + 1)` (`log`, colour bar ticks labelled in µV), or
- * 1 above a threshold in µV and 0 at or below it (`{ threshold }`, ticks
- * "0 (≤50µV)" to "1 (>50µV)").
- */
-export type MapTransform = "none" | "log" | { threshold: number };
+export type { MapTransform } from "./transform.js";
+
+const PLOT_ERRORS: ScaleErrors = {
+  option: (option, expected, got) => optionError(option, expected, got),
+  conflict: (option, message) => new PlotError("EPLOTOPTION", option, message),
+};
+
 
 /**
  * Options of {@link plotMap}: those of {@link plotGlass} and three more.
@@ -26,7 +31,7 @@ export type MapTransform = "none" | "log" | { threshold: number };
  * the transform: with `transform: "log"` or a `foo`, the map is drawn up to
  * `foo(vmax)`, so `vmax: 500` means 500 µV on every scale.
  */
-export interface MapOptions extends GlassOptions {
+export interface MapOptions extends Omit<GlassOptions, "marks"> {
   /**
    * Applied to each trace's value (peak-to-peak amplitude in µV, 0 when not
    * inspected) before plotting, e.g. `x => Math.log10(x + 1)` or a threshold
@@ -40,6 +45,15 @@ export interface MapOptions extends GlassOptions {
   transform?: MapTransform;
   /** Leave out traces flagged `reject` (default true). */
   ignoreRejected?: boolean;
+  /**
+   * Points to mark on every view (see {@link GlassOptions.marks}): `"cog"`
+   * (the amplitude-weighted centre of gravity) and `"hotspot"` (the site
+   * with the largest mean), computed as `mapStats` computes them from the
+   * very traces and values this map draws (after `transform` or `foo`,
+   * rejected traces left out unless `ignoreRejected` is false), or marks
+   * given as `{ name, mni, label }` (e.g. from `mapMarks`). Default none.
+   */
+  marks?: readonly (MarkName | MapMark)[];
 }
 
 /** How many traces a map used and why the others were left out. */
@@ -79,34 +93,9 @@ export interface MapPlot extends MapFigure {
 }
 
 /** A number with three significant digits, as short as it gets: 0.675, 21.4, 1230. */
-function short(x: number): string {
-  return String(Number(x.toPrecision(3)));
-}
-
-/** What a transform is: its function and its tick labels. */
-function resolveTransform(transform: unknown): { foo?: (value: number) => number; tickLabel?: (value: number) => string } {
-  if (transform === undefined || transform === "none") return {};
-  if (transform === "log") {
-    return { foo: (x) => Math.log10(x + 1), tickLabel: (t) => `${short(10 ** t - 1)}µV` };
-  }
-  const threshold = (transform as { threshold?: unknown } | null)?.threshold;
-  if (transform !== null && typeof transform === "object" && typeof threshold === "number" && Number.isFinite(threshold)) {
-    const uv = short(threshold);
-    return {
-      foo: (x) => (x > threshold ? 1 : 0),
-      tickLabel: (t) => (t === 0 ? `0 (≤${uv}µV)` : t === 1 ? `1 (>${uv}µV)` : short(t)),
-    };
-  }
-  throw optionError("transform", `"none", "log" or { threshold: µV }`, transform);
-}
-
+/** offspect's `decode` (memoized: most texts repeat from trace to trace), the text itself when it is not YAML. */
 function safeDecode(text: string | undefined): Decoded | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return decode(text);
-  } catch {
-    return text;
-  }
+  return decodeText(text);
 }
 
 /** null for what offspect's populate writes for null (the text None) and for the empty text. */
@@ -136,19 +125,35 @@ function coordsOf(v: Decoded | undefined): [number, number, number] | null {
   return [x, y, z];
 }
 
-function checkFiles(cachefiles: unknown): CacheFile[] {
-  const list = Array.isArray(cachefiles) ? cachefiles : [cachefiles];
-  if (list.length === 0) throw new PlotError("EPLOTEMPTY", "cachefiles", "no CacheFile given: pass a CacheFile or a non-empty array of them");
+/** What a map is made from: a CacheFile, a path to one, or a non-empty array of them. */
+export type MapFiles = string | CacheFile | readonly (string | CacheFile)[];
+
+/** The CacheFiles of `cachefiles`, the paths among them opened here (`opened`, which the caller closes). */
+function openFiles(cachefiles: unknown): { files: CacheFile[]; opened: CacheFile[] } {
+  const list: unknown[] = Array.isArray(cachefiles) ? cachefiles : [cachefiles];
+  if (list.length === 0) throw new PlotError("EPLOTEMPTY", "cachefiles", "no CacheFile given: pass a CacheFile, a path or a non-empty array of them");
   list.forEach((cf, n) => {
-    if (!(cf instanceof CacheFile)) {
+    if (!(cf instanceof CacheFile) && typeof cf !== "string") {
       throw new PlotError(
         "EPLOTINPUT",
         "cachefiles",
-        `expected a CacheFile${Array.isArray(cachefiles) ? ` at cachefiles[${n}]` : ""}, got ${describe(cf)}: open the file with new CacheFile(path)`,
+        `expected a CacheFile or a path to one${Array.isArray(cachefiles) ? ` at cachefiles[${n}]` : ""}, got ${describe(cf)}`,
       );
     }
   });
-  return list as CacheFile[];
+  const opened: CacheFile[] = [];
+  try {
+    const files = list.map((cf) => {
+      if (cf instanceof CacheFile) return cf;
+      const own = new CacheFile(cf as string);
+      opened.push(own);
+      return own;
+    });
+    return { files, opened };
+  } catch (e) {
+    for (const cf of opened) cf.close();
+    throw e;
+  }
 }
 
 /**
@@ -160,18 +165,36 @@ function checkFiles(cachefiles: unknown): CacheFile[] {
  *
  * @example
  * ```ts
- * const { coords, values, counts } = mapValues(new CacheFile("map.hdf5"));
+ * const { coords, values, counts } = mapValues("map.hdf5"); // or a CacheFile, or an array of either
  * ```
- * @throws {PlotError} `EPLOTINPUT` when an argument is not a CacheFile or foo returns something other than a finite number;
+ * @throws {PlotError} `EPLOTINPUT` when an argument is not a CacheFile or a path, or foo returns something other than a finite number;
  *   `EPLOTEMPTY` for an empty list; `EPLOTOPTION` for a bad option
+ * @throws the errors of opening a path (FileNotFoundError, NotHdf5Error, ...)
  */
-export function mapValues(cachefiles: CacheFile | readonly CacheFile[], options: Pick<MapOptions, "foo" | "ignoreRejected"> = {}): MapValues {
-  const files = checkFiles(cachefiles);
+export function mapValues(cachefiles: MapFiles, options: Pick<MapOptions, "foo" | "ignoreRejected"> = {}): MapValues {
+  return runSync(mapValuesSteps(cachefiles, options));
+}
+
+/**
+ * {@link mapValues} as a generator that yields every 256 traces, for the
+ * async forms of its callers (see src/work.ts).
+ * @internal
+ */
+export function* mapValuesSteps(cachefiles: MapFiles, options: Pick<MapOptions, "foo" | "ignoreRejected"> = {}): Generator<void, MapValues> {
   if (options === null || typeof options !== "object") throw optionError("options", "an options object", options);
   const foo = options.foo ?? ((x: number) => x);
   if (typeof foo !== "function") throw optionError("foo", "a function of one number returning a number", foo);
   const ignoreRejected = options.ignoreRejected ?? true;
   if (typeof ignoreRejected !== "boolean") throw optionError("ignoreRejected", "true or false", ignoreRejected);
+  const { files, opened } = openFiles(cachefiles);
+  try {
+    return yield* valuesOf(files, foo, ignoreRejected);
+  } finally {
+    for (const cf of opened) cf.close();
+  }
+}
+
+function* valuesOf(files: CacheFile[], foo: (value: number) => number, ignoreRejected: boolean): Generator<void, MapValues> {
 
   const out: MapValues = { coords: [], values: [], traces: [], counts: { used: 0, total: 0, rejected: 0, uninspected: 0, dropped: 0 } };
   const c = out.counts;
@@ -179,6 +202,12 @@ export function mapValues(cachefiles: CacheFile | readonly CacheFile[], options:
     const n = cf.length;
     c.total += n;
     for (let index = 0; index < n; index++) {
+      if ((index & 255) === 255) {
+        // Let go of the file between batches: a writer elsewhere can get in, and a read
+        // session that is let go now and then reads faster than one long one.
+        cf.close();
+        yield;
+      }
       const attrs = cf.getTraceAttrs(index);
       const file = attrs["cache_file"] ?? String(cf);
       if (ignoreRejected && truthy(safeDecode(attrs["reject"]))) {
@@ -209,6 +238,32 @@ export function mapValues(cachefiles: CacheFile | readonly CacheFile[], options:
   return out;
 }
 
+/** The `marks` option of plotMap: names of marks or marks. */
+function checkMapMarks(value: unknown): (MarkName | MapMark)[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw optionError("marks", `an array of mark names (${MARK_NAMES.map((n) => JSON.stringify(n)).join(", ")}) or marks`, value);
+  return value.map((m: unknown, k) => {
+    if (typeof m === "string") {
+      if ((MARK_NAMES as readonly string[]).includes(m)) return m as MarkName;
+      throw optionError(`marks[${k}]`, `one of ${MARK_NAMES.map((n) => JSON.stringify(n)).join(", ")} or a mark { name, mni, label }`, m);
+    }
+    return checkMarks([m])[0]!;
+  });
+}
+
+/** The marks to draw: names computed from the map's own values (as mapStats does), marks as given. */
+async function resolveMarks(marks: readonly (MarkName | MapMark)[], mv: MapValues, labels: ((value: number) => string) | undefined): Promise<MapMark[]> {
+  const names = marks.filter((m): m is MarkName => typeof m === "string");
+  let computed: MapMark[] = [];
+  if (names.length > 0) {
+    // Loaded when needed: the statistics module reads maps through this one.
+    const { statsOfMapValues } = await import("../analysis/stats.js");
+    const stats = statsOfMapValues(mv, { bootstrap: 0 }, [...new Set(mv.traces.map((t) => t.file))]);
+    computed = mapMarks(stats, [...new Set(names)], labels ? { value: (v) => labels(v).trim() } : {});
+  }
+  return marks.flatMap((m) => (typeof m === "string" ? computed.filter((c) => c.name === m).slice(0, 1) : [m]));
+}
+
 /**
  * offspect's printout of a map's counts, one line each, plus a line for
  * dropped traces when there are any.
@@ -233,7 +288,7 @@ export function mapSummary(counts: MapCounts): string {
 }
 
 /**
- * Plots the motor map of one or more CacheFiles as a glass brain (see
+ * Plots the motor map of one or more CacheFiles (or paths to them) as a glass brain (see
  * {@link plotGlass} for the figure and its options, {@link mapValues} for
  * the values). `vmax` is in µV on every scale (see {@link MapOptions}).
  * Prints nothing: the counts are on the result, `summary` holds offspect's
@@ -245,19 +300,21 @@ export function mapSummary(counts: MapCounts): string {
  * const fig = await plotMap(new CacheFile("map_session.hdf5"), { transform: "log", vmax: 500, title: "S07" });
  * console.log(fig.summary);
  * await fig.savefig("map.png");
+ * const marked = await plotMap(cf, { displayMode: "ortho", marks: ["cog", "hotspot"] });
+ * marked.marks[0]; // { name: "cog", label: "CoG (-36.9, -21.3, 57.9)", view: "x", x: 220.4, y: 175.2, box: [...] }
  * ```
  * @throws {PlotError} `EPLOTEMPTY` when no trace can be mapped (all rejected, or no usable coordinates);
- *   `EPLOTINPUT` / `EPLOTOPTION` as {@link mapValues} and {@link plotGlass}
+ *   `EPLOTINPUT` / `EPLOTOPTION` as {@link mapValues} and {@link plotGlass}; `EPLOTOPTION` for a mark name
+ *   other than "cog" or "hotspot"
  */
-export async function plotMap(cachefiles: CacheFile | readonly CacheFile[], options: MapOptions = {}): Promise<MapPlot> {
-  checkGlassOptions(options, ["foo", "transform", "ignoreRejected"]);
-  const { foo: userFoo, transform, ignoreRejected, vmax, tickLabel, ...glass } = options;
-  if (transform !== undefined && userFoo !== undefined) {
-    throw new PlotError("EPLOTOPTION", "transform", "transform and foo exclude each other: transform picks foo (log10(µV + 1) or a threshold); pass one of them");
-  }
-  const scaled = resolveTransform(transform);
-  const foo = userFoo ?? scaled.foo;
-  if (foo !== undefined && typeof foo !== "function") throw optionError("foo", "a function of one number returning a number", foo);
+export async function plotMap(cachefiles: MapFiles, options: MapOptions = {}): Promise<MapPlot> {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) throw optionError("options", "an options object", options);
+  const { marks: wantedMarks, ...rest } = options;
+  checkGlassOptions(rest, ["foo", "transform", "ignoreRejected", "marks"]);
+  const marks = checkMapMarks(wantedMarks);
+  const { foo: userFoo, transform, ignoreRejected, vmax, tickLabel, ...glass } = rest;
+  const scaled = resolveScale(transform, userFoo, PLOT_ERRORS);
+  const foo = scaled.foo;
   let drawnVmax: number | undefined;
   if (vmax !== undefined) {
     drawnVmax = foo ? foo(vmax) : vmax;
@@ -279,10 +336,12 @@ export async function plotMap(cachefiles: CacheFile | readonly CacheFile[], opti
       `no trace can be mapped: of ${counts.total} traces ${counts.rejected} are rejected and ${counts.dropped} have unusable or outside coordinates${counts.rejected > 0 ? "; pass ignoreRejected: false to map rejected traces too" : ""}`,
     );
   }
+  const drawnMarks = await resolveMarks(marks, mv, labels);
   const fig = await plotGlass(mv.coords, mv.values, {
     ...glass,
     ...(drawnVmax !== undefined ? { vmax: drawnVmax } : {}),
     ...(labels !== undefined ? { tickLabel: labels } : {}),
+    ...(drawnMarks.length > 0 ? { marks: drawnMarks } : {}),
   });
   return Object.defineProperties(fig, {
     counts: { value: Object.freeze({ ...counts }), enumerable: true },

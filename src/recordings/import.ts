@@ -8,7 +8,10 @@
  * @module
  */
 import { basename, extname } from "node:path";
-import { AnnotationFactory, populate } from "../build.js";
+import { AnnotationFactory, createCacheFile, createCacheFileSync, type Annotation, type ProgressEvent } from "../build.js";
+import { checkValidSuffix } from "../cachefile.js";
+import { TargetFolderError } from "../errors.js";
+import { runAsync, runSync } from "../work.js";
 import { BrainVisionRecording } from "./brainvision.js";
 import { readBrainsight } from "./brainsight.js";
 import { type CoilPulse, type CoilPulses, NAN_XYZ } from "./coords.js";
@@ -20,8 +23,9 @@ import { type PairMode, pairPulses } from "./pairing.js";
 import { quote, type RecordingEvent, type Signal } from "./types.js";
 import { localDateTime, type XdfFile, type XdfSignal } from "./xdf.js";
 import { statSync } from "node:fs";
+import { NOTHING_WRITTEN } from "../abort.js";
 
-/** Options of {@link importRecording}. */
+/** Options of {@link importRecording} and {@link importRecordingSync}. */
 export interface ImportOptions {
   /** The channel(s) to cut; the first is the channel of interest. */
   channels: string[];
@@ -210,18 +214,71 @@ export function readCoords(path: string): CoilPulses {
  * `channel_of_interest`, `samplingrate`, `samples_pre_event`/`_post_event`
  * (the milliseconds at the recording's rate, truncated), `subject`,
  * `filedate`. A trace is the samples from pulse - pre to pulse + post
- * (exclusive) of the channels, in µV.
+ * (exclusive) of the channels, in µV. The file is written whole or not at
+ * all (`createCacheFileSync`: beside the target, then renamed into place).
+ * Blocks until done; {@link importRecording} is the same without blocking
+ * the event loop.
  *
  * @example
  * ```ts
- * importRecording("S01_run1.vhdr", "S01_run1.hdf5", { channels: ["EDC_L"], event: "S  1", coords: "TriggerMarkers_Coil0_1.xml" });
- * importRecording("map_R004.xdf", "map.hdf5", { channels: ["EDC_L"], preMs: 100, postMs: 100 }); // Localite's stream
+ * importRecordingSync("S01_run1.vhdr", "S01_run1.hdf5", { channels: ["EDC_L"], event: "S  1", coords: "TriggerMarkers_Coil0_1.xml" });
+ * importRecordingSync("map_R004.xdf", "map.hdf5", { channels: ["EDC_L"], preMs: 100, postMs: 100 }); // Localite's stream
  * ```
+ * @throws {InvalidSuffixError} / {TargetFolderError} `out` does not end in .hdf5, or its folder does not exist (checked before the recording is read)
  * @throws {ImportError} an unknown format, channel, event or stream, a window outside the recording
  * @throws {CoordsError} coordinates that cannot be read or paired
  * @throws {XdfError | BrainVisionError | EdfError} a malformed recording
  */
-export function importRecording(recording: string, out: string, options: ImportOptions): ImportResult {
+export function importRecordingSync(recording: string, out: string, options: ImportOptions): ImportResult {
+  const cut = runSync(cutWork(recording, out, options));
+  const file = createCacheFileSync(out, [cut.anno], [cut.traces], { onProgress: writeProgress(options) });
+  return finish(cut, file, options);
+}
+
+/**
+ * {@link importRecordingSync} without blocking the event loop for long: the
+ * loop turns every 32 pulses cut and every 32 traces written; `signal`
+ * stops it there (AbortedError), leaving `out` as it was (absent, or the
+ * old file) and no temporary file.
+ *
+ * @example
+ * ```ts
+ * const r = await importRecording("S01.vhdr", "S01.hdf5", { channels: ["APB_R"], event: "S  1", signal: AbortSignal.timeout(60_000) });
+ * console.log(r.traces, r.warnings);
+ * ```
+ * @throws as {@link importRecordingSync}; {@link AbortedError} when `signal` aborts
+ */
+export async function importRecording(recording: string, out: string, options: ImportOptions & { signal?: AbortSignal }): Promise<ImportResult> {
+  const cut = await runAsync(cutWork(recording, out, options), options.signal, `importing ${recording}`, NOTHING_WRITTEN);
+  const file = await createCacheFile(out, [cut.anno], [cut.traces], { onProgress: writeProgress(options), ...(options.signal ? { signal: options.signal } : {}) });
+  return finish(cut, file, options);
+}
+
+/** A recording cut into traces, ready to be written. */
+interface Cut {
+  anno: Annotation;
+  traces: { data: Float64Array; shape: readonly [number, number] }[];
+  result: Omit<ImportResult, "file">;
+}
+
+function writeProgress(options: ImportOptions): (e: ProgressEvent) => void {
+  const progress = options.onProgress;
+  return (e) => {
+    if (e.phase === "write") progress?.({ phase: "write", done: e.done, total: e.total });
+  };
+}
+
+function finish(cut: Cut, file: string, options: ImportOptions): ImportResult {
+  options.onProgress?.({ phase: "done", done: cut.result.traces, total: cut.result.traces });
+  return { file, ...cut.result };
+}
+
+/** Everything but the write: the pulses found, paired and cut, the annotation filled. Yields every 32 pulses cut. */
+function* cutWork(recording: string, out: string, options: ImportOptions): Generator<void, Cut> {
+  if (options === null || typeof options !== "object") throw new ImportError("EOPTION", recording, "expected an options object with channels (e.g. { channels: [\"EDC_L\"] })");
+  // The target first: a name or a folder that cannot be written is refused before the (longer) read.
+  checkValidSuffix(out);
+  TargetFolderError.check(out);
   const warnings: string[] = [];
   const progress = options.onProgress;
   const readout = options.readout ?? "cmep";
@@ -312,7 +369,7 @@ export function importRecording(recording: string, out: string, options: ImportO
     factory.appendTrace(values(pulses[0]!, 0));
     const anno = factory.anno;
     const template = anno.traces[0]!;
-    pulses.forEach((p, i) => {
+    for (const [i, p] of pulses.entries()) {
       const data = signal.readWindow(idx, p.sample - pre, pre + post);
       if (options.subtractBaseline && pre > 0) {
         for (let c = 0; c < idx.length; c++) {
@@ -325,14 +382,9 @@ export function importRecording(recording: string, out: string, options: ImportO
       traces.push({ data, shape: [pre + post, idx.length] });
       if (i > 0) anno.traces.push({ ...template, id: i, ...values(p, i) });
       progress?.({ phase: "cut", done: i + 1, total: pulses.length });
-    });
-    const file = populate(out, [anno], [traces], {
-      onProgress: (e) => {
-        if (e.phase === "write") progress?.({ phase: "write", done: e.done, total: e.total });
-      },
-    });
-    progress?.({ phase: "done", done: pulses.length, total: pulses.length });
-    return { file, origin: anno.origin, traces: pulses.length, samplingRate: rate, samplesPreEvent: pre, samplesPostEvent: post, dropped, warnings };
+      if ((i & 31) === 31) yield;
+    }
+    return { anno, traces, result: { origin: anno.origin, traces: pulses.length, samplingRate: rate, samplesPreEvent: pre, samplesPostEvent: post, dropped, warnings } };
   } finally {
     prepared.close();
   }

@@ -4,6 +4,7 @@
  * channels, and the events with their counts.
  * @module
  */
+import { runAsync, runSync } from "../work.js";
 import { openRecording } from "./open.js";
 import { LOCALITE_STREAMS, localiteStreamPulses } from "./localite.js";
 import type { RecordingEvent } from "./types.js";
@@ -54,18 +55,40 @@ function summarise(source: string, events: readonly RecordingEvent[], id?: numbe
 }
 
 /**
- * Lists a recording's signals, channels and events.
+ * Lists a recording's signals, channels and events. Blocks until done;
+ * {@link inspectRecording} is the same without blocking the event loop for
+ * long.
  * @example
  * ```ts
- * const info = inspectRecording("S01.vhdr");
+ * const info = inspectRecordingSync("S01.vhdr");
  * info.signals[0].channels.map((c) => c.label); info.events[0].names; // [{ name: "S  1", count: 600, first: 12.3 }, ...]
  * console.log(formatInspection(info));
  * ```
  * @throws {RecordingError} as the readers do
  */
-export function inspectRecording(path: string): Inspection {
+export function inspectRecordingSync(path: string): Inspection {
+  return runSync(inspectWork(path));
+}
+
+/**
+ * {@link inspectRecordingSync}, with a turn of the event loop after the
+ * recording is opened (one pass over an XDF file's chunks) and after each
+ * stream; `signal` stops it there (AbortedError).
+ * @example
+ * ```ts
+ * const info = await inspectRecording("run1.xdf");
+ * console.log(formatInspection(info));
+ * ```
+ * @throws as {@link inspectRecordingSync}; {@link AbortedError} when `signal` aborts
+ */
+export function inspectRecording(path: string, options: { signal?: AbortSignal } = {}): Promise<Inspection> {
+  return runAsync(inspectWork(path), options.signal, `inspecting ${path}`);
+}
+
+function* inspectWork(path: string): Generator<void, Inspection> {
   const rec = openRecording(path);
   try {
+    yield;
     if (rec.format === "xdf") {
       const x = rec.xdf;
       const signals: InspectedSignal[] = [];
@@ -76,6 +99,7 @@ export function inspectRecording(path: string): Inspection {
           const sum = summarise(s.name, ev, s.id);
           if (LOCALITE_STREAMS.includes(s.name)) sum.localitePulses = localiteStreamPulses(ev).length;
           events.push(sum);
+          yield;
           continue;
         }
         const base = {
@@ -92,6 +116,7 @@ export function inspectRecording(path: string): Inspection {
           const sig = x.signal(s.id);
           signals.push({ ...base, effectiveRate: sig.effectiveRate, duration: sig.timeOf(s.sampleCount - 1) - sig.timeOf(0) + 1 / s.nominalSrate });
         }
+        yield;
       }
       return { file: path, format: "xdf", date: x.recordingDate, signals, events };
     }

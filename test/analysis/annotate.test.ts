@@ -7,7 +7,18 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile, FileInUseError, merge, parseTraceAttrs } from "../../src/index.js";
-import { AnalysisError, PartialWriteError, annotateFile, annotateFiles, writeMeasures } from "../../src/analysis/index.js";
+import {
+  AbortedError,
+  AnalysisError,
+  DiskFullError,
+  PartialWriteError,
+  annotateFile,
+  annotateFileSync,
+  annotateFiles,
+  annotateFilesSync,
+  writeMeasures,
+  writeMeasuresSync,
+} from "../../src/index.js";
 import { copyFixture, fileSha256, fixtureNames, python, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
 import { variedTraces, writeSession } from "./synthetic.js";
 
@@ -43,7 +54,7 @@ describe("annotateFile", () => {
   it("stores the measures as offspect's encode stores floats, only on traces whose peaks are still null", () => {
     const file = session("rules.hdf5");
     const before = h5attrs(file);
-    const rows = annotateFile(file);
+    const rows = annotateFileSync(file);
     const after = h5attrs(file);
     rows.forEach((r, i) => {
       if (i < 6) {
@@ -68,13 +79,13 @@ describe("annotateFile", () => {
       expect(Object.keys(after[i]!).sort()).toEqual(Object.keys(before[i]!).sort());
     });
     // A second run finds nothing left to do.
-    expect(annotateFile(file).map((r) => r.status)).toEqual(rows.map(() => "kept"));
+    expect(annotateFileSync(file).map((r) => r.status)).toEqual(rows.map(() => "kept"));
   });
 
   it("overwrite replaces a person's values; dryRun writes nothing; a zero crossing that no longer exists is stored as null", () => {
     const file = session("overwrite.hdf5");
     const sha = fileSha256(file);
-    const dry = annotateFile(file, { dryRun: true, overwrite: true });
+    const dry = annotateFileSync(file, { dryRun: true, overwrite: true });
     expect(fileSha256(file)).toBe(sha);
     expect(dry.every((r) => r.status === "dry-run" && !r.written)).toBe(true);
     // Put a zero crossing on a trace whose window never crosses (variedTraces kind 5: index 5 and 11).
@@ -82,7 +93,7 @@ describe("annotateFile", () => {
     const a = cf.getTraceAttrs(11);
     a["zcr_latency_ms"] = "25.0";
     cf.setTraceAttrs(11, a);
-    const rows = annotateFile(file, { overwrite: true });
+    const rows = annotateFileSync(file, { overwrite: true });
     expect(rows.every((r) => r.status === "written")).toBe(true);
     const after = h5attrs(file);
     expect(rows[11]!.zcr_latency_ms).toBeNull();
@@ -93,7 +104,7 @@ describe("annotateFile", () => {
 
   it("rejectBackground sets reject only on written traces whose background EMG is active", () => {
     const file = session("reject.hdf5");
-    const rows = annotateFile(file, { rejectBackground: true });
+    const rows = annotateFileSync(file, { rejectBackground: true });
     const after = h5attrs(file);
     rows.forEach((r, i) => {
       const expectReject = i < 6 && r.background_active === true;
@@ -112,9 +123,9 @@ describe("annotateFile", () => {
     a["onset_shift"] = "5000"; // the peak window lies past the trace's end
     cf.setTraceAttrs(3, a);
     const shas = [fileSha256(good), fileSha256(bad)];
-    expect(() => annotateFiles([good, bad])).toThrow(AnalysisError);
+    expect(() => annotateFilesSync([good, bad])).toThrow(AnalysisError);
     try {
-      annotateFiles([good, bad]);
+      annotateFilesSync([good, bad]);
     } catch (e) {
       expect((e as AnalysisError).code).toBe("EANALYSISINPUT");
       expect((e as Error).message).toMatch(/^trace 3 of .*bad\.hdf5: the peak window 15–120 ms/);
@@ -122,10 +133,35 @@ describe("annotateFile", () => {
     expect([fileSha256(good), fileSha256(bad)]).toEqual(shas);
   });
 
+  it("a write that fails in the second file puts back the first: nothing of the run stays", () => {
+    const first = new CacheFile(session("first.hdf5"));
+    const second = new CacheFile(session("second.hdf5"));
+    const before = [h5attrs(first.fname), h5attrs(second.fname)];
+    second.updateManySync = () => {
+      throw new DiskFullError(second.fname, "no space left on device");
+    };
+    expect(() => annotateFilesSync([first, second])).toThrow(DiskFullError);
+    expect([h5attrs(first.fname), h5attrs(second.fname)]).toEqual(before);
+    // When the first cannot be put back either, PartialWriteError names it.
+    first.setTraceAttrs = () => {
+      throw new FileInUseError(first.fname, "taken by another writer");
+    };
+    let error: unknown;
+    try {
+      annotateFilesSync([first, second]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PartialWriteError);
+    expect((error as PartialWriteError).file).toBe(first.fname);
+    expect((error as PartialWriteError).changed).toEqual([0, 1, 2, 3, 4, 5]);
+    expect((error as Error).message).toMatch(/no space left on device/);
+  });
+
   it("reports erp traces without storing anything (the readout has no peak fields)", () => {
     const file = copyFixture("erp_multichannel.hdf5", dir);
     const sha = fileSha256(file);
-    const rows = annotateFile(file);
+    const rows = annotateFileSync(file);
     expect(rows).toHaveLength(12);
     expect(rows.every((r) => r.status === "not-stored" && !r.written)).toBe(true);
     expect(fileSha256(file)).toBe(sha);
@@ -134,7 +170,7 @@ describe("annotateFile", () => {
   it("calls onProgress through the measuring and the writing", () => {
     const file = session("progress.hdf5");
     const events: string[] = [];
-    annotateFile(file, { onProgress: (e) => events.push(`${e.phase}:${e.done}/${e.total}`) });
+    annotateFileSync(file, { onProgress: (e) => events.push(`${e.phase}:${e.done}/${e.total}`) });
     expect(events.at(-1)).toBe("write:6/6");
     expect(events).toContain("measure:12/12");
   });
@@ -145,48 +181,152 @@ describe("writeMeasures", () => {
     const file = session("checks.hdf5");
     const cf = new CacheFile(file);
     const sha = fileSha256(file);
-    expect(() => writeMeasures(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 1, values: { ptp_uv: 5 } }])).toThrow(
+    expect(() => writeMeasuresSync(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 1, values: { ptp_uv: 5 } }])).toThrow(
       /ptp_uv is not a trace attribute of readout cmep/,
     );
-    expect(() => writeMeasures(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 1, values: { neg_peak_magnitude_uv: NaN } }])).toThrow(
+    expect(() => writeMeasuresSync(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 1, values: { neg_peak_magnitude_uv: NaN } }])).toThrow(
       /expected a finite number, a boolean or null for neg_peak_magnitude_uv of trace 1/,
     );
-    expect(() => writeMeasures(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 99, values: {} }])).toThrow(RangeError);
+    expect(() => writeMeasuresSync(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }, { index: 99, values: {} }])).toThrow(RangeError);
     expect(fileSha256(file)).toBe(sha);
-    expect(writeMeasures(cf, [{ index: 2, values: { neg_peak_magnitude_uv: -5, zcr_latency_ms: null } }])).toEqual({ changed: [2], values: 1 });
+    expect(writeMeasuresSync(cf, [{ index: 2, values: { neg_peak_magnitude_uv: -5, zcr_latency_ms: null } }])).toEqual({ changed: [2], values: 1 });
     expect(cf.getTraceAttrs(2)["neg_peak_magnitude_uv"]).toBe("-5.0");
   });
 
-  it("puts back the traces already written when a write fails part-way, and says so when it cannot", () => {
+  it("puts back the traces already written when the batch write fails part-way, and says so when it cannot", () => {
     const file = session("rollback.hdf5");
     const before = h5attrs(file);
     const cf = new CacheFile(file);
+    const batch = cf.updateManySync.bind(cf);
+    // A disk that fills after three traces: the batch writes them, then fails.
+    cf.updateManySync = (updates) => {
+      batch([...updates].slice(0, 3));
+      throw new DiskFullError(cf.fname, "no space left on device");
+    };
+    const updates = [0, 1, 2, 3, 4].map((index) => ({ index, values: { neg_peak_magnitude_uv: -1000 - index } }));
+    expect(() => writeMeasuresSync(cf, updates)).toThrow(DiskFullError);
+    expect(h5attrs(file)).toEqual(before); // the three written traces were restored
+    // Now the restoring fails too, from the second trace put back on (they are put back last first).
     const original = cf.setTraceAttrs.bind(cf);
     let calls = 0;
     cf.setTraceAttrs = (i, attrs) => {
-      if (++calls === 4) throw new FileInUseError(cf.fname, "taken by another writer");
-      return original(i, attrs);
-    };
-    const updates = [0, 1, 2, 3, 4].map((index) => ({ index, values: { neg_peak_magnitude_uv: -1000 - index } }));
-    expect(() => writeMeasures(cf, updates)).toThrow(FileInUseError);
-    expect(h5attrs(file)).toEqual(before); // the three written traces were restored
-    // Now the restoring fails too.
-    calls = 0;
-    cf.setTraceAttrs = (i, attrs) => {
-      calls++;
-      if (calls >= 3) throw new FileInUseError(cf.fname, "taken by another writer");
+      if (++calls >= 2) throw new FileInUseError(cf.fname, "taken by another writer");
       return original(i, attrs);
     };
     let error: unknown;
     try {
-      writeMeasures(cf, updates);
+      writeMeasuresSync(cf, updates);
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(PartialWriteError);
     expect((error as PartialWriteError).code).toBe("EPARTIALWRITE");
     expect((error as PartialWriteError).changed).toEqual([0, 1]);
-    expect(h5attrs(file)[0]!["neg_peak_magnitude_uv"]).toBe("-1000.0");
+    expect((error as Error).message).toMatch(/no space left on device/);
+    const after = h5attrs(file);
+    expect(after[0]!["neg_peak_magnitude_uv"]).toBe("-1000.0");
+    expect(after[2]).toEqual(before[2]); // trace 2 was put back
+    expect(after[3]).toEqual(before[3]); // never written
+  });
+
+  it("a batch refused before its first write (the file locked by another writer) is left as it was, without a put-back", () => {
+    const file = session("locked.hdf5");
+    const sha = fileSha256(file);
+    const cf = new CacheFile(file);
+    cf.updateManySync = () => {
+      throw new FileInUseError(cf.fname, "taken by another writer");
+    };
+    let restores = 0;
+    cf.setTraceAttrs = () => {
+      restores++;
+      throw new Error("setTraceAttrs must not be called");
+    };
+    expect(() => writeMeasuresSync(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }])).toThrow(FileInUseError);
+    expect(restores).toBe(0);
+    expect(fileSha256(file)).toBe(sha);
+  });
+
+  it("writes the batch with one updateManySync call, and exactly the text it stored before: True/False for booleans, 66.0 for numbers of int-like keys", () => {
+    const file = session("exact.hdf5");
+    const cf = new CacheFile(file);
+    const batches: number[] = [];
+    const batch = cf.updateManySync.bind(cf);
+    cf.updateManySync = (updates) => {
+      const list = [...updates];
+      batches.push(list.length);
+      return batch(list);
+    };
+    const result = writeMeasuresSync(cf, [
+      { index: 0, values: { neg_peak_magnitude_uv: -5.25, pos_peak_latency_ms: 21, zcr_latency_ms: null } },
+      { index: 1, values: { neg_peak_magnitude_uv: 1e-7, reject: true } },
+      { index: 2, values: { stimulation_intensity_mso: 66 } },
+      { index: 3, values: { pos_peak_magnitude_uv: 2 ** 60, reject: false } },
+    ]);
+    expect(result.changed).toEqual([0, 1, 2, 3]);
+    expect(batches).toEqual([2]); // traces 0 and 3 (reject was False already); 1 and 2 need offspect's populate text, written one by one
+    const after = h5attrs(file);
+    expect(after[0]).toMatchObject({ neg_peak_magnitude_uv: "-5.25", pos_peak_latency_ms: "21.0" });
+    expect(after[1]).toMatchObject({ neg_peak_magnitude_uv: "1.0e-07", reject: "True" });
+    expect(after[2]).toMatchObject({ stimulation_intensity_mso: "66.0" });
+    expect(after[3]).toMatchObject({ pos_peak_magnitude_uv: "1.152921504606847e+18", reject: "False" });
+  });
+});
+
+describe("the async forms", () => {
+  it("annotateFile and annotateFiles give the rows of the Sync forms and write the same text", async () => {
+    const a = session("async-a.hdf5");
+    const b = session("async-b.hdf5"); // the same session
+    const syncRows = annotateFilesSync([a], { rejectBackground: true });
+    const asyncRows = await annotateFiles([b], { rejectBackground: true });
+    expect(asyncRows.map((r) => ({ ...r, file: "" }))).toEqual(syncRows.map((r) => ({ ...r, file: "" })));
+    expect(asyncRows.filter((r) => r.written)).toHaveLength(6);
+    expect(h5attrs(b)).toEqual(h5attrs(a));
+    expect((await annotateFile(a, { dryRun: true })).map((r) => r.status)).toEqual(syncRows.map(() => "kept"));
+  });
+
+  it("turns the event loop while it measures; an abort there, or before the writing, writes nothing (AbortedError)", async () => {
+    const traces = Array.from({ length: 3 }, (_, k) => variedTraces(40 + k, 100)).flat();
+    const file = writeSession(join(dir, "abort.hdf5"), { samplingrate: 1000, preMs: 120, postMs: 130, origins: [{ name: "run1.xdf", traces }], seed: 4 });
+    const sha = fileSha256(file);
+    const controller = new AbortController();
+    let measured = 0;
+    let turned = false;
+    setImmediate(() => (turned = measured > 0 && measured < traces.length));
+    let error: unknown;
+    try {
+      await annotateFile(file, {
+        signal: controller.signal,
+        onProgress: (e) => {
+          measured = e.done;
+          if (e.phase === "measure" && e.done === 200) controller.abort(new Error("stop"));
+        },
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(turned).toBe(true); // the event loop ran between the measured traces
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as AbortedError).code).toBe("ABORT_ERR");
+    expect((error as Error).message).toMatch(/annotating 1 file\(s\) was aborted: nothing was written/);
+    expect(measured).toBe(256); // it stopped at the next turn (every 128 traces), before measuring on
+    expect(fileSha256(file)).toBe(sha);
+    // Aborted after the measuring (at the turn before the writing): still nothing written.
+    const late = new AbortController();
+    const run = annotateFile(file, { signal: late.signal, onProgress: (e) => e.phase === "measure" && e.done === traces.length && late.abort() });
+    await expect(run).rejects.toBeInstanceOf(AbortedError);
+    await expect(annotateFile(file, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+    expect(fileSha256(file)).toBe(sha);
+    expect((await annotateFile(file)).filter((r) => r.written)).toHaveLength(traces.length);
+  });
+
+  it("writeMeasures is writeMeasuresSync without blocking; an aborted signal writes nothing", async () => {
+    const file = session("wm-async.hdf5");
+    const cf = new CacheFile(file);
+    const sha = fileSha256(file);
+    await expect(writeMeasures(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }], { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+    expect(fileSha256(file)).toBe(sha);
+    expect(await writeMeasures(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }])).toEqual({ changed: [0], values: 1 });
+    expect(cf.getTraceAttrs(0)["neg_peak_magnitude_uv"]).toBe("-5.0");
   });
 });
 
@@ -194,7 +334,7 @@ describe("offspect reads, plots and merges an annotated file", () => {
   const cmep = () => fixtureNames().filter((n) => n !== "erp_multichannel.hdf5");
   it.each([...fixtureNames(), "synthetic"])("annotated copy of %s (with overwrite)", (name) => {
     const file = name === "synthetic" ? session("interop.hdf5") : copyFixture(name, dir, `annotated_${name}`);
-    const rows = annotateFile(file, { overwrite: true, rejectBackground: true });
+    const rows = annotateFileSync(file, { overwrite: true, rejectBackground: true });
     const target = join(dir, `merged_${name.replace(/\.hdf5$/, "")}.hdf5`);
     const out = JSON.parse(execFileSync(PYTHON, [INTEROP, file, "--self", target], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })) as {
       parsed: Record<string, unknown>[];

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/index.js";
-import { annotateFile, mapStats } from "../../src/analysis/index.js";
+import { annotateFileSync, mapStatsSync } from "../../src/analysis/index.js";
 import { copyFixture, fileSha256, ROOT, tempDir } from "../helpers/fixtures.js";
 import { variedTraces, writeSession } from "./synthetic.js";
 
@@ -29,11 +29,9 @@ function session(name: string): string {
 
 beforeAll(() => {
   ({ dir, cleanup } = tempDir("ocf-analysis-cli-"));
-  // The CLI under test is the built one: build it so that the test never runs stale code. tsc emits
-  // even when another engineer's file has a type error; the test needs only the emitted files.
-  spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json")], { cwd: ROOT, stdio: "inherit" });
+  // The CLI under test is the built one: test/globalSetup.ts builds dist/ before any test file runs.
   expect(existsSync(CLI)).toBe(true);
-}, 180_000);
+});
 afterAll(() => cleanup());
 
 const ROW_KEYS = [
@@ -56,7 +54,7 @@ describe("cachefile annotate", () => {
   it("--json prints one array per run, one object per trace, with null where a measure is undefined", () => {
     const a = session("a.hdf5");
     const b = session("b.hdf5");
-    const expected = [...annotateFile(a, { dryRun: true }), ...annotateFile(b, { dryRun: true })];
+    const expected = [...annotateFileSync(a, { dryRun: true }), ...annotateFileSync(b, { dryRun: true })];
     const r = cli("annotate", a, b, "--json");
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
@@ -85,7 +83,7 @@ describe("cachefile annotate", () => {
     const r = cli("annotate", file, "--overwrite", "--method", "cusum", "--window", "10,90", "--json");
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
-    const ours = annotateFile(file, { dryRun: true, onsetMethod: "cusum", window: [10, 90] });
+    const ours = annotateFileSync(file, { dryRun: true, onsetMethod: "cusum", window: [10, 90] });
     rows.forEach((row, i) => {
       expect(row["written"]).toBe(true);
       expect(row["onset_latency_ms"]).toBe(ours[i]!.onset_latency_ms);
@@ -115,7 +113,7 @@ describe("cachefile stats", () => {
     for (const k of ["cog_mni", "cog_unweighted_mni", "excitable_sites", "hotspot_mni", "hotspot_uv", "volume_uv", "spread_mm", "area_mm2", "left", "right", "ci", "traces_used", "sites"]) {
       expect(s).toHaveProperty(k);
     }
-    const lib = mapStats(file, { gridMm: 5, bootstrap: 200, seed: 4 });
+    const lib = mapStatsSync(file, { gridMm: 5, bootstrap: 200, seed: 4 });
     expect(s["cog_mni"]).toEqual(lib.cog_mni);
     expect(s["ci"]).toEqual(lib.ci);
     expect(s["traces_used"]).toBe(108);
@@ -128,7 +126,7 @@ describe("cachefile stats", () => {
     expect(r.status).toBe(0);
     const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
     expect(rows.map((x) => x["scope"])).toEqual(["all", "left", "right"]);
-    expect(Number(rows[0]!["area_mm2"])).toBe(mapStats(file, { bootstrap: 0 }).area_mm2);
+    expect(Number(rows[0]!["area_mm2"])).toBe(mapStatsSync(file, { bootstrap: 0 }).area_mm2);
     const text = cli("stats", file, "--bootstrap", "20", "--no-area-ci");
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/^map: 108 traces at \d+ sites, \d+ excitable/);

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/index.js";
-import { AnalysisError, annotateFile, annotateTrace, type MeasureOptions, type TraceMeasures } from "../../src/analysis/index.js";
+import { AnalysisError, annotateFileSync, annotateTrace, type MeasureOptions, type TraceMeasures } from "../../src/analysis/index.js";
 import { fixture, fixtureNames, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
 import { traceSamples, variedTraces, writeSession, type SyntheticTrace } from "./synthetic.js";
 
@@ -72,7 +72,7 @@ describe("annotateTrace against the numpy reference", () => {
         ...(opts.backgroundThreshold !== undefined ? { background_threshold: opts.backgroundThreshold } : {}),
       };
       for (const file of [session1000, session5000]) {
-        const ours = annotateFile(file, { ...opts, dryRun: true });
+        const ours = annotateFileSync(file, { ...opts, dryRun: true });
         const ref = reference(file, py);
         expect(ours).toHaveLength(ref.length);
         ours.forEach((m, i) => expectSame(m, ref[i]!, `${file} trace ${i}`));
@@ -82,7 +82,7 @@ describe("annotateTrace against the numpy reference", () => {
 
   it("gives the reference's measures for every trace of every shipped fixture", () => {
     for (const name of fixtureNames()) {
-      const ours = annotateFile(fixture(name), { dryRun: true });
+      const ours = annotateFileSync(fixture(name), { dryRun: true });
       const ref = reference(fixture(name));
       expect(ours.length, name).toBe(ref.length);
       ours.forEach((m, i) => expectSame(m, ref[i]!, `${name} trace ${i}`));
@@ -92,7 +92,7 @@ describe("annotateTrace against the numpy reference", () => {
 
 describe("annotateTrace finds what was put in", () => {
   it("peaks, zero crossing and onset of noisy MEPs lie where the MEP was made", () => {
-    const rows = annotateFile(session1000, { dryRun: true });
+    const rows = annotateFileSync(session1000, { dryRun: true });
     let checked = 0;
     traces1000.forEach((t, i) => {
       const m = rows[i]!;
@@ -114,7 +114,7 @@ describe("annotateTrace finds what was put in", () => {
   });
 
   it("CUSUM onsets lie within 2 ms of the true onset", () => {
-    const rows = annotateFile(session1000, { dryRun: true, onsetMethod: "cusum" });
+    const rows = annotateFileSync(session1000, { dryRun: true, onsetMethod: "cusum" });
     traces1000.forEach((t, i) => {
       if (t.onsetMs === null || t.noise > 10 || t.amplitude < 300 || t.offset !== 0) return;
       expect(Math.abs(rows[i]!.onset_latency_ms! - t.onsetMs), `trace ${i}`).toBeLessThanOrEqual(2);
@@ -122,7 +122,7 @@ describe("annotateTrace finds what was put in", () => {
   });
 
   it("no MEP: absent, no onset (k = 5: white noise passes 5σ with p < 1e-6 a sample); background activity: flagged; a window that never crosses the baseline mean: no zero crossing", () => {
-    const rows = annotateFile(session1000, { dryRun: true, k: 5 });
+    const rows = annotateFileSync(session1000, { dryRun: true, k: 5 });
     traces1000.forEach((t, i) => {
       const m = rows[i]!;
       if (t.amplitude === 0) {
@@ -141,7 +141,7 @@ describe("annotateTrace finds what was put in", () => {
 describe("offspect's GUI estimate (click_estimate_parameters)", () => {
   it("gives the same peaks where offspect's and this convention agree (onset_shift 0)", () => {
     for (const file of [session1000, session5000, fixture("map_session.hdf5"), fixture("template_R001.hdf5")]) {
-      const ours = annotateFile(file, { dryRun: true });
+      const ours = annotateFileSync(file, { dryRun: true });
       const ref = reference(file);
       const cf = new CacheFile(file);
       let compared = 0;

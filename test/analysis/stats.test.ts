@@ -1,5 +1,5 @@
 /**
- * mapStats against an independent numpy/scipy reference (reference_stats.py,
+ * mapStatsSync against an independent numpy/scipy reference (reference_stats.py,
  * written from the definitions, with the bootstrap's generator restated in
  * Python), on a synthetic two-hemisphere map and on the shipped map fixture.
  */
@@ -7,7 +7,8 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/index.js";
-import { AnalysisError, mapMarks, mapStats, markPosition, mulberry32, parseMarks, type MapStats, type ScopeStats, type StatsOptions } from "../../src/analysis/index.js";
+import { AbortedError } from "../../src/abort.js";
+import { AnalysisError, mapMarks, mapStats, mapStatsSync, markPosition, mulberry32, parseMarks, type MapStats, type ScopeStats, type StatsOptions } from "../../src/analysis/index.js";
 import { copyFixture, fixture, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
 import { writeSession, type SyntheticTrace } from "./synthetic.js";
 
@@ -69,10 +70,10 @@ beforeAll(() => {
 });
 afterAll(() => cleanup());
 
-describe("mapStats against the numpy/scipy reference", () => {
+describe("mapStatsSync against the numpy/scipy reference", () => {
   it("grid area and site-bootstrap intervals over two files and both hemispheres, exactly", () => {
     const opts: StatsOptions = { gridMm: 10, bootstrap: 200, seed: 7, siteMm: 2, threshold: 100 };
-    const ours = mapStats([mapFile, second], opts);
+    const ours = mapStatsSync([mapFile, second], opts);
     compare(ours, reference([mapFile, second], { grid_mm: 10, bootstrap: 200, seed: 7, site_mm: 2, threshold: 100 }), true);
     expect(ours.left.traces_used + ours.right.traces_used).toBe(ours.traces_used);
     expect(ours.left.sites + ours.right.sites).toBe(ours.sites);
@@ -80,7 +81,7 @@ describe("mapStats against the numpy/scipy reference", () => {
   });
 
   it("the projection area (the plot's smoothed axial projection) and its intervals", () => {
-    const ours = mapStats([mapFile, second], { bootstrap: 3, seed: 1 });
+    const ours = mapStatsSync([mapFile, second], { bootstrap: 3, seed: 1 });
     expect(ours.area_method).toBe("projection");
     compare(ours, reference([mapFile, second], { bootstrap: 3, seed: 1 }), true);
     expect(ours.area_mm2).toBe(ours.left.area_mm2 + ours.right.area_mm2);
@@ -88,7 +89,7 @@ describe("mapStats against the numpy/scipy reference", () => {
   });
 
   it("map_session.hdf5, offspect's map fixture (uninspected traces count 0, rejected ones are left out)", () => {
-    const ours = mapStats(fixture("map_session.hdf5"), { bootstrap: 100, seed: 3, areaBootstrap: false });
+    const ours = mapStatsSync(fixture("map_session.hdf5"), { bootstrap: 100, seed: 3, areaBootstrap: false });
     compare(ours, reference([fixture("map_session.hdf5")], { bootstrap: 100, seed: 3, area_bootstrap: false }), true);
     expect(ours.traces_used).toBe(108);
     expect(ours.counts).toMatchObject({ total: 120, rejected: 12, uninspected: 9 });
@@ -98,9 +99,9 @@ describe("mapStats against the numpy/scipy reference", () => {
   });
 });
 
-describe("mapStats' numbers mean what they say", () => {
+describe("mapStatsSync' numbers mean what they say", () => {
   it("the CoG lies at the hotspot of a symmetric map; the unweighted mean at the grid's centre", () => {
-    const s = mapStats(mapFile, { bootstrap: 0, gridMm: 10 });
+    const s = mapStatsSync(mapFile, { bootstrap: 0, gridMm: 10 });
     expect(s.hotspot_mni![0]).toBeCloseTo(-37, -0.5);
     expect(s.hotspot_mni![1]).toBeCloseTo(-20, -0.5);
     for (let k = 0; k < 3; k++) expect(Math.abs(s.cog_mni![k]! - [-37, -20, 58][k]!)).toBeLessThan(2.5);
@@ -113,20 +114,38 @@ describe("mapStats' numbers mean what they say", () => {
   });
 
   it("the same seed gives the same intervals, another seed others", () => {
-    const a = mapStats(mapFile, { gridMm: 10, seed: 5, bootstrap: 300 });
-    const b = mapStats(new CacheFile(mapFile), { gridMm: 10, seed: 5, bootstrap: 300 });
-    const c = mapStats(mapFile, { gridMm: 10, seed: 6, bootstrap: 300 });
+    const a = mapStatsSync(mapFile, { gridMm: 10, seed: 5, bootstrap: 300 });
+    const b = mapStatsSync(new CacheFile(mapFile), { gridMm: 10, seed: 5, bootstrap: 300 });
+    const c = mapStatsSync(mapFile, { gridMm: 10, seed: 6, bootstrap: 300 });
     expect(b.ci).toEqual(a.ci);
     expect(c.ci).not.toEqual(a.ci);
     expect(a.ci!.cog_mni![0]![0]).toBeLessThan(a.cog_mni![0]);
     expect(a.ci!.cog_mni![0]![1]).toBeGreaterThan(a.cog_mni![0]);
   });
 
-  it("transform applies to every value, as the plot's foo", () => {
-    const log = mapStats(mapFile, { bootstrap: 0, gridMm: 10, transform: (x) => Math.log10(x + 1), threshold: 2 });
+  it("transform and foo apply to every value, as they do on the plot", () => {
+    const log = mapStatsSync(mapFile, { bootstrap: 0, gridMm: 10, transform: "log", threshold: 2 });
     const ref = reference([mapFile], { bootstrap: 0, grid_mm: 10, threshold: 2 });
     expect(log.traces_used).toBe(ref.all.traces_used);
     expect(log.hotspot_uv!).toBeLessThan(4);
+    expect(mapStatsSync(mapFile, { bootstrap: 0, gridMm: 10, foo: (x) => Math.log10(x + 1), threshold: 2 })).toEqual(log);
+    const above = mapStatsSync(mapFile, { bootstrap: 0, gridMm: 10, transform: { threshold: 50 }, threshold: 1 });
+    const plain = mapStatsSync(mapFile, { bootstrap: 0, gridMm: 10 });
+    expect(above.site_list.map((s) => s.mean_uv > 0)).toEqual(plain.site_list.map((s) => s.mean_uv > 50));
+  });
+
+  it("refuses transform and foo together, or a transform that is not one", () => {
+    const err = (options: object) => {
+      try {
+        mapStatsSync(mapFile, { bootstrap: 0, ...options });
+      } catch (e) {
+        return [(e as { code: string }).code, (e as { option: string }).option, (e as Error).message];
+      }
+      return undefined;
+    };
+    expect(err({ transform: "log", foo: (x: number) => x })).toEqual(["EANALYSISOPTION", "transform", expect.stringMatching(/exclude each other/)]);
+    expect(err({ transform: "sqrt" })).toEqual(["EANALYSISOPTION", "transform", 'expected "none", "log" or { threshold: µV } for transform, got "sqrt"']);
+    expect(err({ foo: 3 })).toEqual(["EANALYSISOPTION", "foo", "expected a function of one number returning a number for foo, got 3"]);
   });
 
   it("refuses bad options and an empty map with AnalysisError codes", () => {
@@ -139,22 +158,22 @@ describe("mapStats' numbers mean what they say", () => {
       }
       return "no error";
     };
-    expect(code(() => mapStats(mapFile, { threshold: 0 }))).toBe("EANALYSISOPTION:threshold");
-    expect(code(() => mapStats(mapFile, { siteMm: -1 }))).toBe("EANALYSISOPTION:siteMm");
-    expect(code(() => mapStats(mapFile, { bootstrap: 1.5 }))).toBe("EANALYSISOPTION:bootstrap");
-    expect(code(() => mapStats(mapFile, { level: 1 }))).toBe("EANALYSISOPTION:level");
-    expect(code(() => mapStats([]))).toBe("EANALYSISEMPTY:files");
+    expect(code(() => mapStatsSync(mapFile, { threshold: 0 }))).toBe("EANALYSISOPTION:threshold");
+    expect(code(() => mapStatsSync(mapFile, { siteMm: -1 }))).toBe("EANALYSISOPTION:siteMm");
+    expect(code(() => mapStatsSync(mapFile, { bootstrap: 1.5 }))).toBe("EANALYSISOPTION:bootstrap");
+    expect(code(() => mapStatsSync(mapFile, { level: 1 }))).toBe("EANALYSISOPTION:level");
+    expect(code(() => mapStatsSync([]))).toBe("EANALYSISEMPTY:files");
     const all = copyFixture("template_R001.hdf5", dir, "rejected.hdf5");
     const cf = new CacheFile(all);
     for (let i = 0; i < cf.length; i++) cf.setTraceAttrs(i, { ...cf.getTraceAttrs(i), reject: "True" });
-    expect(code(() => mapStats(all))).toBe("EANALYSISEMPTY:files");
-    expect(mapStats(all, { ignoreRejected: false, bootstrap: 0 }).traces_used).toBe(2);
+    expect(code(() => mapStatsSync(all))).toBe("EANALYSISEMPTY:files");
+    expect(mapStatsSync(all, { ignoreRejected: false, bootstrap: 0 }).traces_used).toBe(2);
   });
 });
 
 describe("marks for plot --mark cog,hotspot", () => {
   it("gives the CoG and the hotspot as MNI points, and where they fall in each view", () => {
-    const s = mapStats(mapFile, { bootstrap: 0 });
+    const s = mapStatsSync(mapFile, { bootstrap: 0 });
     const marks = mapMarks(s, parseMarks("cog, hotspot"));
     expect(marks.map((m) => m.name)).toEqual(["cog", "hotspot"]);
     expect(marks[0]!.mni).toEqual(s.cog_mni);
@@ -165,5 +184,25 @@ describe("marks for plot --mark cog,hotspot", () => {
     expect(markPosition([-37, -18, 54], "l")).toEqual([-18, 54]);
     expect(markPosition([-37, -18, 54], "r")).toBeUndefined();
     expect(() => parseMarks("cog,centre")).toThrow(/expected a comma-separated list of cog, hotspot for mark/);
+  });
+});
+
+describe("mapStats, the async form", () => {
+  it("gives mapStatsSync's numbers, turning the event loop between resamples; an abort throws AbortedError", async () => {
+    const opts: StatsOptions = { bootstrap: 12, seed: 3 };
+    const sync = mapStatsSync([mapFile, second], opts);
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    try {
+      expect(await mapStats([mapFile, second], opts)).toEqual(sync);
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(turns).toBeGreaterThan(0); // 12 projections, a turn after each
+    const controller = new AbortController();
+    const run = mapStats(mapFile, { bootstrap: 1000, signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("enough")), 50);
+    await expect(run).rejects.toBeInstanceOf(AbortedError);
+    await expect(mapStats(mapFile, { threshold: -1 })).rejects.toMatchObject({ code: "EANALYSISOPTION", option: "threshold" });
   });
 });

@@ -4,9 +4,10 @@
  * unusable coordinates, and the figure's scale against the per-voxel means
  * computed here from the fixture's expected attributes.
  */
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/cachefile.js";
-import { H5File } from "../../src/hdf5/file.js";
+import { H5File, openObjectCount } from "../../src/hdf5/file.js";
 import { PlotError, colorLevel, mapSummary, mapValues, plotMap, projectMap } from "../../src/map/index.js";
 import { VISIBLE_LEVEL } from "../../src/map/glass.js";
 import { copyFixture, expected, fixture, tempDir } from "../helpers/fixtures.js";
@@ -161,10 +162,24 @@ describe("plotMap", () => {
     expect(fig.summary).toMatch(/traces were left out: their xyz_coords are not three finite numbers or lie outside the MNI grid/);
   });
 
+  it("maps paths as it maps the CacheFiles they name, and lets go of the files it opened", async () => {
+    const path = fixture(MAP);
+    const [byPath, byFile] = [await plotMap(path), await plotMap(new CacheFile(path))];
+    expect(byPath.counts).toEqual(byFile.counts);
+    expect(Buffer.compare(await byPath.toBuffer(), await byFile.toBuffer())).toBe(0);
+    const two = [fixture("template_R001.hdf5"), new CacheFile(fixture("template_R003.hdf5"))];
+    expect((await plotMap(two, { ignoreRejected: false })).counts.total).toBe(4);
+    expect(mapValues([fixture("template_R001.hdf5")]).counts.total).toBe(2);
+    const before = openObjectCount();
+    await plotMap(path);
+    expect(openObjectCount()).toBe(before);
+  });
+
   it("refuses what it cannot map, saying what to do", async () => {
     const cf = new CacheFile(fixture(MAP));
-    await expect(plotMap([])).rejects.toMatchObject({ code: "EPLOTEMPTY", message: /pass a CacheFile or a non-empty array/ });
-    await expect(plotMap(["x.hdf5" as unknown as CacheFile])).rejects.toMatchObject({ code: "EPLOTINPUT", message: /expected a CacheFile at cachefiles\[0\], got "x.hdf5": open the file with new CacheFile/ });
+    await expect(plotMap([])).rejects.toMatchObject({ code: "EPLOTEMPTY", message: /pass a CacheFile, a path or a non-empty array/ });
+    await expect(plotMap([3 as unknown as CacheFile])).rejects.toMatchObject({ code: "EPLOTINPUT", message: "expected a CacheFile or a path to one at cachefiles[0], got 3" });
+    await expect(plotMap(join(tmp.dir, "missing.hdf5"))).rejects.toMatchObject({ code: "ENOENT" });
     await expect(plotMap(cf, { displayMode: "q" as "z" })).rejects.toMatchObject({ code: "EPLOTOPTION", option: "displayMode" });
     await expect(plotMap(cf, { ignore_rejected: false } as object)).rejects.toMatchObject({ code: "EPLOTOPTION", message: /unknown option ignore_rejected.*ignoreRejected/ });
     await expect(plotMap(cf, { foo: 3 as unknown as (x: number) => number })).rejects.toMatchObject({ code: "EPLOTOPTION", option: "foo" });

@@ -6,14 +6,15 @@
  * (test/helpers/offspect_reference.py), merged by it, and read here.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/cachefile.js";
-import { UnknownReadoutError } from "../../src/errors.js";
+import { AbortedError } from "../../src/abort.js";
+import { TargetFolderError, UnknownReadoutError } from "../../src/errors.js";
 import { CoordsError, ImportError, XdfError } from "../../src/recordings/errors.js";
-import { importRecording } from "../../src/recordings/import.js";
-import { inspectRecording } from "../../src/recordings/inspect.js";
+import { importRecording, importRecordingSync } from "../../src/recordings/import.js";
+import { inspectRecording, inspectRecordingSync } from "../../src/recordings/inspect.js";
 import { python, ROOT, tempDir } from "../helpers/fixtures.js";
 import { writeBrainVision, writeEdf, writeTriggerMarkers, XdfWriter } from "./writers.js";
 
@@ -129,7 +130,7 @@ describe("an XDF session with Localite's stream", () => {
 
   it("imports to a CacheFile whose traces, times and coordinates equal the known truth, as offspect reads it", () => {
     const phases = new Set<string>();
-    const result = importRecording(xdf, out, { channels: ["EDC_L"], subject: "S01", onProgress: (e) => phases.add(e.phase) });
+    const result = importRecordingSync(xdf, out, { channels: ["EDC_L"], subject: "S01", onProgress: (e) => phases.add(e.phase) });
     expect(result).toMatchObject({ traces: 20, origin: "map_R001.xdf", samplingRate: 1000, samplesPreEvent: 100, samplesPostEvent: 100, dropped: [] });
     expect([...phases]).toEqual(["read", "cut", "write", "done"]);
     const { annotations, traces } = recover(out);
@@ -177,7 +178,7 @@ describe("an XDF session with Localite's stream", () => {
 
   it("two channels, µV from millivolts, a named event of a marker stream, the baseline subtracted", () => {
     const o = join(tmp.dir, "two.hdf5");
-    importRecording(xdf, o, { channels: ["FDI_L", "EDC_L"], preMs: 20, postMs: 50, event: "Starte freien Modus", dropIncomplete: true });
+    importRecordingSync(xdf, o, { channels: ["FDI_L", "EDC_L"], preMs: 20, postMs: 50, event: "Starte freien Modus", dropIncomplete: true });
     const cf = new CacheFile(o);
     expect(cf.length).toBe(1);
     const attrs = cf.getTraceAttrs(0);
@@ -188,7 +189,7 @@ describe("an XDF session with Localite's stream", () => {
     expect(d.data[0]).toBeCloseTo(FDI(s - 20) * 1000, 6);
     expect(d.data[1]).toBe(EMG(s - 20));
     const b = join(tmp.dir, "baseline.hdf5");
-    importRecording(xdf, b, { channels: ["EDC_L"], subtractBaseline: true });
+    importRecordingSync(xdf, b, { channels: ["EDC_L"], subtractBaseline: true });
     const tr = new CacheFile(b).getTraceData(0).data;
     let mean = 0;
     for (let j = 0; j < 100; j++) mean += tr[j]! / 100;
@@ -199,7 +200,7 @@ describe("an XDF session with Localite's stream", () => {
     const xdf2 = join(tmp.dir, "map_R002.xdf");
     writeXdfSession(xdf2);
     const o2 = join(tmp.dir, "map_R002.hdf5");
-    importRecording(xdf2, o2, { channels: ["EDC_L"], subject: "S01" });
+    importRecordingSync(xdf2, o2, { channels: ["EDC_L"], subject: "S01" });
     const merged = join(tmp.dir, "merged.hdf5");
     const r = spawnSync("/usr/bin/python3", [join(REFERENCE, "offspect_reference.py"), "merge", merged, out, o2], { encoding: "utf8" });
     expect(r.stderr).toBe("");
@@ -212,7 +213,7 @@ describe("an XDF session with Localite's stream", () => {
   });
 
   it("inspect lists the streams, channels and Localite's pulses", () => {
-    const info = inspectRecording(xdf);
+    const info = inspectRecordingSync(xdf);
     expect(info.signals.map((s) => [s.id, s.name, s.samplingRate, s.nSamples, s.channels.map((c) => c.label)])).toEqual([[1, "EMG", 1000, 104000, ["EDC_L", "FDI_L"]]]);
     expect(info.events).toHaveLength(1);
     expect(info.events[0]).toMatchObject({ source: "localite_marker", id: 7, total: 41, localitePulses: 20 });
@@ -220,12 +221,69 @@ describe("an XDF session with Localite's stream", () => {
 
   it("refuses, writing nothing: an unknown channel, event or stream; a window outside the recording", () => {
     const o = join(tmp.dir, "never.hdf5");
-    expect(expectThrows(() => importRecording(xdf, o, { channels: ["APB_R"] }), XdfError, "ENOCHANNEL").message).toMatch(/"EDC_L", "FDI_L"/);
-    expect(expectThrows(() => importRecording(xdf, o, { channels: ["EDC_L"], event: "S  1" }), ImportError, "ENOEVENT").message).toMatch(/"Starte freien Modus" \(1\)/);
-    expectThrows(() => importRecording(xdf, o, { channels: ["EDC_L"], stream: "EEG" }), ImportError, "ENOSTREAM");
-    expect(expectThrows(() => importRecording(xdf, o, { channels: ["EDC_L"], preMs: 5000 }), ImportError, "EWINDOW").message).toMatch(/--drop-incomplete/);
-    expect(() => importRecording(xdf, o, { channels: ["EDC_L"], readout: "nope" })).toThrow(UnknownReadoutError);
+    expect(expectThrows(() => importRecordingSync(xdf, o, { channels: ["APB_R"] }), XdfError, "ENOCHANNEL").message).toMatch(/"EDC_L", "FDI_L"/);
+    expect(expectThrows(() => importRecordingSync(xdf, o, { channels: ["EDC_L"], event: "S  1" }), ImportError, "ENOEVENT").message).toMatch(/"Starte freien Modus" \(1\)/);
+    expectThrows(() => importRecordingSync(xdf, o, { channels: ["EDC_L"], stream: "EEG" }), ImportError, "ENOSTREAM");
+    expect(expectThrows(() => importRecordingSync(xdf, o, { channels: ["EDC_L"], preMs: 5000 }), ImportError, "EWINDOW").message).toMatch(/--drop-incomplete/);
+    expect(() => importRecordingSync(xdf, o, { channels: ["EDC_L"], readout: "nope" })).toThrow(UnknownReadoutError);
+    expect(() => importRecordingSync(xdf, join(tmp.dir, "no-such-folder", "x.hdf5"), { channels: ["EDC_L"] })).toThrow(TargetFolderError);
     expect(existsSync(o)).toBe(false);
+  });
+
+  it("the async forms: importRecording writes what importRecordingSync writes; inspectRecording lists what inspectRecordingSync lists", async () => {
+    const o = join(tmp.dir, "async.hdf5");
+    const phases: string[] = [];
+    const r = await importRecording(xdf, o, { channels: ["EDC_L"], subject: "S01", onProgress: (e) => phases.push(e.phase) });
+    expect(r).toEqual({ ...importRecordingSync(xdf, join(tmp.dir, "sync.hdf5"), { channels: ["EDC_L"], subject: "S01" }), file: o });
+    expect([...new Set(phases)]).toEqual(["read", "cut", "write", "done"]);
+    const a = new CacheFile(o);
+    const b = new CacheFile(join(tmp.dir, "sync.hdf5"));
+    expect(a.length).toBe(20);
+    for (let i = 0; i < a.length; i++) {
+      expect({ ...a.getTraceAttrs(i), cache_file: "" }).toEqual({ ...b.getTraceAttrs(i), cache_file: "" });
+      expect(Array.from(a.getTraceData(i).data)).toEqual(Array.from(b.getTraceData(i).data));
+    }
+    expect(await inspectRecording(xdf)).toEqual(inspectRecordingSync(xdf));
+    await expect(inspectRecording(xdf, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+  });
+});
+
+describe("aborting an import", () => {
+  const rate = 1000;
+  const pulses = Array.from({ length: 100 }, (_, k) => 1000 + k * 600);
+  const dir = join(tmp.dir, "abort");
+  mkdirSync(dir, { recursive: true });
+  const data = Float64Array.from({ length: 62000 }, (_, i) => Math.round(1000 * Math.sin(i / 11)));
+  const vhdr = writeBrainVision(join(dir, "long"), {
+    channels: [{ label: "EDC_L", resolution: 0.1, unit: "µV" }],
+    rate,
+    data,
+    markers: pulses.map((sample) => ({ type: "Stimulus", description: "S  1", sample })),
+  });
+
+  it("while cutting or while writing: AbortedError, the old target as it was, no temporary file", async () => {
+    const out = join(dir, "S01.hdf5");
+    writeFileSync(out, "the old file");
+    for (const [phase, at] of [["cut", 10], ["write", 40]] as const) {
+      const controller = new AbortController();
+      let last = 0;
+      const run = importRecording(vhdr, out, {
+        channels: ["EDC_L"],
+        event: "S  1",
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase !== phase) return;
+          last = e.done;
+          if (e.done === at) controller.abort(new Error("stop"));
+        },
+      });
+      await expect(run, phase).rejects.toBeInstanceOf(AbortedError);
+      expect(last, phase).toBeLessThan(100); // stopped at the next turn (every 32 pulses cut or traces written)
+      expect(readdirSync(dir).sort(), phase).toEqual(["S01.hdf5", "long.eeg", "long.vhdr", "long.vmrk"]);
+    }
+    expect(readFileSync(out, "utf8")).toBe("the old file");
+    expect((await importRecording(vhdr, out, { channels: ["EDC_L"], event: "S  1" })).traces).toBe(100);
+    expect(new CacheFile(out).length).toBe(100);
   });
 });
 
@@ -252,7 +310,7 @@ describe("a BrainVision recording with a Localite TriggerMarker export", () => {
 
   it("imports with coordinates paired by time, as offspect reads it", () => {
     const out = join(tmp.dir, "S02_run1.hdf5");
-    const r = importRecording(vhdr, out, { channels: ["APB_R"], event: "S  1", coords: xml, preMs: 50, postMs: 100 });
+    const r = importRecordingSync(vhdr, out, { channels: ["APB_R"], event: "S  1", coords: xml, preMs: 50, postMs: 100 });
     expect(r).toMatchObject({ traces: 12, samplingRate: 2000, samplesPreEvent: 100, samplesPostEvent: 200 });
     const { annotations, traces } = recover(out);
     const a = annotations[0]!;
@@ -267,13 +325,13 @@ describe("a BrainVision recording with a Localite TriggerMarker export", () => {
 
   it("pairs by order; refuses counts or times that do not pair", () => {
     const out = join(tmp.dir, "order.hdf5");
-    importRecording(vhdr, out, { channels: ["EDC_R"], event: "S  1", coords: xml, pair: "order" });
+    importRecordingSync(vhdr, out, { channels: ["EDC_R"], event: "S  1", coords: xml, pair: "order" });
     expect(new CacheFile(out).getTraceAttrs(11)["xyz_coords"]).toBe("[11.0, -11.0, 61.0]");
     const never = join(tmp.dir, "never.hdf5");
-    expectThrows(() => importRecording(vhdr, never, { channels: ["EDC_R"], event: "S  2", coords: xml, pair: "order" }), CoordsError, "ECOUNT");
+    expectThrows(() => importRecordingSync(vhdr, never, { channels: ["EDC_R"], event: "S  2", coords: xml, pair: "order" }), CoordsError, "ECOUNT");
     const skewed = join(tmp.dir, "skewed.xml");
     writeTriggerMarkers(skewed, pulses.map((s, k) => ({ timeMs: Math.round((s / rate) * 1000 * (k === 7 ? 1.05 : 1)), xyz: [k, k, k], mso: 1, didt: 1 })));
-    expect(expectThrows(() => importRecording(vhdr, never, { channels: ["EDC_R"], event: "S  1", coords: skewed }), CoordsError, "ETIMES").message).toMatch(/recorded pulse 8/);
+    expect(expectThrows(() => importRecordingSync(vhdr, never, { channels: ["EDC_R"], event: "S  1", coords: skewed }), CoordsError, "ETIMES").message).toMatch(/recorded pulse 8/);
     expect(existsSync(never)).toBe(false);
   });
 });
@@ -292,7 +350,7 @@ describe("an EDF+ recording", () => {
       annotations: [2.5, 7.25, 12, 20.125].map((onset) => ({ onset, text: "TMS" })),
     });
     const out = join(tmp.dir, "S03.hdf5");
-    importRecording(path, out, { channels: ["EDC_L"], event: "TMS" });
+    importRecordingSync(path, out, { channels: ["EDC_L"], event: "TMS" });
     const cf = new CacheFile(out);
     expect(cf.length).toBe(4);
     expect([0, 1, 2, 3].map((i) => cf.getTraceAttrs(i)["event_sample"])).toEqual(["2500", "7250", "12000", "20125"]);
@@ -314,7 +372,7 @@ describe("an EDF+ recording", () => {
       annotations: [1.5, 20.5, 22.25].map((onset) => ({ onset, text: "TMS" })),
     });
     const out = join(tmp.dir, "S04.hdf5");
-    importRecording(path, out, { channels: ["EDC_L"], event: "TMS", preMs: 10, postMs: 10 });
+    importRecordingSync(path, out, { channels: ["EDC_L"], event: "TMS", preMs: 10, postMs: 10 });
     const cf = new CacheFile(out);
     expect([0, 1, 2].map((i) => cf.getTraceAttrs(i)["event_sample"])).toEqual(["750", "1750", "2625"]);
     expect(cf.getTraceData(1).data[5]).toBe(1750); // the samples are their own indices
