@@ -32,7 +32,7 @@ import {
   writesDone,
   writing,
 } from "./sharing.js";
-import { buildIndex, type TraceIndex } from "./traceIndex.js";
+import { buildIndex, buildIndexSteps, type TraceIndex } from "./traceIndex.js";
 import type { CacheFileOptions, TraceAttributes, TraceData, WriteResult } from "./types.js";
 import type { Trace, TraceUpdate } from "../typed/types.js";
 import { decodeTraceAttrs, encodeTraceUpdate, keySpecs } from "../typed/values.js";
@@ -40,6 +40,7 @@ import { NOTHING_WRITTEN, throwIfAborted } from "../abort.js";
 import { ArgumentRangeError } from "../values/errors.js";
 import { checkOrigin, normalizeData, plannedWrite } from "./writes.js";
 import { checkValidSuffix } from "./suffix.js";
+import { runAsync } from "../work.js";
 
 function checkIndexType(idx: unknown): number {
   if (typeof idx !== "number" || !Number.isInteger(idx)) throw new IndexTypeError(idx);
@@ -100,6 +101,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #index: TraceIndex | undefined;
   #indexStamp: Stamp | undefined;
   #indexTrusted = false;
+  #indexBuild: { session: ReadSession; promise: Promise<TraceIndex> } | undefined;
   #session: ReadSession | undefined;
   #releaseScheduled = false;
   #asyncUsers = 0;
@@ -205,10 +207,41 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     };
   }
 
+  #indexFresh(s: ReadSession): boolean {
+    return this.#index !== undefined && this.#indexTrusted && sameStamp(s.stamp, this.#indexStamp);
+  }
+
   #freshIndex(s: ReadSession): void {
-    if (this.#index && this.#indexTrusted && sameStamp(s.stamp, this.#indexStamp)) return;
+    if (this.#indexFresh(s)) return;
+    this.#setIndex(s, () => buildIndex(s.source));
+  }
+
+  /** {@link #freshIndex} letting the event loop turn while a large file's index is built (one build at a time per session). */
+  async #freshIndexAsync(s: ReadSession): Promise<void> {
+    if (this.#indexFresh(s)) return;
+    if (this.#indexBuild?.session !== s) {
+      const promise = runAsync(buildIndexSteps(s.source), undefined, "indexing the file");
+      promise.catch(() => undefined); // surfaced below, to every caller waiting on it
+      this.#indexBuild = { session: s, promise };
+    }
+    const build = this.#indexBuild;
     try {
-      this.#index = buildIndex(s.source);
+      let index: TraceIndex;
+      try {
+        index = await build.promise;
+      } catch (e) {
+        if (this.#session === s) this.#closeSession();
+        throw e;
+      }
+      if (!this.#indexFresh(s)) this.#setIndex(s, () => index);
+    } finally {
+      if (this.#indexBuild === build) this.#indexBuild = undefined;
+    }
+  }
+
+  #setIndex(s: ReadSession, build: () => TraceIndex): void {
+    try {
+      this.#index = build();
       this.#addresses = s.source.addresses;
     } catch (e) {
       this.#closeSession();
@@ -248,7 +281,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
           s ??= this.#session;
         }
         try {
-          this.#freshIndex(s);
+          await this.#freshIndexAsync(s);
           return await s.track(fn(s.source, this.#index!));
         } catch (e) {
           if (e instanceof CorruptFileError) this.#closeSession();

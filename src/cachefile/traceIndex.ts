@@ -8,6 +8,7 @@
 import { LayoutError } from "../errors.js";
 import type { ObjectKind } from "../hdf5/file.js";
 import type { Hdf5Source } from "../hdf5/source.js";
+import { runSync } from "../work.js";
 
 /** A trace dataset's name: a decimal integer, as offspect names them. */
 export const TRACE_NAME = /^-?[0-9]+$/;
@@ -32,11 +33,25 @@ export function compareTraceNames(a: string, b: string): number {
 
 type Members = { name: string; kind: ObjectKind }[];
 
+/** How many traces the index takes in between two yields of {@link buildIndexSteps}. */
+const TRACES_PER_STEP = 256;
+
 /**
  * Builds the index from a file's first three levels.
  * @throws {LayoutError} the file is HDF5 but not laid out as a CacheFile
  */
 export function buildIndex(source: Hdf5Source): TraceIndex {
+  return runSync(buildIndexSteps(source));
+}
+
+/**
+ * {@link buildIndex} as a generator that yields every few hundred traces
+ * (parsing a trace's header to learn that it is a dataset costs about 10
+ * µs), so that an async open of a large file does not hold the event loop.
+ * @throws {LayoutError} as buildIndex
+ */
+export function* buildIndexSteps(source: Hdf5Source): Generator<void, TraceIndex> {
+  let sinceYield = 0;
   const file = source.path;
   const index: TraceIndex = { origins: [], traceOrigin: [], tracePath: [], counts: [] };
   const root: Members = source.members("/");
@@ -51,7 +66,12 @@ export function buildIndex(source: Hdf5Source): TraceIndex {
         "ENOTRACES",
       );
     }
+    if (sinceYield >= TRACES_PER_STEP) {
+      sinceYield = 0;
+      yield;
+    }
     const traces = source.members(tracesPath);
+    sinceYield += traces.length;
     for (const t of traces) {
       if (t.kind !== "dataset") throw new LayoutError(file, `${tracesPath}/${t.name} is a ${t.kind}, expected a trace dataset`, "ENOTDATASET");
       if (!TRACE_NAME.test(t.name)) throw new LayoutError(file, `${tracesPath}/${t.name} is not named by an integer trace id`, "ETRACENAME");

@@ -80,6 +80,40 @@ function readAt(fd: number, offset: number, length: number, float64s: number, fi
   });
 }
 
+/** A dataset's values to be read from the file, the `i`-th of a batch. */
+interface FileRead {
+  i: number;
+  at: Extract<ValuesLocation, { stored: "file" }>;
+}
+
+/** At most this many bytes between two datasets' values read in one piece. */
+const MAX_GAP = 16 * 1024;
+/** At most this many bytes read in one piece. */
+const MAX_RUN = 8 * 1024 * 1024;
+
+/**
+ * The reads of a batch, in runs of values stored in file order with at most
+ * {@link MAX_GAP} bytes between them (and at most {@link MAX_RUN} in all),
+ * each run one read.
+ */
+function adjacentRuns(reads: FileRead[]): FileRead[][] {
+  const sorted = [...reads].sort((a, b) => a.at.offset - b.at.offset);
+  const runs: FileRead[][] = [];
+  let run: FileRead[] = [];
+  let end = 0;
+  for (const r of sorted) {
+    const start = run[0]?.at.offset ?? 0;
+    if (run.length > 0 && (r.at.offset < end || r.at.offset - end > MAX_GAP || r.at.offset + r.at.length - start > MAX_RUN)) {
+      runs.push(run);
+      run = [];
+    }
+    run.push(r);
+    end = r.at.offset + r.at.length;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
 const KIND_OF_TARGET = (m: Member, kind: (addr: number) => ObjectKind): ObjectKind => (m.target.type === "hard" ? kind(m.target.addr) : "other");
 
 /**
@@ -297,6 +331,7 @@ export class Hdf5Source implements Disposable {
     // descriptor may be closed (and its number reused) right after.
     try {
       const viaLibhdf5: number[] = [];
+      const inFile: FileRead[] = [];
       for (let i = 0; i < paths.length; i++) {
         const path = paths[i]!;
         let addr: number;
@@ -319,11 +354,33 @@ export class Hdf5Source implements Disposable {
         } else if (at.stored !== "file") {
           out.push({ data: valuesFrom(at, null), shape: at.shape });
         } else {
-          const float64s = isLittleFloat64(at.type) ? at.count : -1;
-          out.push(readAt(f.reader.fd, at.offset, at.length, float64s, this.path).then((raw) => ({
-            data: raw instanceof Float64Array ? raw : valuesFrom(at, raw),
-            shape: at.shape,
-          })));
+          inFile.push({ i, at });
+          out.push(undefined);
+        }
+      }
+      for (const run of adjacentRuns(inFile)) {
+        const first = run[0]!.at;
+        if (run.length === 1) {
+          const float64s = isLittleFloat64(first.type) ? first.count : -1;
+          out[run[0]!.i] = readAt(f.reader.fd, first.offset, first.length, float64s, this.path).then((raw) => ({
+            data: raw instanceof Float64Array ? raw : valuesFrom(first, raw),
+            shape: first.shape,
+          }));
+          continue;
+        }
+        // One read for traces stored close together (a batch of an offspect file: each
+        // trace's samples a few hundred bytes after the last one's), each copied out of it.
+        const last = run[run.length - 1]!.at;
+        const span = readAt(f.reader.fd, first.offset, last.offset + last.length - first.offset, -1, this.path);
+        span.catch(() => undefined); // surfaced through each trace's promise
+        for (const { i, at } of run) {
+          out[i] = span.then((raw) => {
+            const bytes = (raw as Uint8Array).subarray(at.offset - first.offset, at.offset - first.offset + at.length);
+            if (!isLittleFloat64(at.type)) return { data: valuesFrom(at, bytes), shape: at.shape };
+            const data = new Float64Array(at.count);
+            new Uint8Array(data.buffer).set(bytes);
+            return { data, shape: at.shape };
+          });
         }
       }
       if (viaLibhdf5.length > 0) {

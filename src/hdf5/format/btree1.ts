@@ -139,8 +139,8 @@ interface ChunkNode {
   keys: bigint[][];
   /** The stored size of each key's chunk (the first 4 bytes of its key). */
   sizes: number[];
-  /** Child addresses, `undefined` where libhdf5 could not read one (undefined or beyond 2^53). */
-  children: (number | undefined)[];
+  /** Child addresses: {@link UNDEF} for the undefined address, Infinity for one beyond 2^53 (outside any file). */
+  children: number[];
 }
 
 /**
@@ -161,7 +161,7 @@ function readChunkNode(reader: ByteReader, addr: number, dims: readonly number[]
   if (used > 2 * chunkK) return undefined;
   const keys: bigint[][] = [];
   const sizes: number[] = [];
-  const children: (number | undefined)[] = [];
+  const children: number[] = [];
   let at = 24;
   for (let i = 0; i <= used; i++) {
     const key: bigint[] = [];
@@ -171,7 +171,7 @@ function readChunkNode(reader: ByteReader, addr: number, dims: readonly number[]
     at += keySize;
     if (i === used) break;
     const child = v.getBigUint64(at, true);
-    children.push(child <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(child) : undefined);
+    children.push(child === 0xffffffffffffffffn ? UNDEF : child <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(child) : Infinity);
     at += 8;
   }
   return { level, keys, sizes, children };
@@ -248,17 +248,19 @@ export function checkChunkLookups(
         if (cmp < 0) hi = idx;
         else lo = idx + 1;
       }
-      if (cmp === 0 && t.level === 0) checkChunk(reader, t.children[idx], filtered ? t.sizes[idx]! : chunkBytes, what);
+      if (cmp === 0 && t.level === 0) checkChunk(reader, t.children[idx]!, filtered ? t.sizes[idx]! : chunkBytes, what);
       addr = cmp === 0 && t.level > 0 ? t.children[idx] : undefined;
     }
     for (let i = grid.length - 1; i >= 0 && ++at[i]! === grid[i]; i--) at[i] = 0;
   }
 }
 
-/** A chunk libhdf5 is about to read: inside the file (an address libhdf5 cannot read, or none, it handles itself). */
-function checkChunk(reader: ByteReader, addr: number | undefined, size: number, what: string): void {
-  if (addr === undefined || addr === UNDEF) return;
-  if (addr > reader.limit || size > reader.limit - addr) damaged(`a chunk of ${what} at address ${addr} (${size} bytes) lies outside the file`);
+/** A chunk libhdf5 is about to read: inside the file (none, UNDEF, is a chunk never written: libhdf5 fills it). */
+function checkChunk(reader: ByteReader, addr: number, size: number, what: string): void {
+  if (addr === UNDEF) return;
+  if (addr > reader.limit || size > reader.limit - addr) {
+    damaged(`a chunk of ${what} at address ${Number.isFinite(addr) ? addr : "beyond 2^53"} (${size} bytes) lies outside the file`);
+  }
 }
 
 /** Past {@link MAX_LOOKUPS} chunks: no node of the tree leads back to one above it. */
