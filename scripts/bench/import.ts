@@ -9,7 +9,7 @@
  * The recordings are written once into os.tmpdir()/offspect-bench-import
  * (about 600 MB, a minute) and kept. Each import runs in a child process,
  * which reports the import's wall time and its peak RSS
- * (process.resourceUsage().maxRSS).
+ * (VmHWM of /proc/self/status).
  *
  * ```sh
  * node --import tsx scripts/bench/import.ts [--runs 3] [--json]
@@ -18,7 +18,7 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -137,7 +137,17 @@ function child(path: string, format: string): void {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(c0);
   rmSync(out, { force: true });
-  process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, traces: r.traces, maxRssKb: process.resourceUsage().maxRSS }));
+  process.stdout.write(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, traces: r.traces, maxRssKb: peakRssKb() }));
+}
+
+/**
+ * This process's peak RSS, kB: VmHWM, which starts anew with the program
+ * (getrusage's maxRSS does not: Linux keeps it across exec, so a child of a
+ * large parent reports at least the parent's size at fork).
+ */
+function peakRssKb(): number {
+  const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+  return hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS;
 }
 
 /** Runs the benchmark: `runs` child processes per recording (after one warm-up for the page cache). */
