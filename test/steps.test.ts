@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { CacheFile } from "../src/cachefile.js";
 import { CacheFileError } from "../src/errors.js";
+import { mulberry32 } from "../src/analysis/prng.js";
 import {
   baseline,
   detrend,
@@ -33,18 +34,6 @@ import { fixture, PYTHON, python } from "./helpers/fixtures.js";
 const hasNumpy = spawnSync(PYTHON, ["-c", "import numpy"]).status === 0;
 const hasH5py = spawnSync(PYTHON, ["-c", "import h5py, numpy"]).status === 0;
 if (!hasNumpy) console.warn(`${PYTHON} has no numpy (apt-get install python3-numpy): the numpy comparisons are skipped`);
-
-/** A deterministic pseudo-random generator (mulberry32), for test signals. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Builds a trace of `samples` x `channels` from a function of (sample, channel). */
 function trace(samples: number, channels: number, f: (n: number, c: number) => number): TraceData {
@@ -248,7 +237,7 @@ describe("linenoise", () => {
 
   it("pads at the front up to samplingrate samples and keeps the last ones (checked without an FFT)", () => {
     const fs = 1000;
-    const r = rng(7);
+    const r = mulberry32(7);
     const input = trace(300, 2, (n, c) => (c + 1) * Math.sin((TWO_PI * 50 * n) / fs) + r() - 0.5);
     const out = linenoise(input, { samplingrate: String(fs) });
     expect(linenoiseBin(1000, fs)).toEqual({ bin: 50, frequency: 50, exact: true });
@@ -260,7 +249,7 @@ describe("linenoise", () => {
 
   it("zeroes the nearest bin when none is exactly 50 Hz (where offspect crashes)", () => {
     const fs = 1000;
-    const r = rng(11);
+    const r = mulberry32(11);
     const input = trace(1001, 1, (n) => Math.sin((TWO_PI * 50 * n) / fs) + r());
     const bin = linenoiseBin(1001, fs);
     expect(bin).toMatchObject({ bin: 50, exact: false });
@@ -317,7 +306,7 @@ describe("every step", () => {
   });
 
   it.skipIf(!hasNumpy)("matches numpy restating offspect's steps, per channel", () => {
-    const r = rng(1234);
+    const r = mulberry32(1234);
     const cases: NumpyCase[] = [];
     const shapes: [number, number][] = [
       [2000, 1],
@@ -405,7 +394,7 @@ describe("processData", () => {
 
 describe("fft", () => {
   it("matches a direct DFT for lengths of every kind", () => {
-    const r = rng(99);
+    const r = mulberry32(99);
     for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 97, 100, 128, 200, 255, 256, 1000, 1001]) {
       const re = Array.from({ length: n }, () => r() - 0.5);
       const im = Array.from({ length: n }, () => r() - 0.5);
@@ -428,7 +417,7 @@ describe("fft", () => {
   });
 
   it.skipIf(!hasNumpy)("stays within 1e-12 of numpy.fft (relative to the largest bin) for power-of-two and other lengths, both ways", () => {
-    const r = rng(2026);
+    const r = mulberry32(2026);
     const lengths = [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 64, 97, 100, 127, 128, 255, 256, 257, 500, 511, 512, 513, 777, 1000, 1023, 1024, 1025, 1030, 2000, 4096, 5000];
     const inputs = lengths.map((n) => ({ re: Array.from({ length: n }, () => r() * 200 - 100), im: Array.from({ length: n }, () => r() * 2 - 1) }));
     const ref = JSON.parse(
@@ -471,7 +460,7 @@ print(json.dumps(out))`,
   });
 
   it.skipIf(!hasNumpy)("matches numpy.fft.fft and fftfreq", () => {
-    const r = rng(5);
+    const r = mulberry32(5);
     const lengths = [7, 64, 300, 1000, 2000];
     const inputs = lengths.map((n) => Array.from({ length: n }, () => r() * 100 - 50));
     const ref = python<{ re: number[]; im: number[]; freq: number[] }[]>(
@@ -507,7 +496,7 @@ describe("pearson", () => {
   });
 
   it.skipIf(!hasNumpy)("matches numpy.corrcoef", () => {
-    const r = rng(3);
+    const r = mulberry32(3);
     const pairs = Array.from({ length: 5 }, () => {
       const a = Array.from({ length: 500 }, () => r());
       return [a, a.map((v) => v * 0.3 + r())];
@@ -522,7 +511,7 @@ print(json.dumps([float(np.corrcoef(a, b)[0, 1]) for a, b in json.loads(sys.argv
 });
 
 describe("similarTraces", () => {
-  const r = rng(42);
+  const r = mulberry32(42);
   const shape = [400, 1] as const;
   const wave = Float64Array.from({ length: 400 }, (_, n) => Math.sin(n / 9) + 0.3 * Math.sin(n / 2));
   const noise = () => Float64Array.from({ length: 400 }, () => r() - 0.5);

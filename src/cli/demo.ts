@@ -6,18 +6,7 @@ import type { TraceData } from "../cachefile.js";
 import { PermissionError, TargetFolderError } from "../errors.js";
 import { plotMap, plotTrace } from "../map/index.js";
 import { merge } from "../merge.js";
-
-/** A small deterministic PRNG (mulberry32), so the demo is the same every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../analysis/prng.js";
 
 function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
@@ -37,7 +26,7 @@ const POST = 100;
  * flagged reject and the last few are not yet inspected (null peaks).
  */
 export function demoRun(origin: string, seed: number, pulses: number): { anno: Annotation; traces: TraceData[] } {
-  const rand = random(seed);
+  const rand = mulberry32(seed); // the same demo every run
   const factory = new AnnotationFactory({ readin: "tms", readout: "cmep", origin });
   factory.setOriginAttrs({
     channel_labels: ["FDI_L"],

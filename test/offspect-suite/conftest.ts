@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { type Annotation, populate } from "../../src/index.js";
-import { createFakeTrace, seededUniform } from "./fake-trace.js";
+import { createFakeTrace } from "./fake-trace.js";
+import { mulberry32 } from "../../src/analysis/prng.js";
 
 export const SUITE_DIR = fileURLToPath(new URL(".", import.meta.url));
 export const TEMPLATE = join(SUITE_DIR, "cache_template.yml");
@@ -51,7 +52,7 @@ export function getCachefileTemplate(): Annotation[] {
  */
 export function createTestCachefile(tf: string, settings: Annotation, seed: number): Fixture {
   if (existsSync(tf)) throw new Error(`${tf} already exists`);
-  const uniform = seededUniform(seed);
+  const uniform = mulberry32(seed);
   const traces = settings.traces.map((t) => Object.assign(t, settings.attrs));
   const made = traces.map((t) => createFakeTrace(t, uniform));
   populate(tf, [settings], [made.map((m) => m.trace)]);

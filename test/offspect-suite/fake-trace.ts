@@ -11,18 +11,6 @@
  */
 import type { TraceData } from "../../src/index.js";
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `count` draws of numpy's `random.lognormal(mean, sigma)` (Box-Muller from `uniform`). */
 export function lognormal(uniform: () => number, mean: number, sigma: number, count: number): number[] {
   const out: number[] = [];
