@@ -6,7 +6,7 @@
  */
 import { CacheFile } from "../cachefile.js";
 import type { Decoded } from "../codec.js";
-import { decodeText } from "../analysis/attrs.js";
+import { decodeText, truthy } from "../analysis/attrs.js";
 import { runSync } from "../work.js";
 import { describe } from "../errors.js";
 import { PlotError, optionError } from "./errors.js";
@@ -90,27 +90,6 @@ export interface MapPlot extends MapFigure {
   readonly counts: MapCounts;
   /** offspect's printout: "This plot is based on 108/120 traces." and so on, one line each. */
   readonly summary: string;
-}
-
-/** A number with three significant digits, as short as it gets: 0.675, 21.4, 1230. */
-/** offspect's `decode` (memoized: most texts repeat from trace to trace), the text itself when it is not YAML. */
-function safeDecode(text: string | undefined): Decoded | undefined {
-  return decodeText(text);
-}
-
-/** null for what offspect's populate writes for null (the text None) and for the empty text. */
-function nullish(v: Decoded | undefined): boolean {
-  return v === undefined || v === null || v === "None" || v === "";
-}
-
-/** Python's truthiness of a decoded value, with None as null. */
-function truthy(v: Decoded | undefined): boolean {
-  if (nullish(v)) return false;
-  if (typeof v === "boolean") return v;
-  if (typeof v === "number") return v !== 0; // NaN is true, as in Python
-  if (typeof v === "string") return v.length > 0;
-  if (Array.isArray(v)) return v.length > 0;
-  return true;
 }
 
 function peak(v: Decoded | undefined): number | null {
@@ -210,12 +189,12 @@ function* valuesOf(files: CacheFile[], foo: (value: number) => number, ignoreRej
       }
       const attrs = cf.getTraceAttrs(index);
       const file = attrs["cache_file"] ?? String(cf);
-      if (ignoreRejected && truthy(safeDecode(attrs["reject"]))) {
+      if (ignoreRejected && truthy(decodeText(attrs["reject"]))) {
         c.rejected++;
         continue;
       }
-      const pos = peak(safeDecode(attrs["pos_peak_magnitude_uv"]));
-      const neg = peak(safeDecode(attrs["neg_peak_magnitude_uv"]));
+      const pos = peak(decodeText(attrs["pos_peak_magnitude_uv"]));
+      const neg = peak(decodeText(attrs["neg_peak_magnitude_uv"]));
       let raw = 0;
       if (pos === null || neg === null) c.uninspected++;
       else raw = pos - neg;
@@ -227,7 +206,7 @@ function* valuesOf(files: CacheFile[], foo: (value: number) => number, ignoreRej
           `foo returned ${describe(value)} for the value ${raw} of trace ${index} of ${file}${pos === null || neg === null ? " (not inspected, so its value is 0)" : ""}: make foo return a finite number for every value, e.g. x => Math.log10(x + 1)`,
         );
       }
-      const xyz = coordsOf(safeDecode(attrs["xyz_coords"]));
+      const xyz = coordsOf(decodeText(attrs["xyz_coords"]));
       if (xyz === null || mniToVoxel(xyz) === undefined) c.dropped++;
       else c.used++;
       out.coords.push(xyz);
