@@ -6,12 +6,12 @@
  * signal, no timeout), print one JSON line per operation, and each outcome
  * must be the specific one expected: never the generic EHDF5, never a crash.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "./helpers/fixtures.js";
+import { spawnCollect } from "./helpers/spawn.js";
 import type { ProbeResult } from "./faults/probe.mjs";
 
 const FAULTS = join(ROOT, "test", "faults");
@@ -48,37 +48,23 @@ interface Run {
 }
 
 /** Runs the probe on one file in a child process, with a hard timeout. */
-function probe(file: string, partner?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const args = ["--import", "tsx", PROBE, file, "all", ...(partner ? ["--partner", partner] : [])];
-    // A file size limit (256 MiB): a runaway write ends the child (SIGXFSZ), never fills the disk.
-    const child = spawn("/bin/sh", ["-c", 'ulimit -f 524288 && exec "$@"', "probe", process.execPath, ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TMPDIR: CHILD_TMP },
-    });
-    let out = "";
-    let err = "";
-    let timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, TIMEOUT_MS);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const lines: Line[] = [];
-      for (const l of out.split("\n").filter(Boolean)) {
-        try {
-          lines.push(JSON.parse(l) as Line);
-        } catch {
-          lines.push({ op: "?", ok: false, name: "NonJsonOutput", message: l });
-        }
-      }
-      resolve({ code, signal, timedOut, lines, raw: out, stderr: err });
-    });
+async function probe(file: string, partner?: string): Promise<Run> {
+  const args = ["--import", "tsx", PROBE, file, "all", ...(partner ? ["--partner", partner] : [])];
+  // A file size limit (256 MiB): a runaway write ends the child (SIGXFSZ), never fills the disk.
+  const r = await spawnCollect("/bin/sh", ["-c", 'ulimit -f 524288 && exec "$@"', "probe", process.execPath, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TMPDIR: CHILD_TMP },
+    timeoutMs: TIMEOUT_MS,
   });
+  const lines: Line[] = [];
+  for (const l of r.stdout.split("\n").filter(Boolean)) {
+    try {
+      lines.push(JSON.parse(l) as Line);
+    } catch {
+      lines.push({ op: "?", ok: false, name: "NonJsonOutput", message: l });
+    }
+  }
+  return { code: r.status, signal: r.signal, timedOut: r.timedOut, lines, raw: r.stdout, stderr: r.stderr };
 }
 
 function outcome(l: Line): string {

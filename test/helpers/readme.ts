@@ -9,13 +9,13 @@
  * this.
  * @module
  */
-import { spawn } from "node:child_process";
 import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { inspect } from "node:util";
 import type * as TS from "typescript";
+import { spawnCollect } from "./spawn.js";
 
 // ---------------------------------------------------------------- blocks
 
@@ -562,26 +562,6 @@ function workDir(options: RunOptions, name: string): string {
   return dir;
 }
 
-function spawnCollect(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, timedOut });
-    });
-  });
-}
-
 function tail(text: string, lines = 12): string {
   const all = text.trimEnd().split("\n");
   return all.slice(-lines).join("\n");
@@ -650,7 +630,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
         const program = join(options.tmp, `group-${g}.mts`);
         writeFileSync(program, `import { runGroup } from ${JSON.stringify(here)};\nawait runGroup(${JSON.stringify(spec)});\n`);
         const t0 = performance.now();
-        const r = await spawnCollect(process.execPath, ["--enable-source-maps", "--import", tsx, program], options.tmp, { ...process.env, NODE_NO_WARNINGS: "1" }, timeoutMs);
+        const r = await spawnCollect(process.execPath, ["--enable-source-maps", "--import", tsx, program], { cwd: options.tmp, env: { ...process.env, NODE_NO_WARNINGS: "1" }, timeoutMs });
         const results = readFileSync(spec.results, "utf8")
           .split("\n")
           .filter((l) => l !== "")
@@ -698,7 +678,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
           `import { writeFileSync } from "node:fs";\nimport { typecheckFiles } from ${JSON.stringify(here)};\n` +
             `writeFileSync(${JSON.stringify(results)}, JSON.stringify(typecheckFiles(${JSON.stringify(files)}, ${JSON.stringify(declarations)}, ${JSON.stringify(join(options.root, "node_modules", "@types"))})));\n`,
         );
-        const r = await spawnCollect(process.execPath, ["--import", tsx, program], options.tmp, { ...process.env, NODE_NO_WARNINGS: "1" }, timeoutMs);
+        const r = await spawnCollect(process.execPath, ["--import", tsx, program], { cwd: options.tmp, env: { ...process.env, NODE_NO_WARNINGS: "1" }, timeoutMs });
         let errors: Record<string, [number, string][]>;
         try {
           errors = JSON.parse(readFileSync(results, "utf8")) as Record<string, [number, string][]>;
@@ -737,7 +717,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
         const file = join(options.tmp, `block-${b.line}.sh`);
         writeFileSync(file, `${script.join("\n")}\n`);
         const t0 = performance.now();
-        const r = await spawnCollect("bash", [file], dir, { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}`, NO_COLOR: "1", FORCE_COLOR: "0", COLUMNS: "80" }, timeoutMs);
+        const r = await spawnCollect("bash", [file], { cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}`, NO_COLOR: "1", FORCE_COLOR: "0", COLUMNS: "80" }, timeoutMs });
         o.ms = Math.round(performance.now() - t0);
         const ran = new Map<number, { output: string; status: number }>();
         for (const m of r.stdout.matchAll(/\x1eB (\d+)\x1e\n([\s\S]*?)\n\x1eE \1 (\d+)\x1e/g)) {
