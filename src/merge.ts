@@ -23,7 +23,7 @@ import { runAsync, runSync } from "./work.js";
 import { checkOriginValues, type OriginValues, type ProgressCallback } from "./build.js";
 import { CacheFile, checkValidSuffix } from "./cachefile.js";
 import { toTraceData } from "./cachefile/cachefile.js";
-import { openForRead } from "./cachefile/sharing.js";
+import { openForRead, tryReadLock } from "./cachefile/sharing.js";
 import { TRACE_NAME } from "./cachefile/traceIndex.js";
 import { setOwn } from "./own.js";
 import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, LayoutError, TargetFolderError } from "./errors.js";
@@ -32,7 +32,7 @@ import type { Hdf5Source } from "./hdf5/source.js";
 import { expandUser } from "./paths.js";
 import { normalizeAttrValue } from "./pyliteral.js";
 import { MUST_BE_IDENTICAL } from "./readouts.js";
-import { openSpliced, type SplicedObject, Splicer } from "./splice.js";
+import { type AttributeList, attributeRecord, openSpliced, type SpliceReport, spliceScan, Splicer, type StagedObject } from "./splice.js";
 import { NOTHING_WRITTEN } from "./abort.js";
 
 /**
@@ -94,11 +94,62 @@ function reportTraces(counter: Counter, file: string, origin: string, traces: nu
 }
 
 // ---------------------------------------------------------------------------
+// The check: each source's origins, their attributes and trace counts
+
+/** What the check needs of one source; `scanned` when it came from a scan of the first levels only. */
+interface SourceOrigins {
+  origins: { origin: string; attrs: Record<string, string>; traces: number }[];
+  scanned: boolean;
+}
+
+/**
+ * The origins of `source` from a scan of its first three levels (root,
+ * origin groups with their attributes, the names in each `traces` group),
+ * without parsing the traces: or null when the scan cannot tell (a file the
+ * format module declines, another layout, a busy lock), and the source is
+ * opened as a CacheFile instead, which reports what is wrong precisely.
+ * What the scan leaves unchecked (that every trace is a dataset) the splice
+ * checks, and a source it declines is opened as a CacheFile then.
+ */
+function scanOrigins(source: string): SourceOrigins | null {
+  checkValidSuffix(source);
+  let report: SpliceReport;
+  try {
+    report = spliceScan(source, { maxDepth: 2, attrDepth: 1, listNames: true }, tryReadLock);
+  } catch {
+    return null; // opened as a CacheFile, which waits for the lock and names the failure
+  }
+  if (!report.supported) return null;
+  const origins: SourceOrigins["origins"] = [];
+  for (const o of report.objects) {
+    if (o.depth === 1) {
+      if (o.kind !== "group" || o.attrs === null) return null;
+      origins.push({ origin: baseName(o.path), attrs: o.attrs, traces: -1 });
+    } else if (o.depth === 2 && baseName(o.path) === "traces") {
+      if (o.kind !== "group" || o.members === null || !o.members.every((name) => TRACE_NAME.test(name))) return null;
+      origins.at(-1)!.traces = o.members.length;
+    }
+  }
+  return origins.every((o) => o.traces >= 0) ? { origins, scanned: true } : null;
+}
+
+/** The origins of `source` read through a CacheFile (which checks its whole layout). */
+function openedOrigins(source: string, lockTimeout: number | undefined): SourceOrigins {
+  const cf = new CacheFile(source, lockTimeout !== undefined ? { lockTimeout } : {});
+  try {
+    return { origins: cf.originAttrs(), scanned: false };
+  } finally {
+    cf.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Spliced sources: copied byte for byte, then changed where offspect's rewrite would change them
 
-/** What changing a copy needs to know about one object. */
-interface Inspection {
-  attrs: Record<string, string>;
+/** What changing a copy needs to know about one trace. */
+interface TraceInspection {
+  name: string;
+  attrs: AttributeList;
   nonStandard: string[];
   plainFloat64: boolean | null;
 }
@@ -106,13 +157,14 @@ interface Inspection {
 /** One origin group of a spliced source. */
 interface OriginInfo {
   origin: string;
-  group: Inspection;
+  attrs: Record<string, string>;
+  nonStandard: string[];
   /** Names of the origin group's members. */
   members: string[];
   /** Names of the attributes of its `traces` group. */
-  tracesAttrs: string[];
+  tracesAttrs: readonly string[];
   /** Its traces, by name. */
-  traces: (Inspection & { name: string })[];
+  traces: TraceInspection[];
 }
 
 /** One change that turns a spliced origin group into what offspect's merge writes. */
@@ -123,6 +175,41 @@ type Fixup =
   /** Rewrite a dataset as float64 with these attributes. */
   | { op: "rewrite"; path: string; attrs: Record<string, string> }
   | { op: "move"; from: string; to: string };
+
+/**
+ * What offspect's merge stores for a trace attribute: the origin's value
+ * for an origin key, else the stored value normalized. The traces of one
+ * file carry the same names in the same order, and many the same values:
+ * the answer for a name and value at a position of the record is kept, and
+ * given again when the next trace holds the same two there.
+ */
+class WantMemo {
+  readonly #origin: Map<string, string>;
+  readonly #keys: string[] = [];
+  readonly #values: string[] = [];
+  readonly #wants: string[] = [];
+  readonly #fromOrigin: boolean[] = [];
+
+  constructor(origin: Map<string, string>) {
+    this.#origin = origin;
+  }
+
+  want(position: number, key: string, value: string): string {
+    if (this.#keys[position] === key && this.#values[position] === value) return this.#wants[position]!;
+    const originValue = this.#origin.get(key);
+    const want = originValue ?? normalizeAttrValue(key, value);
+    this.#keys[position] = key;
+    this.#values[position] = value;
+    this.#wants[position] = want;
+    this.#fromOrigin[position] = originValue !== undefined;
+    return want;
+  }
+
+  /** Whether the last {@link want} at `position` gave the origin's value. */
+  fromOrigin(position: number): boolean {
+    return this.#fromOrigin[position]!;
+  }
+}
 
 /**
  * The changes that make a spliced origin group what offspect's merge
@@ -137,9 +224,9 @@ type Fixup =
 function planOrigin(file: string, o: OriginInfo): Fixup[] {
   const group = `/${o.origin}`;
   const traces = `${group}/traces`;
-  const originText = normalizeAll(o.group.attrs);
+  const originText = normalizeAll(o.attrs);
   const fixups: Fixup[] = [];
-  const originChanges = changedAttrs(o.group.attrs, originText, o.group.nonStandard);
+  const originChanges = changedAttrs(o.attrs, originText, o.nonStandard);
   if (Object.keys(originChanges).length > 0) fixups.push({ op: "setAttrs", path: group, attrs: originChanges });
   for (const member of o.members) if (member !== "traces") fixups.push({ op: "remove", path: `${group}/${member}` });
   for (const name of o.tracesAttrs) fixups.push({ op: "deleteAttr", path: traces, name });
@@ -147,23 +234,36 @@ function planOrigin(file: string, o: OriginInfo): Fixup[] {
   const renames: [string, string][] = [];
   const finalNames = new Set<string>();
   const originValues = new Map(Object.entries(originText));
+  const memo = new WantMemo(originValues);
   for (const info of o.traces) {
     const path = `${traces}/${info.name}`;
     // want = { ...normalizeAll(info.attrs), ...originText }, and the attributes where it differs
     // from what is stored; computed without building `want` unless the whole dataset is rewritten.
-    const rewrite = info.plainFloat64 === false;
-    const want: Record<string, string> | undefined = rewrite ? {} : undefined;
-    const stored = info.attrs;
+    const want: Record<string, string> | undefined = info.plainFloat64 === false ? {} : undefined;
+    const nonStandard = info.nonStandard;
     let changes: Record<string, string> | undefined;
-    const consider = (k: string, v: string) => {
+    const consider = (k: string, v: string, stored: string | undefined) => {
       if (want) setOwn(want, k, v);
-      else if (stored[k] !== v || (info.nonStandard.length > 0 && info.nonStandard.includes(k))) setOwn((changes ??= {}), k, v);
+      else if (stored !== v || nonStandard.includes(k)) setOwn((changes ??= {}), k, v);
     };
-    for (const [k, value] of Object.entries(info.attrs)) consider(k, originValues.get(k) ?? normalizeAttrValue(k, value));
-    for (const [k, v] of originValues) if (!Object.hasOwn(info.attrs, k)) consider(k, v);
+    const { names, values } = info.attrs;
+    let originKeys = 0;
+    let storedId: string | undefined;
+    for (let p = 0; p < names.length; p++) {
+      const k = names[p]!;
+      const value = values[p]!;
+      const v = memo.want(p, k, value);
+      if (memo.fromOrigin(p)) originKeys++;
+      if (k === "id") storedId = value;
+      if (want || v !== value || nonStandard.length > 0) consider(k, v, value);
+    }
+    if (originKeys < originValues.size) {
+      const have = new Set(names);
+      for (const [k, v] of originValues) if (!have.has(k)) consider(k, v, undefined);
+    }
     if (want) fixups.push({ op: "rewrite", path, attrs: want }); // offspect stores every trace as float64
     else if (changes) fixups.push({ op: "setAttrs", path, attrs: changes });
-    const id = traceId(file, path, originValues.get("id") ?? (Object.hasOwn(info.attrs, "id") ? normalizeAttrValue("id", info.attrs["id"]!) : info.name));
+    const id = traceId(file, path, originValues.get("id") ?? (storedId !== undefined ? normalizeAttrValue("id", storedId) : info.name));
     if (finalNames.has(id)) throw duplicateId(file, o.origin, id);
     finalNames.add(id);
     if (id !== info.name) renames.push([info.name, id]);
@@ -231,8 +331,8 @@ function baseName(path: string): string {
  * origin groups, each with a `traces` group of datasets named by integers,
  * every attribute read), else null.
  */
-function originsOf(objects: SplicedObject[]): OriginInfo[] | null {
-  const children = new Map<string, SplicedObject[]>();
+function originsOf(objects: StagedObject[]): OriginInfo[] | null {
+  const children = new Map<string, StagedObject[]>();
   for (const o of objects) {
     if (o.depth === 0) continue;
     const parent = o.depth === 1 ? "/" : o.path.slice(0, o.path.lastIndexOf("/"));
@@ -247,13 +347,18 @@ function originsOf(objects: SplicedObject[]): OriginInfo[] | null {
     const traces = members.find((m) => m.path === `${o.path}/traces`);
     if (!traces || traces.kind !== "group" || traces.attrs === null) return null;
     const list = children.get(traces.path) ?? [];
-    if (!list.every((t) => t.kind === "dataset" && TRACE_NAME.test(baseName(t.path)) && t.attrs !== null)) return null;
+    const inspected: TraceInspection[] = [];
+    for (const t of list) {
+      if (t.kind !== "dataset" || t.attrs === null || !TRACE_NAME.test(baseName(t.path))) return null;
+      inspected.push({ name: baseName(t.path), attrs: t.attrs, nonStandard: t.nonStandard, plainFloat64: t.plainFloat64 });
+    }
     out.push({
       origin: baseName(o.path),
-      group: { attrs: o.attrs, nonStandard: o.nonStandard, plainFloat64: null },
+      attrs: attributeRecord(o.attrs),
+      nonStandard: o.nonStandard,
       members: members.map((m) => baseName(m.path)),
-      tracesAttrs: Object.keys(traces.attrs),
-      traces: list.map((t) => ({ name: baseName(t.path), attrs: t.attrs ?? {}, nonStandard: t.nonStandard, plainFloat64: t.plainFloat64 })),
+      tracesAttrs: traces.attrs.names,
+      traces: inspected,
     });
   }
   return out;
@@ -319,20 +424,20 @@ function* writeAllFromValues(tmp: string, paths: string[], counter: Counter, opt
 }
 
 /** Sources spliced where supported; the rest written from their values afterwards. */
-function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: MergeOptions): Generator<void, void> {
+function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: MergeOptions, scanned: Set<string>): Generator<void, void> {
   const strict = options.engine === "splice";
   const fixups: Fixup[] = [];
   let pending = 0;
   const fromValues: string[] = [];
   {
     using splicer = Splicer.begin(tmp);
-    for (const source of paths) {
+    for (const [i, source] of paths.entries()) {
       let reason: string | undefined;
       let infos: OriginInfo[] | null = null;
       let planned: Fixup[] = [];
       let size = 0;
       try {
-        const report = splicer.add(source);
+        const report = splicer.add(source, {}, paths[i + 1]);
         if (report.supported) infos = originsOf(report.objects);
         else if (report.damaged) throw new CorruptFileError(source, report.reason);
         else reason = report.reason;
@@ -353,6 +458,8 @@ function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: 
       }
       if (infos === null) {
         splicer.discard();
+        // Checked by a scan of its first levels only: its whole layout is checked now, before it is read for its values.
+        if (scanned.has(source)) openedOrigins(source, options.lockTimeout);
         if (strict) throw new CacheFileError("ESPLICE", `${source} cannot be spliced: ${reason}`, { file: source });
         fromValues.push(source);
         options.onSource?.({ file: source, engine: "values", ...(reason !== undefined ? { reason } : {}) });
@@ -448,24 +555,27 @@ function* mergeWork(to: string, sources: string[], options: MergeOptions): Gener
   // Check everything before writing anything.
   const origins: OriginValues[] = [];
   const counter: Counter = { done: 0, total: 0, ...(options.onProgress ? { report: options.onProgress } : {}) };
+  const scanned = new Set<string>();
   for (const [i, source] of paths.entries()) {
-    const cf = new CacheFile(source, options.lockTimeout !== undefined ? { lockTimeout: options.lockTimeout } : {});
-    try {
-      for (const { origin, attrs, traces } of cf.originAttrs()) {
-        const values: Record<string, string | undefined> = {};
-        for (const key of MUST_BE_IDENTICAL) values[key] = key in attrs ? normalizeAttrValue(key, attrs[key]!) : undefined;
-        origins.push({ origin, source, values });
-        counter.total += traces;
-      }
-    } finally {
-      cf.close();
+    // The values engine reads every trace through a CacheFile's reader: its whole layout is checked first.
+    const found = (engine === "values" ? null : scanOrigins(source)) ?? openedOrigins(source, options.lockTimeout);
+    if (found.scanned) scanned.add(source);
+    for (const { origin, attrs, traces } of found.origins) {
+      const values: Record<string, string | undefined> = {};
+      for (const key of MUST_BE_IDENTICAL) values[key] = key in attrs ? normalizeAttrValue(key, attrs[key]!) : undefined;
+      origins.push({ origin, source, values });
+      counter.total += traces;
     }
     options.onProgress?.({ phase: "check", unit: "files", file: source, done: i + 1, total: paths.length });
     yield;
   }
   checkOriginValues(origins);
 
-  yield* writeAtomicallySteps(target, (tmp) => (engine === "values" ? writeAllFromValues(tmp, paths, counter, options) : writeSpliced(tmp, paths, counter, options)), options);
+  yield* writeAtomicallySteps(
+    target,
+    (tmp) => (engine === "values" ? writeAllFromValues(tmp, paths, counter, options) : writeSpliced(tmp, paths, counter, options, scanned)),
+    options,
+  );
   options.onProgress?.({ phase: "done", unit: "traces", done: counter.done, total: counter.total });
   return target;
 }

@@ -18,8 +18,11 @@
 import { resolve } from "node:path";
 import { CacheFileError, ClosedError, DiskFullError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "./errors.js";
 import { assertRegularFile, H5File, type ObjectKind } from "./hdf5/file.js";
-import { type ParseLimits, scanSource, type SourceLock, SpliceWriter } from "./hdf5/format/splice.js";
+import { type AttributeList, type ParseLimits, type ParseReport, scanSource, type SourceLock, SpliceWriter } from "./hdf5/format/splice.js";
 import { native } from "./hdf5/native.js";
+import { setOwn } from "./own.js";
+
+export type { AttributeList, SourceLock };
 
 /** One object of a parsed file, as the splice parser reports it. */
 export interface SplicedObject {
@@ -34,6 +37,8 @@ export interface SplicedObject {
   nonStandard: string[];
   /** Datasets: stored as h5py stores a float64 array (little-endian, contiguous, unfiltered); groups: null. */
   plainFloat64: boolean | null;
+  /** Groups at `maxDepth`, with `listNames`: the names of their members (not parsed); else null. */
+  members: string[] | null;
 }
 
 /**
@@ -43,12 +48,32 @@ export interface SplicedObject {
  */
 export type SpliceReport = { supported: true; objects: SplicedObject[] } | { supported: false; reason: string; damaged: boolean };
 
+/** A {@link SplicedObject} as {@link Splicer.add} reports it: its attributes as a list of names and values. */
+export type StagedObject = Omit<SplicedObject, "attrs"> & { attrs: AttributeList | null };
+
+/** What {@link Splicer.add} found: as a {@link SpliceReport}, with {@link StagedObject}s. */
+export type StagedReport = { supported: true; objects: StagedObject[] } | { supported: false; reason: string; damaged: boolean };
+
+/** A list of attributes as a record, in its order. */
+export function attributeRecord(list: AttributeList): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < list.names.length; i++) setOwn(out, list.names[i]!, list.values[i]!);
+  return out;
+}
+
+function withRecords(report: ParseReport): SpliceReport {
+  if (!report.supported) return report;
+  return { supported: true, objects: report.objects.map((o) => ({ ...o, attrs: o.attrs && attributeRecord(o.attrs) })) };
+}
+
 /** How much a parse reports; splicing always checks everything. */
 export interface SpliceLimits {
   /** List objects down to this depth (default: all). */
   maxDepth?: number;
   /** Read attributes of objects down to this depth (default: all). */
   attrDepth?: number;
+  /** List the member names of groups at `maxDepth`, without parsing those members (default: false). */
+  listNames?: boolean;
 }
 
 const ALL = 1 << 20;
@@ -59,11 +84,11 @@ function limitsOf(limits: SpliceLimits): ParseLimits {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name}: expected a non-negative integer, got ${v}`);
     return Math.min(v, ALL);
   };
-  return { maxDepth: check(limits.maxDepth, "maxDepth"), attrDepth: check(limits.attrDepth, "attrDepth") };
+  return { maxDepth: check(limits.maxDepth, "maxDepth"), attrDepth: check(limits.attrDepth, "attrDepth"), listNames: limits.listNames === true };
 }
 
 /** This library's shared lock on a source, without waiting: a writer holding it makes it fail with EBUSY. */
-const sharedLock: SourceLock = (path) => {
+export const sharedLock: SourceLock = (path) => {
   const lock = native.lockAcquire(path, false, 0, false);
   return () => native.lockRelease(lock);
 };
@@ -107,7 +132,8 @@ function spliceCall<T>(file: string, fn: () => T): T {
 /**
  * Parses an HDF5 file as the splicer would, without writing anything (under
  * a shared lock, as libhdf5 reads): its objects and their attributes, or why
- * it cannot be spliced.
+ * it cannot be spliced. `lock` takes the source's shared lock (default
+ * {@link sharedLock}, which does not wait).
  * @example
  * ```ts
  * const report = spliceScan("S01.hdf5", { maxDepth: 3, attrDepth: 1 });
@@ -117,10 +143,10 @@ function spliceCall<T>(file: string, fn: () => T): T {
  * @throws {FileInUseError} another process holds a conflicting lock
  * @throws {FileNotFoundError} / {PermissionError} the file cannot be opened
  */
-export function spliceScan(path: string, limits: SpliceLimits = {}): SpliceReport {
+export function spliceScan(path: string, limits: SpliceLimits = {}, lock: SourceLock = sharedLock): SpliceReport {
   const abs = resolve(path);
   const parsed = limitsOf(limits);
-  return spliceCall(abs, () => scanSource(abs, parsed, sharedLock));
+  return spliceCall(abs, () => withRecords(scanSource(abs, parsed, lock)));
 }
 
 /**
@@ -167,14 +193,16 @@ export class Splicer implements Disposable {
   /**
    * Parses `source`. When it is supported it stays staged (and locked) until
    * {@link Splicer.commit} or {@link Splicer.discard}; nothing is written yet.
+   * `next` names the source to be added after this one: it is read ahead
+   * meanwhile.
    * @throws {FileInUseError} another process holds a conflicting lock on the source
    * @throws {CacheFileError} (code ESTATE) an earlier step failed
    */
-  add(source: string, limits: SpliceLimits = {}): SpliceReport {
+  add(source: string, limits: SpliceLimits = {}, next?: string): StagedReport {
     const w = this.#w();
     const abs = resolve(source);
     const parsed = limitsOf(limits);
-    return spliceCall(abs, () => w.stage(abs, parsed));
+    return spliceCall(abs, () => w.stage(abs, parsed, next === undefined ? undefined : resolve(next)));
   }
 
   /**

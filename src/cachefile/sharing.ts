@@ -204,15 +204,29 @@ function session(file: string, lock: LockHandle, timeout: number, options: ReadO
  * @throws {FileInUseError} a writer kept the file for `timeout` ms
  */
 export function openForRead(file: string, timeout: number, options: ReadOptions = {}): ReadSession {
+  return session(file, readLock(file, timeout), timeout, options);
+}
+
+/** The shared lock of a reader, taken after waiting (up to `timeout` ms) while a writer of this library waits for or holds the file. */
+function readLock(file: string, timeout: number): LockHandle {
   const deadline = Date.now() + timeout;
   waitForWriters(() => native.writerWaiting(file), deadline);
-  let lock: LockHandle;
   try {
-    lock = native.lockAcquire(file, false, Math.max(0, deadline - Date.now()), false);
+    return native.lockAcquire(file, false, Math.max(0, deadline - Date.now()), false);
   } catch (e) {
     throw lockError(e, file, timeout);
   }
-  return session(file, lock, timeout, options);
+}
+
+/**
+ * A reader's shared lock on `file` without waiting, for a quick look that
+ * can be retried the slow way: fails (FileInUseError) at once while a
+ * writer of this library waits for or holds the file. Returns its release.
+ */
+export function tryReadLock(file: string): () => void {
+  if (native.writerWaiting(file)) throw new FileInUseError(file, "a writer is waiting for it");
+  const lock = readLock(file, 0);
+  return () => native.lockRelease(lock);
 }
 
 /** {@link openForRead} without blocking the event loop. */

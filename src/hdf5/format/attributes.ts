@@ -37,7 +37,7 @@ export interface StringAttribute {
 interface Decoded extends StringAttribute {
   creationOrder: number;
   ascii: boolean;
-  /** The name's bytes are `body[nameAt, nameEnd)` (a view is made only to sort names that are not all ASCII). */
+  /** The name's bytes are `body[nameAt, nameEnd)` of the buffer the message lies in (a view is made only to sort names that are not all ASCII). */
   body: Buffer;
   nameAt: number;
   nameEnd: number;
@@ -57,17 +57,62 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** Text of `bytes[start, end)` when it is UTF-8, else undefined; `ascii` tells which. */
+/** Whether the text the last {@link textOf} returned was ASCII. */
+let lastAscii = true;
+
+/** Text of `bytes[start, end)` when it is UTF-8, else undefined; {@link lastAscii} tells whether it was ASCII. */
 function textOf(bytes: Buffer, start: number, end: number): string | undefined {
   for (let i = start; i < end; i++) {
-    if (bytes[i]! >= 0x80) return isUtf8(bytes.subarray(start, end)) ? bytes.toString("utf8", start, end) : undefined;
+    if (bytes[i]! >= 0x80) {
+      lastAscii = false;
+      return isUtf8(bytes.subarray(start, end)) ? bytes.toString("utf8", start, end) : undefined;
+    }
   }
+  lastAscii = true;
   return bytes.toString("latin1", start, end);
 }
 
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
-  return true;
+/** Positions of an object's attribute list whose last name and value {@link recentText} keeps. */
+const RECENT_SLOTS = 64;
+/** Longest text {@link recentText} keeps. */
+const RECENT_BYTES = 64;
+
+/**
+ * The text of the name or value at each position of the last attribute
+ * list decoded, with its bytes: the objects of a file mostly carry the same
+ * names in the same order, and many the same values, so the bytes at a
+ * position are compared with the last ones there and their string given
+ * again when equal (the same string object, whose hash V8 knows) instead of
+ * decoding a new one.
+ */
+const recent = {
+  bytes: new Uint8Array(2 * RECENT_SLOTS * RECENT_BYTES),
+  lengths: new Int32Array(2 * RECENT_SLOTS).fill(-1),
+  texts: new Array<string>(2 * RECENT_SLOTS),
+  ascii: new Array<boolean>(2 * RECENT_SLOTS),
+};
+
+/** {@link textOf}, given again from {@link recent} when `slot` held the same bytes last. */
+function recentText(bytes: Buffer, start: number, end: number, slot: number): string | undefined {
+  const n = end - start;
+  if (slot >= 2 * RECENT_SLOTS || n > RECENT_BYTES) return textOf(bytes, start, end);
+  const kept = recent.bytes;
+  const at = slot * RECENT_BYTES;
+  if (recent.lengths[slot] === n) {
+    let i = 0;
+    while (i < n && kept[at + i] === bytes[start + i]) i++;
+    if (i === n) {
+      lastAscii = recent.ascii[slot]!;
+      return recent.texts[slot];
+    }
+  }
+  const text = textOf(bytes, start, end);
+  if (text === undefined) return undefined;
+  for (let i = 0; i < n; i++) kept[at + i] = bytes[start + i]!;
+  recent.lengths[slot] = n;
+  recent.texts[slot] = text;
+  recent.ascii[slot] = lastAscii;
+  return text;
 }
 
 /** Decoded datatypes and dataspaces by their encoded bytes (a few distinct ones per file). */
@@ -119,7 +164,7 @@ export function readStringAttributes(
 ): StringAttribute[] {
   if (info.attributesDeclined) unsupported(info.attributesDeclined);
   const out: Decoded[] = [];
-  for (const m of info.attributes) out.push(decodeAttribute(m.body, m.addr, m.creationOrder, what, collection));
+  for (const m of info.attributes) out.push(decodeAttribute(m.bytes, m.start, m.size, m.addr, m.creationOrder, out.length, what, collection));
   const dense = info.attributeInfo;
   if (dense && dense.heap !== UNDEF) {
     if (dense.nameIndex === UNDEF) damaged(`the dense attributes of ${what} have no name index`);
@@ -128,23 +173,45 @@ export function readStringAttributes(
       if (record.length < 17) damaged(`an attribute record of ${what} is too short`);
       if (record[8]! & 0x01) unsupported(`a shared attribute message in ${what}`);
       const order = readUint(record, 9, 4);
-      out.push(decodeAttribute(heap.object(record.subarray(0, 8)), -1, order, what, collection));
+      const body = heap.object(record.subarray(0, 8));
+      out.push(decodeAttribute(body, 0, body.length, -1, order, out.length, what, collection));
     }
   }
   // Creation order when the header says it is tracked (what libhdf5 reports as the creation property).
+  let sorted = out;
   if (info.header.attrOrderTracked) out.sort((a, b) => a.creationOrder - b.creationOrder);
-  else if (out.every((a) => a.ascii)) out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  else if (out.every((a) => a.ascii)) sorted = byName(out);
   else out.sort((a, b) => compareBytes(nameBytes(a), nameBytes(b)));
-  for (let i = 1; i < out.length; i++) {
-    if (out[i - 1]!.name === out[i]!.name) damaged(`two attributes of ${what} share the name ${out[i]!.name}`);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i - 1]!.name === sorted[i]!.name) damaged(`two attributes of ${what} share the name ${sorted[i]!.name}`);
   }
+  return sorted;
+}
+
+/** The names of the last list {@link byName} sorted, in stored order, and the order it sorted them in. */
+const lastSort = { names: [] as string[], order: [] as number[] };
+
+/**
+ * ASCII-named attributes in increasing name order. The objects of a file
+ * mostly store the same names in the same order: when the names are those
+ * of the last list sorted, that list's order is used again.
+ */
+function byName(list: Decoded[]): Decoded[] {
+  const n = list.length;
+  const last = lastSort.names;
+  let same = last.length === n;
+  for (let i = 0; same && i < n; i++) same = last[i] === list[i]!.name;
+  if (!same) {
+    const order = list.map((_, i) => i).sort((a, b) => (list[a]!.name < list[b]!.name ? -1 : list[a]!.name > list[b]!.name ? 1 : 0));
+    lastSort.names = list.map((a) => a.name);
+    lastSort.order = order;
+  }
+  const order = lastSort.order;
+  const out = new Array<Decoded>(n);
+  for (let i = 0; i < n; i++) out[i] = list[order[i]!]!;
   return out;
 }
 
-/**
- * Decodes one attribute message (versions 1 to 3): name, datatype and
- * dataspace (each padded to 8 bytes in version 1), then the value.
- */
 function malformed(what: string, addr: number, why: string): never {
   damaged(`attribute message of ${what}${addr >= 0 ? ` at address ${addr}` : ""}: ${why}`);
 }
@@ -153,66 +220,80 @@ function attributeName(name: string, what: string): string {
   return `attribute ${quoted(name)} of ${quoted(what)}`;
 }
 
-function decodeAttribute(body: Buffer, addr: number, creationOrder: number, what: string, collection: (addr: number) => GlobalHeapCollection): Decoded {
-  const n = body.length;
+/**
+ * Decodes one attribute message, `buf[start, start + n)` (versions 1 to 3):
+ * name, datatype and dataspace (each padded to 8 bytes in version 1), then
+ * the value.
+ */
+function decodeAttribute(
+  buf: Buffer,
+  start: number,
+  n: number,
+  addr: number,
+  creationOrder: number,
+  position: number,
+  what: string,
+  collection: (addr: number) => GlobalHeapCollection,
+): Decoded {
   if (n < 8) malformed(what, addr, "too short");
-  const version = body[0]!;
-  let p: number;
+  const stop = start + n;
+  const version = buf[start]!;
   let padded = false;
   if (version === 1) {
     padded = true;
-    p = 2;
   } else if (version === 2 || version === 3) {
-    const flags = body[1]!;
+    const flags = buf[start + 1]!;
     if (flags & ~0x03) malformed(what, addr, `flags ${flags}`);
     if (flags !== 0) unsupported(`an attribute of ${what} with a shared datatype or dataspace`);
-    p = 2;
   } else {
     malformed(what, addr, `version ${version}`);
   }
-  const nameSize = body[p!]! | (body[p! + 1]! << 8);
-  const typeSize = body[p! + 2]! | (body[p! + 3]! << 8);
-  const spaceSize = body[p! + 4]! | (body[p! + 5]! << 8);
-  p = p! + 6;
+  let p = start + 2;
+  const nameSize = buf[p]! | (buf[p + 1]! << 8);
+  const typeSize = buf[p + 2]! | (buf[p + 3]! << 8);
+  const spaceSize = buf[p + 4]! | (buf[p + 5]! << 8);
+  p += 6;
   if (version === 3) {
-    if (p >= n) malformed(what, addr, "runs past its end");
-    if (body[p]! > 1) malformed(what, addr, `name encoding ${body[p]}`);
+    if (p >= stop) malformed(what, addr, "runs past its end");
+    if (buf[p]! > 1) malformed(what, addr, `name encoding ${buf[p]}`);
     p++;
   }
   const nameAt = p;
   const typeAt = nameAt + (padded ? (nameSize + 7) & ~7 : nameSize);
   const spaceAt = typeAt + (padded ? (typeSize + 7) & ~7 : typeSize);
   const dataAt = spaceAt + (padded ? (spaceSize + 7) & ~7 : spaceSize);
-  if (dataAt > n) malformed(what, addr, "runs past its end");
-  if (nameSize === 0 || body[nameAt + nameSize - 1] !== 0) malformed(what, addr, "its name is not one terminated string");
-  for (let i = nameAt; i < nameAt + nameSize - 1; i++) if (body[i] === 0) malformed(what, addr, "its name is not one terminated string");
-  const name = textOf(body, nameAt, nameAt + nameSize - 1);
+  if (dataAt > stop) malformed(what, addr, "runs past its end");
+  const nameEnd = nameAt + nameSize - 1;
+  if (nameSize === 0 || buf[nameEnd] !== 0) malformed(what, addr, "its name is not one terminated string");
+  for (let i = nameAt; i < nameEnd; i++) if (buf[i] === 0) malformed(what, addr, "its name is not one terminated string");
+  const name = recentText(buf, nameAt, nameEnd, 2 * position);
   if (name === undefined) throw new FormatValueError("EATTRUTF8", `an attribute name of ${quoted(what)} is not UTF-8 text`);
+  const ascii = lastAscii;
   const type =
-    types.find(body, typeAt, typeAt + typeSize) ??
-    types.add(body, typeAt, typeAt + typeSize, decodeDatatype(new Cursor(body.subarray(typeAt, typeAt + typeSize), addr, `datatype of ${attributeName(name, what)}`)));
+    types.find(buf, typeAt, typeAt + typeSize) ??
+    types.add(buf, typeAt, typeAt + typeSize, decodeDatatype(new Cursor(buf.subarray(typeAt, typeAt + typeSize), addr, `datatype of ${attributeName(name, what)}`)));
   const space =
-    spaces.find(body, spaceAt, spaceAt + spaceSize) ??
-    spaces.add(body, spaceAt, spaceAt + spaceSize, decodeDataspace(new Cursor(body.subarray(spaceAt, spaceAt + spaceSize), addr, `dataspace of ${attributeName(name, what)}`)));
+    spaces.find(buf, spaceAt, spaceAt + spaceSize) ??
+    spaces.add(buf, spaceAt, spaceAt + spaceSize, decodeDataspace(new Cursor(buf.subarray(spaceAt, spaceAt + spaceSize), addr, `dataspace of ${attributeName(name, what)}`)));
   if (type.kind !== "string" && type.kind !== "vlenString") {
     throw new FormatValueError("EATTRTYPE", `${attributeName(name, what)} holds ${className(type.cls)} data, not a string`);
   }
   if (space.kind === "null" || space.elements !== 1) {
     throw new FormatValueError("EATTRSHAPE", `${attributeName(name, what)} holds ${space.kind === "null" ? 0 : space.elements} strings, not exactly one`);
   }
-  if (dataAt + type.size > n) damaged(`${attributeName(name, what)}: its value runs past its message`);
+  if (dataAt + type.size > stop) damaged(`${attributeName(name, what)}: its value runs past its message`);
   let value: string | undefined;
   let heapIdPos = -1;
   let heapAddr = -1;
   let standard = false;
   if (type.kind === "vlenString") {
     // Heap ID: length, collection address, object index.
-    const length = readUint(body, dataAt, 4);
-    const high = readUint(body, dataAt + 8, 4);
-    const low = readUint(body, dataAt + 4, 4);
+    const length = readUint(buf, dataAt, 4);
+    const high = readUint(buf, dataAt + 8, 4);
+    const low = readUint(buf, dataAt + 4, 4);
     const collectionAddr = high === 0xffffffff && low === 0xffffffff ? UNDEF : high < 2 ** 21 ? high * 2 ** 32 + low : malformed(what, addr, "a heap address beyond 2^53");
-    const index = readUint(body, dataAt + 12, 4);
-    heapIdPos = addr < 0 ? -1 : addr + dataAt + 4;
+    const index = readUint(buf, dataAt + 12, 4);
+    heapIdPos = addr < 0 ? -1 : addr + (dataAt - start) + 4;
     heapAddr = collectionAddr;
     standard = type.cset === 1 && space.kind === "scalar";
     if (collectionAddr === 0) {
@@ -220,29 +301,29 @@ function decodeAttribute(body: Buffer, addr: number, creationOrder: number, what
     } else {
       if (index > 0xffff) damaged(`${attributeName(name, what)}: global heap index ${index} out of range`);
       const heap = collection(collectionAddr);
-      const object = heap.objects.get(index);
-      if (index === 0 || !object) damaged(`${attributeName(name, what)} refers to global heap object ${index} at address ${collectionAddr}, which does not exist`);
-      if (length !== object.size) damaged(`${attributeName(name, what)}: its length ${length} differs from its global heap object's ${object.size} bytes`);
+      const offset = heap.offsetOf(index);
+      if (index === 0 || offset < 0) damaged(`${attributeName(name, what)} refers to global heap object ${index} at address ${collectionAddr}, which does not exist`);
+      if (length !== heap.sizeOf(index)) damaged(`${attributeName(name, what)}: its length ${length} differs from its global heap object's ${heap.sizeOf(index)} bytes`);
       const bytes = heap.bytes;
-      let end = object.offset;
-      const stop = object.offset + length;
-      while (end < stop && bytes[end] !== 0) end++;
-      value = textOf(bytes, object.offset, end);
+      let end = offset;
+      const last = offset + length;
+      while (end < last && bytes[end] !== 0) end++;
+      value = recentText(bytes, offset, end, 2 * position + 1);
     }
   } else {
     let end = dataAt + type.size;
     if (type.pad === 2) {
-      while (end > dataAt && body[end - 1] === 0x20) end--;
+      while (end > dataAt && buf[end - 1] === 0x20) end--;
     } else {
       for (let i = dataAt; i < end; i++) {
-        if (body[i] === 0) {
+        if (buf[i] === 0) {
           end = i;
           break;
         }
       }
     }
-    value = textOf(body, dataAt, end);
+    value = recentText(buf, dataAt, end, 2 * position + 1);
   }
   if (value === undefined) throw new FormatValueError("EATTRUTF8", `${attributeName(name, what)} holds bytes that are not UTF-8 text`);
-  return { name, value, standard, heapIdPos, heapAddr, creationOrder, ascii: isAscii(name), body, nameAt, nameEnd: nameAt + nameSize - 1 };
+  return { name, value, standard, heapIdPos, heapAddr, creationOrder, ascii, body: buf, nameAt, nameEnd };
 }

@@ -62,16 +62,36 @@ export function localHeapName(heap: LocalHeap, offset: number, what: string): Ui
 // ---------------------------------------------------------------------------
 // Global heap collections
 
-export interface HeapObject {
-  /** Offset of the object's data in the collection's bytes. */
-  offset: number;
-  size: number;
-}
+/** A parsed global heap collection: its bytes, and where each object's data lies in them. */
+export class GlobalHeapCollection {
+  readonly addr: number;
+  readonly bytes: Buffer;
+  /** By object index: the offset of its data in `bytes`, and its size (holes for absent indexes). */
+  readonly #offsets: number[] = [];
+  readonly #sizes: number[] = [];
 
-export interface GlobalHeapCollection {
-  addr: number;
-  bytes: Buffer;
-  objects: Map<number, HeapObject>;
+  constructor(addr: number, bytes: Buffer) {
+    this.addr = addr;
+    this.bytes = bytes;
+  }
+
+  /** Offset of object `index`'s data in `bytes`, or -1 when the collection has no such object. */
+  offsetOf(index: number): number {
+    return this.#offsets[index] ?? -1;
+  }
+
+  /** Size of object `index` (call after {@link offsetOf} found it). */
+  sizeOf(index: number): number {
+    return this.#sizes[index]!;
+  }
+
+  /** Records object `index`; false when the collection already holds it. */
+  add(index: number, offset: number, size: number): boolean {
+    if (this.#offsets[index] !== undefined) return false;
+    this.#offsets[index] = offset;
+    this.#sizes[index] = size;
+    return true;
+  }
 }
 
 const MIN_COLLECTION = 4096;
@@ -88,7 +108,7 @@ export function readGlobalHeap(reader: ByteReader, addr: number): GlobalHeapColl
   if (size > MAX_COLLECTION) damaged(`global heap collection at address ${addr} declares ${size} bytes`);
   const bytes = reader.read(addr, size, "global heap collection");
   const c = new Cursor(bytes, addr, "global heap collection", 16);
-  const objects = new Map<number, HeapObject>();
+  const collection = new GlobalHeapCollection(addr, bytes);
   while (c.remaining >= 16) {
     const start = c.pos;
     const index = c.u16();
@@ -98,15 +118,14 @@ export function readGlobalHeap(reader: ByteReader, addr: number): GlobalHeapColl
     if (index > 0) {
       if (osize > size) damaged(`global heap collection at address ${addr}: an object of ${osize} bytes`);
       need = 16 + Math.ceil(osize / 8) * 8;
-      if (objects.has(index)) damaged(`global heap collection at address ${addr} holds object ${index} twice`);
-      objects.set(index, { offset: start + 16, size: osize });
+      if (!collection.add(index, start + 16, osize)) damaged(`global heap collection at address ${addr} holds object ${index} twice`);
     } else {
       need = osize; // free space: its size counts its own header
     }
     if (need < 16 || need > size - start) damaged(`global heap collection at address ${addr} is malformed`);
     c.pos = start + need;
   }
-  return { addr, bytes, objects };
+  return collection;
 }
 
 /**
@@ -121,8 +140,8 @@ export function globalHeapValue(id: Cursor, collection: (addr: number) => Global
   if (index > 0xffff) damaged(`${text(what)}: global heap index ${index} out of range`);
   if (addr === 0) return null;
   const c = collection(addr);
-  const object = c.objects.get(index);
-  if (index === 0 || !object) damaged(`${text(what)} refers to global heap object ${index} at address ${addr}, which does not exist`);
-  if (length !== object.size) damaged(`${text(what)}: its length ${length} differs from its global heap object's ${object.size} bytes`);
-  return c.bytes.subarray(object.offset, object.offset + length);
+  const offset = c.offsetOf(index);
+  if (index === 0 || offset < 0) damaged(`${text(what)} refers to global heap object ${index} at address ${addr}, which does not exist`);
+  if (length !== c.sizeOf(index)) damaged(`${text(what)}: its length ${length} differs from its global heap object's ${c.sizeOf(index)} bytes`);
+  return c.bytes.subarray(offset, offset + length);
 }

@@ -43,15 +43,39 @@ const FLAG_FAIL_IF_UNKNOWN = 0x80;
 /** Messages that can be shared (libhdf5's H5O_SHARE_IS_SHARABLE classes). */
 const SHAREABLE = new Set<number>([MSG.DATASPACE, MSG.DATATYPE, MSG.FILL, MSG.FILTERS, MSG.ATTRIBUTE]);
 
-export interface Message {
-  type: number;
-  flags: number;
-  /** The message's body. */
-  body: Buffer;
+/**
+ * One message of an object header: its body is `bytes[start, start + size)`
+ * of the chunk read (`body` makes a view of it on first use: a header has
+ * dozens of attribute messages, which the attribute decoder reads in place).
+ */
+export class Message {
+  readonly type: number;
+  readonly flags: number;
+  /** The chunk the message lies in. */
+  readonly bytes: Buffer;
+  /** Offset of the body in `bytes`, and its length. */
+  readonly start: number;
+  readonly size: number;
   /** File address of the body's first byte. */
-  addr: number;
+  readonly addr: number;
   /** Creation index (version 2 headers that track attribute creation order), else -1. */
-  creationOrder: number;
+  readonly creationOrder: number;
+  #body: Buffer | undefined;
+
+  constructor(type: number, flags: number, bytes: Buffer, start: number, size: number, addr: number, creationOrder: number) {
+    this.type = type;
+    this.flags = flags;
+    this.bytes = bytes;
+    this.start = start;
+    this.size = size;
+    this.addr = addr;
+    this.creationOrder = creationOrder;
+  }
+
+  /** The message's body. */
+  get body(): Buffer {
+    return (this.#body ??= this.bytes.subarray(this.start, this.start + this.size));
+  }
 }
 
 export interface ObjectHeader {
@@ -125,7 +149,7 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, s
       const body = p + 8;
       if (size > length - body) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);
       if (size % 8 !== 0) damaged(`object header of ${what}: a message of ${size} bytes is not aligned to 8 bytes`);
-      if (!skipped(skip, type, flags)) addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, -1, what);
+      if (!skipped(skip, type, flags)) addMessage(header, pending, new Message(type, flags, bytes, body, size, at + body, -1), what);
       p = body + size;
     }
   }
@@ -187,34 +211,26 @@ function messagesV2(
     const order = tracked ? bytes[p + 4]! | (bytes[p + 5]! << 8) : -1;
     const body = p + envelope;
     if (size > end - body) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);
-    if (!skipped(skip, type, flags)) addMessage(header, pending, type, flags, bytes.subarray(body, body + size), at + body, order, what);
+    if (!skipped(skip, type, flags)) addMessage(header, pending, new Message(type, flags, bytes, body, size, at + body, order), what);
     p = body + size;
   }
   // What is left is the gap, shorter than a message's envelope.
 }
 
-function addMessage(
-  header: ObjectHeader,
-  pending: [number, number][],
-  type: number,
-  flags: number,
-  body: Buffer,
-  addr: number,
-  creationOrder: number,
-  what: string,
-): void {
+function addMessage(header: ObjectHeader, pending: [number, number][], m: Message, what: string): void {
+  const { type, flags } = m;
   // A message type libhdf5 1.10 does not know: it is kept (readers ignore it, as libhdf5 does),
   // unless it says "fail if unknown".
   if (type > MSG.FILE_SPACE && flags & FLAG_FAIL_IF_UNKNOWN) unsupported(`object header message of type ${type} in ${what}, marked "fail if unknown"`);
   if (flags & FLAG_SHARED && !SHAREABLE.has(type)) damaged(`a ${messageName(type)} message of ${what} flagged as shared, which it cannot be`);
   if (type === MSG.CONTINUATION) {
-    const c = new Cursor(body, addr, () => `continuation message of ${what}`);
+    const c = new Cursor(m.body, m.addr, () => `continuation message of ${what}`);
     const next = c.address();
     const length = c.u64();
     if (next === UNDEF || length === 0) damaged(`object header of ${what}: a continuation to nowhere`);
     pending.push([next, length]);
   }
-  header.messages.push({ type, flags, body, addr, creationOrder });
+  header.messages.push(m);
 }
 
 const NAMES: string[] = [];

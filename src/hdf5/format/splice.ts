@@ -42,7 +42,7 @@ import { describeObject, type ObjectInfo } from "./object.js";
 import { MSG, readObjectHeader, type ObjectHeader } from "./objectHeader.js";
 import { ByteReader } from "./reader.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
-import { setOwn } from "../../own.js";
+import { IoThread, SLOT_BYTES, type Slot } from "./ioThread.js";
 
 // ---------------------------------------------------------------------------
 // What a parse reports
@@ -54,21 +54,35 @@ export interface ParsedObject {
   /** 0 for the root. */
   depth: number;
   kind: "group" | "dataset";
-  /** Every attribute as text in increasing byte-wise name order, or null when not read (deeper than `attrDepth`). */
-  attrs: Record<string, string> | null;
+  /** Every attribute as text in h5py's order (increasing byte-wise name order), or null when not read (deeper than `attrDepth`). */
+  attrs: AttributeList | null;
   /** Names of attributes that are not scalar variable-length UTF-8 strings (h5py's str), in name order. */
   nonStandard: string[];
   /** Datasets: little-endian IEEE float64, contiguous (or unallocated), unfiltered; groups: null. */
   plainFloat64: boolean | null;
+  /** Groups at `maxDepth` when `listNames` is set: their members' names, in byte-wise order (the members are not parsed); else null. */
+  members: string[] | null;
+}
+
+/** An object's attributes: names and values by position. */
+export interface AttributeList {
+  /** The names; objects with the same names share one array, so it is never to be changed. */
+  readonly names: readonly string[];
+  readonly values: readonly string[];
 }
 
 /** Every object, or why the file is not spliced (`damaged`: its bytes contradict the format). */
 export type ParseReport = { supported: true; objects: ParsedObject[] } | { supported: false; reason: string; damaged: boolean };
 
-/** How much a parse reports: objects down to `maxDepth`, attributes of objects down to `attrDepth`. */
+/**
+ * How much a parse reports: objects down to `maxDepth`, attributes of
+ * objects down to `attrDepth`, and with `listNames` the member names of the
+ * groups at `maxDepth`.
+ */
 export interface ParseLimits {
   maxDepth: number;
   attrDepth: number;
+  listNames?: boolean;
 }
 
 /**
@@ -103,7 +117,7 @@ const SNOD_SIZE = 8 + 2 * LEAF_K * ENTRY_SIZE; // 328
 const SUPERBLOCK_SIZE = 96;
 const HEAP_HEADER_SIZE = 32;
 const HEAP_FREE_NULL = 1;
-const COPY_CHUNK = 4 * 1024 * 1024;
+const COPY_CHUNK = SLOT_BYTES;
 /** Sources up to this size are read whole, once: parsed from memory and copied from the same bytes. */
 const WHOLE = COPY_CHUNK;
 const SOURCE_ALIGN = 4096;
@@ -317,26 +331,23 @@ interface Spliceable {
 }
 
 /**
- * Attributes as a record, in their order. The objects of one file mostly
- * carry the same names (and many the same values) in the same order: where
- * a name or value equals the one at the same position of the previous
- * record, that string is used again (`recent`), so that a name is a
- * property key V8 has already internalized, and a value one whose hash is
- * known, instead of a new string each time.
+ * Attributes as a list, with the names of `last` (the previous object's)
+ * when they are the same: the objects of one file mostly carry the same
+ * names in the same order (the decoder gives the same string objects for
+ * the same bytes, so comparing them is cheap).
  */
-function attributeRecord(list: StringAttribute[], recent: string[]): { attrs: Record<string, string>; nonStandard: string[] } {
-  const attrs: Record<string, string> = {};
+function attributeList(list: StringAttribute[], last: AttributeList | null): { attrs: AttributeList; nonStandard: string[] } {
+  const n = list.length;
   const nonStandard: string[] = [];
-  for (let i = 0; i < list.length; i++) {
+  const values = new Array<string>(n);
+  let names = last?.names.length === n ? last.names : null;
+  for (let i = 0; i < n; i++) {
     const a = list[i]!;
-    const lastName = recent[2 * i];
-    const name = lastName === a.name ? lastName : (recent[2 * i] = a.name);
-    const lastValue = recent[2 * i + 1];
-    const value = lastValue === a.value ? lastValue : (recent[2 * i + 1] = a.value);
-    setOwn(attrs, name, value);
-    if (!a.standard) nonStandard.push(name);
+    values[i] = a.value;
+    if (names !== null && names[i] !== a.name) names = null;
+    if (!a.standard) nonStandard.push(a.name);
   }
-  return { attrs, nonStandard };
+  return { attrs: { names: names ?? list.map((a) => a.name), values }, nonStandard };
 }
 
 /** File positions of the addresses to relocate, in the order found (mostly increasing). */
@@ -403,8 +414,8 @@ class SourceParser {
   readonly #headers = new Set<number>();
   readonly #heaps = new Map<number, GlobalHeapCollection>();
   #heapBytes = 0;
-  /** Names and values of the last attribute record, by position (see {@link attributeRecord}). */
-  readonly #recent: string[] = [];
+  /** The attributes read last (see {@link attributeList}). */
+  #lastAttrs: AttributeList | null = null;
   readonly #objects: ParsedObject[] = [];
   readonly #members: RootMember[] = [];
   #visited = 0;
@@ -459,10 +470,13 @@ class SourceParser {
     const limits = this.#limits;
     const root = this.#header(sb.root, "/");
     if (root.kind !== "group") unsupported("the root is not a group");
-    const rootObject: ParsedObject = { path: "/", depth: 0, kind: "group", attrs: null, nonStandard: [], plainFloat64: null };
+    const rootObject: ParsedObject = { path: "/", depth: 0, kind: "group", attrs: null, nonStandard: [], plainFloat64: null, members: null };
     if (limits.attrDepth >= 0) Object.assign(rootObject, this.#attributes(root.info, "/"));
     if (limits.maxDepth >= 0) this.#objects.push(rootObject);
-    if (!this.#full && limits.maxDepth < 1) return;
+    if (!this.#full && limits.maxDepth < 1) {
+      if (limits.maxDepth === 0 && limits.listNames) rootObject.members = this.#names(root.btree, root.heap, "/");
+      return;
+    }
     const entries = this.#group(root.btree, root.heap, "/");
     this.#patching = this.#full;
     for (const e of entries) {
@@ -484,7 +498,7 @@ class SourceParser {
       unsupported(`the cached symbol table of ${path} does not match its object header`);
     }
     const limits = this.#limits;
-    const object: ParsedObject = { path, depth, kind: h.kind, attrs: null, nonStandard: [], plainFloat64: h.plainFloat64 };
+    const object: ParsedObject = { path, depth, kind: h.kind, attrs: null, nonStandard: [], plainFloat64: h.plainFloat64, members: null };
     if (this.#full || depth <= limits.attrDepth) {
       const read = this.#attributes(h.info, path);
       if (depth <= limits.attrDepth) Object.assign(object, read);
@@ -499,8 +513,15 @@ class SourceParser {
         }
         this.#visit(e, `${path}/${nameOf(e.name, path)}`, depth + 1);
       }
+    } else if (h.kind === "group" && depth === limits.maxDepth && limits.listNames) {
+      object.members = this.#names(h.btree, h.heap, path);
     }
     return h;
+  }
+
+  /** The names of a symbol-table group's members (a scan's `listNames`). */
+  #names(btree: number, heap: number, path: string): string[] {
+    return this.#group(btree, heap, path).map((e) => nameOf(e.name, path));
   }
 
   // ---- object headers
@@ -573,10 +594,12 @@ class SourceParser {
   // ---- attributes
 
   /** Decodes every attribute (recording the heap IDs of variable-length values) in name order. */
-  #attributes(info: ObjectInfo, path: string): { attrs: Record<string, string>; nonStandard: string[] } {
+  #attributes(info: ObjectInfo, path: string): { attrs: AttributeList; nonStandard: string[] } {
     const list = readStringAttributes(this.#reader, info, path, (addr) => this.#collection(addr));
     if (this.#patching) for (const a of list) if (a.heapIdPos >= 0 && a.heapAddr !== 0) this.#patches.add(a.heapIdPos);
-    return attributeRecord(list, this.#recent);
+    const read = attributeList(list, this.#lastAttrs);
+    this.#lastAttrs = read.attrs;
+    return read;
   }
 
   #collection(addr: number): GlobalHeapCollection {
@@ -699,18 +722,16 @@ class Source {
 }
 
 /**
- * Parses an open source; `parsed` receives what a copy needs (a splice), and
- * the source's bytes when it was small enough to be read whole.
+ * Parses an open source; `parsed` receives what a copy needs (a splice).
+ * A splice parses a source of at most {@link WHOLE} bytes from memory:
+ * `whole` gives a buffer that holds the whole source.
  */
-function parseSource(source: Source, limits: ParseLimits, parsed?: (p: Parsed, bytes: Buffer | null) => void): ParseReport {
+function parseSource(source: Source, limits: ParseLimits, parsed?: (p: Parsed) => void, whole?: () => Buffer): ParseReport {
   if (!source.regular) return { supported: false, reason: "not a regular file", damaged: false };
   let reader: ByteReader;
-  let bytes: Buffer | null = null;
   try {
-    if (parsed && source.size > 0 && source.size <= WHOLE) {
-      bytes = Buffer.allocUnsafeSlow(source.size);
-      readFully(source.fd, bytes, source.size, 0, source.path);
-      reader = ByteReader.fromBytes(source.path, source.fd, bytes);
+    if (parsed && whole && source.size > 0 && source.size <= WHOLE) {
+      reader = ByteReader.fromBytes(source.path, source.fd, whole().subarray(0, source.size));
     } else {
       reader = ByteReader.open(source.path, source.fd);
     }
@@ -719,7 +740,7 @@ function parseSource(source: Source, limits: ParseLimits, parsed?: (p: Parsed, b
     throw isSystemError(e) ? failure(e, `cannot read ${source.path}`) : e;
   }
   try {
-    return new SourceParser(reader, limits, parsed !== undefined).run(parsed && ((p) => parsed(p, bytes)));
+    return new SourceParser(reader, limits, parsed !== undefined).run(parsed);
   } catch (e) {
     throw isSystemError(e) ? failure(e, `cannot read ${source.path}`) : e;
   } finally {
@@ -752,8 +773,15 @@ export function scanSource(path: string, limits: ParseLimits, lock: SourceLock):
 interface Staged {
   source: Source;
   parsed: Parsed;
-  /** The whole source, when it was read whole for the parse. */
-  bytes: Buffer | null;
+  /** The buffer holding the whole source, when it was read whole for the parse. */
+  slot: Slot | null;
+}
+
+/** The source to be staged next, opened, locked and (when read whole) being read. */
+interface Ahead {
+  path: string;
+  source: Source;
+  slot: Slot | null;
 }
 
 /** A member of the new root group. */
@@ -955,12 +983,14 @@ export class SpliceWriter {
   #staged: Staged | null = null;
   readonly #members: RootEntry[] = [];
   readonly #names = new Set<string>();
-  #buffer: Buffer | null = null;
+  readonly #io: IoThread;
+  #ahead: Ahead | null = null;
 
-  private constructor(path: string, fd: number, lock: SourceLock) {
+  private constructor(path: string, fd: number, lock: SourceLock, io: IoThread) {
     this.path = path;
     this.#fd = fd;
     this.#lock = lock;
+    this.#io = io;
   }
 
   /**
@@ -974,7 +1004,7 @@ export class SpliceWriter {
     } catch (e) {
       throw failure(e, `cannot create ${target}`);
     }
-    return new SpliceWriter(target, fd, lock);
+    return new SpliceWriter(target, fd, lock, IoThread.start());
   }
 
   #usable(): void {
@@ -985,23 +1015,90 @@ export class SpliceWriter {
   /**
    * Parses `source` completely; when it is supported it stays staged (open
    * and locked) until {@link SpliceWriter.commit} or {@link SpliceWriter.discard}.
+   * `next`, the source to be staged after this one, is opened, locked and
+   * read ahead meanwhile (when it cannot be, its own stage says why).
    * @throws SpliceFailure (EBUSY, ENOENT, EACCES, EIO) when the source cannot be opened, locked or read
    */
-  stage(source: string, limits: ParseLimits): ParseReport {
+  stage(source: string, limits: ParseLimits, next?: string): ParseReport {
     this.#usable();
     this.discard();
-    const file = Source.open(source, this.#lock);
+    let ahead = this.#ahead;
+    this.#ahead = null;
+    if (ahead && ahead.path !== source) {
+      this.#dropAhead(ahead);
+      ahead = null;
+    }
+    const file = ahead?.source ?? Source.open(source, this.#lock);
     let staged: Staged | null = null;
+    let slot: Slot | null = null;
     let report: ParseReport;
     try {
-      report = parseSource(file, limits, (parsed, bytes) => (staged = { source: file, parsed, bytes }));
+      if (next !== undefined) this.#readAhead(next);
+      const whole = () => {
+        if (ahead?.slot) {
+          slot = ahead.slot;
+          ahead.slot = null;
+          try {
+            this.#io.awaitRead(slot);
+          } catch (e) {
+            throw failure(e, `cannot read ${file.path}`);
+          }
+        } else {
+          slot = this.#take();
+          readFully(file.fd, slot.bytes, file.size, 0, file.path);
+        }
+        return slot.bytes;
+      };
+      report = parseSource(file, limits, (parsed) => (staged = { source: file, parsed, slot }), whole);
     } catch (e) {
+      if (slot) this.#io.release(slot);
       file.close();
       throw e;
     }
-    if (report.supported && staged) this.#staged = staged;
-    else file.close();
+    if (report.supported && staged) {
+      this.#staged = staged;
+    } else {
+      if (slot) this.#io.release(slot);
+      file.close();
+    }
     return report;
+  }
+
+  /** Opens and locks `path` and starts reading it (when it is read whole), for the next {@link stage}. */
+  #readAhead(path: string): void {
+    let source: Source;
+    try {
+      source = Source.open(path, this.#lock);
+    } catch {
+      return; // its stage opens it again, and reports why it cannot
+    }
+    let slot: Slot | null = null;
+    if (source.regular && source.size > 0 && source.size <= WHOLE) {
+      try {
+        slot = this.#take();
+      } catch (e) {
+        source.close();
+        throw e;
+      }
+      this.#io.read(slot, source.fd, source.size, 0);
+    }
+    this.#ahead = { path, source, slot };
+  }
+
+  /** Closes a source read ahead and not staged (once its read is over). */
+  #dropAhead(ahead: Ahead): void {
+    try {
+      if (ahead.slot) {
+        try {
+          this.#io.awaitRead(ahead.slot);
+        } catch {
+          // Never staged: its read's failure does not matter.
+        }
+        this.#io.release(ahead.slot);
+      }
+    } finally {
+      ahead.source.close();
+    }
   }
 
   /**
@@ -1049,6 +1146,7 @@ export class SpliceWriter {
   discard(): void {
     const staged = this.#staged;
     this.#staged = null;
+    if (staged?.slot) this.#io.release(staged.slot);
     staged?.source.close();
   }
 
@@ -1060,6 +1158,10 @@ export class SpliceWriter {
     this.#usable();
     this.discard();
     try {
+      const ahead = this.#ahead;
+      this.#ahead = null;
+      if (ahead) this.#dropAhead(ahead);
+      this.#drain();
       const addr = alignUp(this.#end, 8);
       const root = rootGroup(this.#members, addr);
       const eoa = addr + root.bytes.length;
@@ -1068,6 +1170,7 @@ export class SpliceWriter {
       writeFully(this.#fd, sb, sb.length, 0, this.path);
       const fd = this.#fd;
       this.#fd = -1;
+      this.#io.close();
       try {
         closeSync(fd);
       } catch (e) {
@@ -1083,6 +1186,11 @@ export class SpliceWriter {
   /** Closes everything without finishing (idempotent). */
   abort(): void {
     this.discard();
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    if (ahead) this.#dropAhead(ahead);
+    // No read or write may be under way when a descriptor is closed (its number could be reused).
+    this.#io.close();
     const fd = this.#fd;
     this.#fd = -1;
     if (fd >= 0) {
@@ -1094,18 +1202,41 @@ export class SpliceWriter {
     }
   }
 
-  /** Streams the source into the target at `base` in chunks, adding `base` at every recorded address. */
+  /** A buffer of {@link COPY_CHUNK} bytes from the writer thread (waiting for one to be written if none is free). */
+  #take(): Slot {
+    try {
+      return this.#io.take();
+    } catch (e) {
+      this.#failed = true;
+      throw failure(e, `cannot write ${this.path}`);
+    }
+  }
+
+  /** Waits until everything handed to the writer thread is written. */
+  #drain(): void {
+    try {
+      this.#io.drain();
+    } catch (e) {
+      this.#failed = true;
+      throw failure(e, `cannot write ${this.path}`);
+    }
+  }
+
+  /**
+   * Streams the source into the target at `base` in chunks, adding `base`
+   * at every recorded address; each chunk is written by the writer thread
+   * while the next is read (and the next source parsed).
+   */
   #copy(staged: Staged, base: number): void {
     const { patches, eoa } = staged.parsed;
-    if (staged.bytes) {
+    if (staged.slot) {
       // Read whole for the parse: relocated in place (the bytes are ours) and written at once.
-      const bytes = staged.bytes;
-      staged.bytes = null;
-      for (let i = 0; i < patches.length; i++) relocate(bytes, patches[i]!, base);
-      writeFully(this.#fd, bytes, eoa, base, this.path);
+      const slot = staged.slot;
+      staged.slot = null;
+      for (let i = 0; i < patches.length; i++) relocate(slot.bytes, patches[i]!, base);
+      this.#io.write(slot, this.#fd, eoa, base);
       return;
     }
-    const buffer = (this.#buffer ??= Buffer.allocUnsafeSlow(COPY_CHUNK));
     let next = 0;
     for (let off = 0; off < eoa; ) {
       let stop = Math.min(eoa, off + COPY_CHUNK);
@@ -1113,9 +1244,15 @@ export class SpliceWriter {
       while (last < patches.length && patches[last]! + 8 <= stop) last++;
       if (last < patches.length && patches[last]! < stop) stop = patches[last]!; // never split an address
       const n = stop - off;
-      readFully(staged.source.fd, buffer, n, off, staged.source.path);
-      for (; next < last; next++) relocate(buffer, patches[next]! - off, base);
-      writeFully(this.#fd, buffer, n, base + off, this.path);
+      const slot = this.#take();
+      try {
+        readFully(staged.source.fd, slot.bytes, n, off, staged.source.path);
+      } catch (e) {
+        this.#io.release(slot);
+        throw e;
+      }
+      for (; next < last; next++) relocate(slot.bytes, patches[next]! - off, base);
+      this.#io.write(slot, this.#fd, n, base + off);
       off = stop;
     }
   }
