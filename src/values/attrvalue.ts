@@ -33,6 +33,55 @@ export function parseAttrValue(key: string, text: string): PyValue {
 }
 
 const RE_PLAIN_INT = /^(?:0|-?[1-9][0-9]*)$/;
+
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/**
+ * Whether `text[start, end)` is a float exactly as Python's `repr` (and
+ * `str`) prints it, so that parsing and printing it gives it back: fixed
+ * notation (Python's for magnitudes from 1e-4 to below 1e16), at most 15
+ * significant digits (so no shorter text reads as the same double), no
+ * leading zeros, and no trailing zeros but the one of "12.0".
+ */
+export function isFloatRepr(text: string, start: number, end: number): boolean {
+  let i = start;
+  if (i < end && text.charCodeAt(i) === 0x2d) i++; // "-"
+  const intStart = i;
+  while (i < end && text.charCodeAt(i) >= ZERO && text.charCodeAt(i) <= NINE) i++;
+  const intDigits = i - intStart;
+  if (intDigits === 0 || (intDigits > 1 && text.charCodeAt(intStart) === ZERO)) return false;
+  if (i >= end || text.charCodeAt(i) !== 0x2e) return false; // "."
+  const fracStart = ++i;
+  while (i < end && text.charCodeAt(i) >= ZERO && text.charCodeAt(i) <= NINE) i++;
+  const fracDigits = i - fracStart;
+  if (i !== end || fracDigits === 0) return false;
+  if (fracDigits > 1 && text.charCodeAt(end - 1) === ZERO) return false;
+  let significant: number;
+  if (intDigits === 1 && text.charCodeAt(intStart) === ZERO) {
+    if (fracDigits === 1 && text.charCodeAt(fracStart) === ZERO) return true; // 0.0, -0.0
+    let zeros = 0;
+    while (zeros < fracDigits && text.charCodeAt(fracStart + zeros) === ZERO) zeros++;
+    if (zeros > 3) return false; // below 1e-4: Python writes 1e-05
+    significant = fracDigits - zeros;
+  } else {
+    significant = intDigits + fracDigits;
+  }
+  return significant <= 15;
+}
+
+/** Whether `text` is a list of floats and integers as Python's `str()` prints it (`[37.0, 22.8, 54.2]`). */
+function isFloatReprList(text: string): boolean {
+  const n = text.length;
+  if (n < 3 || text.charCodeAt(0) !== 0x5b || text.charCodeAt(n - 1) !== 0x5d) return false;
+  for (let start = 1; ; ) {
+    let end = text.indexOf(", ", start);
+    if (end < 0) end = n - 1;
+    if (!isFloatRepr(text, start, end) && !RE_PLAIN_INT.test(text.slice(start, end))) return false;
+    if (end === n - 1) return true;
+    start = end + 2;
+  }
+}
 const RE_WORD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const normalized = new Map<string, string>();
 
@@ -49,8 +98,10 @@ export function normalizeAttrValue(key: string, text: string): string {
   if (key !== "xyz_coords") {
     // Decimal integers print as themselves; a bare word is a Python name
     // (literal_eval fails, the text stays) unless it is True, False or None,
-    // which also print as themselves.
-    if (RE_PLAIN_INT.test(text) || RE_WORD.test(text)) return text;
+    // which also print as themselves; so does a float as Python prints it.
+    if (RE_PLAIN_INT.test(text) || RE_WORD.test(text) || isFloatRepr(text, 0, text.length)) return text;
+  } else if (isFloatReprList(text)) {
+    return text;
   }
   const memoKey = key === "xyz_coords" ? "x\u0000" + text : text;
   let out = normalized.get(memoKey);

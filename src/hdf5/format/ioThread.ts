@@ -22,6 +22,7 @@
  * @internal
  * @module
  */
+import { readSync, writeSync } from "node:fs";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 
 /** Bytes of each buffer. */
@@ -35,6 +36,8 @@ const WRITING = 1;
 const HELD = 2;
 const FAILED = 3;
 const READING = 4;
+/** Taken up by the worker (from READING or WRITING); until then this thread may take a request back and do it itself. */
+const ACTIVE = 5;
 
 /** A buffer this thread holds, until it is written or released. */
 export interface Slot {
@@ -42,9 +45,10 @@ export interface Slot {
   readonly bytes: Buffer;
 }
 
-// The control block, shared with the worker: a state per buffer, then the doorbell and the stop flag.
+// The control block, shared with the worker: a state per buffer, then the doorbell, the stop flag and whether the worker sleeps.
 const BELL = SLOTS;
 const STOP = SLOTS + 1;
+const SLEEPING = SLOTS + 2;
 // Each buffer's request, shared with the worker: read (0) or write (1), descriptor, length, position.
 const FIELDS = 4;
 
@@ -73,15 +77,16 @@ function ioThread(): void {
   const slots = buffers.length;
   const bell = slots;
   const stop = slots + 1;
+  const sleeping = slots + 2;
   for (;;) {
     const ticket = Atomics.load(control, bell);
     if (Atomics.load(control, stop) !== 0) return;
     // A read first (the caller waits for it), else a write.
     let slot = -1;
-    for (let i = 0; i < slots && slot < 0; i++) if (Atomics.load(control, i) === 4) slot = i; // READING
-    for (let i = 0; i < slots && slot < 0; i++) if (Atomics.load(control, i) === 1) slot = i; // WRITING
+    for (let i = 0; i < slots && slot < 0; i++) if (Atomics.compareExchange(control, i, 4, 5) === 4) slot = i; // READING -> ACTIVE
+    for (let i = 0; i < slots && slot < 0; i++) if (Atomics.compareExchange(control, i, 1, 5) === 1) slot = i; // WRITING -> ACTIVE
     if (slot >= 0) {
-      const op = requests[4 * slot]!;
+      const op = requests[4 * slot]!; // taken up: this thread no longer takes it back
       const fd = requests[4 * slot + 1]!;
       const length = requests[4 * slot + 2]!;
       const position = requests[4 * slot + 3]!;
@@ -107,7 +112,9 @@ function ioThread(): void {
       Atomics.store(control, slot, outcome);
       Atomics.notify(control, slot);
     } else {
+      Atomics.store(control, sleeping, 1);
       Atomics.wait(control, bell, ticket);
+      Atomics.store(control, sleeping, 0);
     }
   }
 }
@@ -141,7 +148,7 @@ export class IoThread {
 
   /** Starts the worker thread (it does not keep the process alive). */
   static start(): IoThread {
-    const control = new SharedArrayBuffer(4 * (SLOTS + 2));
+    const control = new SharedArrayBuffer(4 * (SLOTS + 3));
     const requests = new SharedArrayBuffer(8 * FIELDS * SLOTS);
     const slots = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SLOT_BYTES));
     const { port1, port2 } = new MessageChannel();
@@ -192,7 +199,12 @@ export class IoThread {
    */
   awaitRead(slot: Slot): void {
     const i = slot.index;
-    while (Atomics.load(this.#state, i) === READING) Atomics.wait(this.#state, i, READING);
+    // Not taken up yet (the worker is busy with a write the kernel holds up): read here instead.
+    if (Atomics.compareExchange(this.#state, i, READING, HELD) === READING) {
+      this.#readHere(i);
+      return;
+    }
+    while (Atomics.load(this.#state, i) === ACTIVE) Atomics.wait(this.#state, i, ACTIVE);
     if (Atomics.load(this.#state, i) === FAILED) {
       Atomics.store(this.#state, i, HELD);
       throw ioError(this.#claim(i));
@@ -216,7 +228,12 @@ export class IoThread {
   close(): void {
     if (this.#closed) return;
     try {
-      for (let i = 0; i < SLOTS; i++) while (Atomics.load(this.#state, i) === READING) Atomics.wait(this.#state, i, READING);
+      for (let i = 0; i < SLOTS; i++) {
+        // A read not taken up is taken back; one under way is waited for.
+        if (Atomics.compareExchange(this.#state, i, READING, HELD) !== READING) {
+          while (Atomics.load(this.#state, i) === ACTIVE && !this.#writing.includes(i)) Atomics.wait(this.#state, i, ACTIVE);
+        }
+      }
       while (this.#writing.length > 0) this.#settle(this.#writing[0]!);
     } finally {
       this.#closed = true;
@@ -246,20 +263,53 @@ export class IoThread {
     this.#ring();
   }
 
+  /** Rings the doorbell; the system call that wakes the worker only when it sleeps (it reads the bell before it sleeps). */
   #ring(): void {
     Atomics.add(this.#state, BELL, 1);
-    Atomics.notify(this.#state, BELL);
+    if (Atomics.load(this.#state, SLEEPING) !== 0) Atomics.notify(this.#state, BELL);
   }
 
   /** Waits for the write in `slot` and takes the buffer back, keeping a failure. */
   #settle(slot: number): void {
-    while (Atomics.load(this.#state, slot) === WRITING) Atomics.wait(this.#state, slot, WRITING);
+    // Not taken up yet: written here instead.
+    if (Atomics.compareExchange(this.#state, slot, WRITING, HELD) === WRITING) this.#writeHere(slot);
+    while (Atomics.load(this.#state, slot) === ACTIVE) Atomics.wait(this.#state, slot, ACTIVE);
     this.#writing.splice(this.#writing.indexOf(slot), 1);
     if (Atomics.load(this.#state, slot) === FAILED) {
       const failure = this.#claim(slot);
       this.#writeFailure ??= ioError(failure);
       Atomics.store(this.#state, slot, FREE);
     }
+  }
+
+  /** Does the read request of `slot` (held) on this thread. */
+  #readHere(slot: number): void {
+    const [fd, length, position] = this.#request(slot);
+    const buffer = this.#buffers[slot]!;
+    for (let done = 0; done < length; ) {
+      const n = readSync(fd, buffer, done, length - done, position + done);
+      if (n === 0) throw Object.assign(new Error("the file became shorter while it was read"), { code: "EIO" });
+      done += n;
+    }
+  }
+
+  /** Does the write request of `slot` (held) on this thread; the buffer is FREE, or FAILED, afterwards. */
+  #writeHere(slot: number): void {
+    const [fd, length, position] = this.#request(slot);
+    const buffer = this.#buffers[slot]!;
+    try {
+      for (let done = 0; done < length; ) done += writeSync(fd, buffer, done, length - done, position + done);
+      Atomics.store(this.#state, slot, FREE);
+    } catch (e) {
+      const error = e as NodeJS.ErrnoException;
+      this.#reported.set(slot, { slot, code: typeof error.code === "string" ? error.code : "EIO", message: String(error.message) });
+      Atomics.store(this.#state, slot, FAILED);
+    }
+  }
+
+  #request(slot: number): [fd: number, length: number, position: number] {
+    const r = FIELDS * slot;
+    return [this.#requests[r + 1]!, this.#requests[r + 2]!, this.#requests[r + 3]!];
   }
 
   /** The failure the worker reported for `slot` (posted before it marked the buffer failed). */
