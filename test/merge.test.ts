@@ -230,6 +230,63 @@ print(json.dumps(True))`,
   });
 });
 
+describe("merge names what is wrong with a source as opening it does", () => {
+  // The check reads the first levels of each source; what it cannot see (a trace that is
+  // not a dataset) the copy finds. Either way the error is the one the CacheFile gives.
+  function broken(name: string, change: string, from = "template_R002.hdf5"): string {
+    const path = join(dir, name);
+    python(
+      `import h5py, sys, json, shutil
+shutil.copy(sys.argv[2], sys.argv[1])
+with h5py.File(sys.argv[1], "r+") as f:
+    o = f["template_R002.xdf"]
+    ${change}
+print(json.dumps(True))`,
+      [path, fixture(from)],
+    );
+    return path;
+  }
+
+  const cases: [string, () => string, string][] = [
+    ["a trace that is a group", () => broken("group-trace.hdf5", 'del o["traces/1"]; o["traces"].create_group("1")'), "ENOTDATASET"],
+    ["a trace not named by an integer", () => broken("named-trace.hdf5", 'o["traces"].move("1", "one")'), "ETRACENAME"],
+    ["an origin without traces", () => broken("no-traces.hdf5", 'o.move("traces", "other")'), "ENOTRACES"],
+    ["a dataset at the root", () => broken("root-dataset.hdf5", 'f.create_dataset("stray", data=[1.0])'), "ENOTORIGIN"],
+    ["an attribute that is not a string", () => broken("int-attr.hdf5", 'o["traces/1"].attrs["reject"] = 1'), "EATTRTYPE"],
+  ];
+  for (const [what, make, reason] of cases) {
+    it(what, () => {
+      const source = make();
+      let opened: unknown;
+      try {
+        const cf = new CacheFile(source);
+        try {
+          for (const _ of cf) void _;
+        } finally {
+          cf.close();
+        }
+      } catch (e) {
+        opened = e;
+      }
+      expect(opened, "opening it fails").toBeInstanceOf(Error);
+      const target = join(dir, `never-${reason}.hdf5`);
+      const list = [fixture("template_R001.hdf5"), source];
+      const before = list.map(fileSha256);
+      let error: unknown;
+      try {
+        merge(target, list);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf((opened as Error).constructor);
+      expect({ reason: (error as { reason?: string }).reason, message: (error as Error).message }).toEqual({ reason, message: (opened as Error).message });
+      expect(existsSync(target)).toBe(false);
+      expect(list.map(fileSha256)).toEqual(before);
+      expect(readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([]);
+    });
+  }
+});
+
 describe("merge survives SIGKILL at any moment", () => {
   it("leaves the target complete, absent, or as it was, over many kills", async () => {
     const srcDir = join(dir, "kill-sources");

@@ -75,6 +75,29 @@ describe("offspect's parse/str of attribute values", () => {
     expect(normalizeAttrValue("id", "0x10")).toBe("16");
   });
 
+  it("normalizes decimal texts and lists of them as Python does, floats already in repr form and all others", () => {
+    // Fixed and scientific notation around the limits of repr's fixed form (1e-4, 1e16) and
+    // of 15 and 17 significant digits, trailing and leading zeros, signs, and lists of them.
+    const texts = new Set<string>(["0.0", "-0.0", "0.0001", "0.00010", "0.00001", "1.0", "1.50", "01.5", "12.0", "12.00", "-3.25"]);
+    let x = 0x9e3779b9;
+    const next = () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+    for (let i = 0; i < 1500; i++) {
+      const v = (next() - 0.5) * 10 ** (Math.floor(next() * 40) - 20);
+      texts.add(v.toPrecision(1 + Math.floor(next() * 17)));
+      texts.add(v.toFixed(Math.floor(next() * 12)));
+      texts.add(String(Math.round(v * 1000) / 1000));
+    }
+    const keys = [...texts];
+    const lists = keys.slice(0, 300).map((t, i) => `[${t}, ${keys[i + 300]}, ${keys[i + 600]}]`);
+    const want = python<string[]>(
+      "import ast, json, sys\nprint(json.dumps([str(ast.literal_eval(t)) for t in json.loads(sys.argv[1])]))",
+      [JSON.stringify([...keys, ...lists])],
+    );
+    const got = [...keys.map((t) => normalizeAttrValue("neg_peak_latency_ms", t)), ...lists.map((t) => normalizeAttrValue("xyz_coords", t))];
+    const differ = got.flatMap((g, i) => (g === want[i] ? [] : [[[...keys, ...lists][i], g, want[i]]]));
+    expect(differ).toEqual([]);
+  });
+
   it("writes JavaScript values as Python's str() of the value they stand for", () => {
     expect(pythonStr(true)).toBe("True");
     expect(pythonStr(null)).toBe("None");

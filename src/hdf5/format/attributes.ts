@@ -92,26 +92,35 @@ const recent = {
   ascii: new Array<boolean>(2 * RECENT_SLOTS),
 };
 
-/** {@link textOf}, given again from {@link recent} when `slot` held the same bytes last. */
-function recentText(bytes: Buffer, start: number, end: number, slot: number): string | undefined {
+/** The text `slot` of {@link recent} holds when it last held the same bytes as `bytes[start, end)`, else undefined. */
+function recentHit(bytes: Buffer, start: number, end: number, slot: number): string | undefined {
   const n = end - start;
-  if (slot >= 2 * RECENT_SLOTS || n > RECENT_BYTES) return textOf(bytes, start, end);
+  if (slot >= 2 * RECENT_SLOTS || recent.lengths[slot] !== n) return undefined;
   const kept = recent.bytes;
   const at = slot * RECENT_BYTES;
-  if (recent.lengths[slot] === n) {
-    let i = 0;
-    while (i < n && kept[at + i] === bytes[start + i]) i++;
-    if (i === n) {
-      lastAscii = recent.ascii[slot]!;
-      return recent.texts[slot];
-    }
-  }
-  const text = textOf(bytes, start, end);
-  if (text === undefined) return undefined;
+  for (let i = 0; i < n; i++) if (kept[at + i] !== bytes[start + i]) return undefined;
+  lastAscii = recent.ascii[slot]!;
+  return recent.texts[slot];
+}
+
+/** Keeps `text`, decoded from `bytes[start, end)` by {@link textOf}, in `slot` of {@link recent}. */
+function remember(bytes: Buffer, start: number, end: number, slot: number, text: string): void {
+  const n = end - start;
+  if (slot >= 2 * RECENT_SLOTS || n > RECENT_BYTES) return;
+  const kept = recent.bytes;
+  const at = slot * RECENT_BYTES;
   for (let i = 0; i < n; i++) kept[at + i] = bytes[start + i]!;
   recent.lengths[slot] = n;
   recent.texts[slot] = text;
   recent.ascii[slot] = lastAscii;
+}
+
+/** {@link textOf}, given again from {@link recent} when `slot` held the same bytes last. */
+function recentText(bytes: Buffer, start: number, end: number, slot: number): string | undefined {
+  const hit = recentHit(bytes, start, end, slot);
+  if (hit !== undefined) return hit;
+  const text = textOf(bytes, start, end);
+  if (text !== undefined) remember(bytes, start, end, slot, text);
   return text;
 }
 
@@ -265,9 +274,14 @@ function decodeAttribute(
   if (dataAt > stop) malformed(what, addr, "runs past its end");
   const nameEnd = nameAt + nameSize - 1;
   if (nameSize === 0 || buf[nameEnd] !== 0) malformed(what, addr, "its name is not one terminated string");
-  for (let i = nameAt; i < nameEnd; i++) if (buf[i] === 0) malformed(what, addr, "its name is not one terminated string");
-  const name = recentText(buf, nameAt, nameEnd, 2 * position);
-  if (name === undefined) throw new FormatValueError("EATTRUTF8", `an attribute name of ${quoted(what)} is not UTF-8 text`);
+  // A name the same as the last one at this position was checked then.
+  let name = recentHit(buf, nameAt, nameEnd, 2 * position);
+  if (name === undefined) {
+    for (let i = nameAt; i < nameEnd; i++) if (buf[i] === 0) malformed(what, addr, "its name is not one terminated string");
+    name = textOf(buf, nameAt, nameEnd);
+    if (name === undefined) throw new FormatValueError("EATTRUTF8", `an attribute name of ${quoted(what)} is not UTF-8 text`);
+    remember(buf, nameAt, nameEnd, 2 * position, name);
+  }
   const ascii = lastAscii;
   const type =
     types.find(buf, typeAt, typeAt + typeSize) ??

@@ -2,16 +2,20 @@
  * The splicer's file reads and writes on a second thread: a worker reads
  * the next source and writes the last one into the target while this
  * thread parses, so that the copy's system time (the kernel copying from
- * and into the page cache, on a merge of small sources as much time as the
- * parse) overlaps the parse instead of adding to it.
+ * and into the page cache: on a merge of small sources about as long as
+ * the parse) overlaps the parse instead of adding to it.
  *
  * The buffers are shared memory, a few of {@link SLOT_BYTES} each. This
- * thread takes one ({@link IoThread.take}), has the worker fill it from a
+ * thread takes one ({@link IoThread.take}), has it filled from a
  * descriptor ({@link IoThread.read}, then {@link IoThread.awaitRead}) or
  * fills it itself, and hands it over for writing ({@link IoThread.write});
  * the buffer comes back once written. Requests pass through shared memory
  * too (a state and a request per buffer, and a doorbell the worker sleeps
- * on), not through messages, whose copying cost more than the writes. The worker opens, closes and parses
+ * on), not through messages, whose copying costs more than the writes. A
+ * request the worker has not taken up yet when this thread waits for it
+ * (the worker is busy with a write the kernel holds up, or there is no
+ * worker) is taken back and done here, so this thread never waits for a
+ * worker that has not started. The worker opens, closes and parses
  * nothing; every descriptor is this thread's, and none is closed while the
  * worker may still use it (the caller drains first: {@link IoThread.drain},
  * {@link IoThread.close}).
@@ -23,7 +27,10 @@
  * @module
  */
 import { readSync, writeSync } from "node:fs";
+import { debuglog } from "node:util";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+
+const debug = debuglog("offspect");
 
 /** Bytes of each buffer. */
 export const SLOT_BYTES = 4 * 1024 * 1024;
@@ -43,6 +50,8 @@ const ACTIVE = 5;
 export interface Slot {
   readonly index: number;
   readonly bytes: Buffer;
+  /** The same bytes, for reading and writing numbers in place. */
+  readonly view: DataView;
 }
 
 // The control block, shared with the worker: a state per buffer, then the doorbell, the stop flag and whether the worker sleeps.
@@ -126,42 +135,60 @@ function ioError(failure: Failure | undefined): Error {
 }
 
 export class IoThread {
-  readonly #worker: Worker;
+  /** Null when there is no thread: requests are then done here, when waited for. */
+  readonly #worker: Worker | null;
   readonly #failures: MessagePort;
   /** Failures received and not yet claimed, by buffer. */
   readonly #reported = new Map<number, Failure>();
   readonly #state: Int32Array;
   readonly #requests: Float64Array;
   readonly #buffers: Buffer[];
+  readonly #views: DataView[];
   /** Buffers handed to the worker for writing, oldest first. */
   readonly #writing: number[] = [];
+  /** Buffers with a read requested and not yet awaited. */
+  readonly #reads = new Set<number>();
   #writeFailure: Error | null = null;
   #closed = false;
 
-  private constructor(worker: Worker, failures: MessagePort, state: Int32Array, requests: Float64Array, buffers: Buffer[]) {
+  private constructor(worker: Worker | null, failures: MessagePort, state: Int32Array, requests: Float64Array, buffers: Buffer[]) {
     this.#worker = worker;
     this.#failures = failures;
     this.#state = state;
     this.#requests = requests;
     this.#buffers = buffers;
+    this.#views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
   }
 
   /** Starts the worker thread (it does not keep the process alive). */
-  static start(): IoThread {
+  /**
+   * Starts the worker thread (it does not keep the process alive). Without
+   * it (`thread: false`, or when no thread can be started: reported on
+   * `NODE_DEBUG=offspect`) every request is done on this thread when it is
+   * waited for, with the same results.
+   */
+  static start(options: { thread?: boolean } = {}): IoThread {
     const control = new SharedArrayBuffer(4 * (SLOTS + 3));
     const requests = new SharedArrayBuffer(8 * FIELDS * SLOTS);
     const slots = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SLOT_BYTES));
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(`(${ioThread.toString()})()`, {
-      eval: true,
-      execArgv: [],
-      workerData: { control, requests, slots, failures: port2 },
-      transferList: [port2],
-    });
-    worker.unref();
     port1.unref();
-    // Its failures arrive through the shared state; an 'error' event must not become an uncaught one.
-    worker.on("error", () => undefined);
+    let worker: Worker | null = null;
+    if (options.thread !== false) {
+      try {
+        worker = new Worker(`(${ioThread.toString()})()`, {
+          eval: true,
+          execArgv: [],
+          workerData: { control, requests, slots, failures: port2 },
+          transferList: [port2],
+        });
+        worker.unref();
+        // Its failures arrive through the shared state; an 'error' event must not become an uncaught one.
+        worker.on("error", () => undefined);
+      } catch (e) {
+        debug("no I/O thread (%s): the splicer reads and writes on its own thread", (e as Error).message);
+      }
+    }
     return new IoThread(worker, port1, new Int32Array(control), new Float64Array(requests), slots.map((s) => Buffer.from(s)));
   }
 
@@ -172,7 +199,7 @@ export class IoThread {
       for (let i = 0; i < SLOTS; i++) {
         if (Atomics.load(this.#state, i) === FREE && !this.#writing.includes(i)) {
           Atomics.store(this.#state, i, HELD);
-          return { index: i, bytes: this.#buffers[i]! };
+          return { index: i, bytes: this.#buffers[i]!, view: this.#views[i]! };
         }
       }
       const oldest = this.#writing[0];
@@ -199,6 +226,7 @@ export class IoThread {
    */
   awaitRead(slot: Slot): void {
     const i = slot.index;
+    this.#reads.delete(i);
     // Not taken up yet (the worker is busy with a write the kernel holds up): read here instead.
     if (Atomics.compareExchange(this.#state, i, READING, HELD) === READING) {
       this.#readHere(i);
@@ -237,10 +265,11 @@ export class IoThread {
       while (this.#writing.length > 0) this.#settle(this.#writing[0]!);
     } finally {
       this.#closed = true;
+      this.#reads.clear();
       Atomics.store(this.#state, STOP, 1);
       this.#ring();
       this.#failures.close();
-      void this.#worker.terminate().catch(() => undefined);
+      void this.#worker?.terminate().catch(() => undefined);
     }
   }
 
@@ -249,7 +278,13 @@ export class IoThread {
     if (this.#writeFailure) throw this.#writeFailure;
   }
 
-  /** Writes the request of `slot` (op 0: read, 1: write), marks the buffer busy and wakes the worker. */
+  /**
+   * Writes the request of `slot` (op 0: read, 1: write) and marks the
+   * buffer busy. A read wakes the worker; a write, while a read is
+   * outstanding, waits for the worker to wake for it (it does every request
+   * it finds), or for this thread to need the buffer and do it itself: one
+   * system call to wake the worker a source, not two.
+   */
   #send(op: number, slot: Slot, busy: number, fd: number, length: number, position: number): void {
     if (this.#closed) throw new Error("IoThread: closed");
     if (Atomics.load(this.#state, slot.index) !== HELD) throw new Error("IoThread: that buffer is not held");
@@ -260,7 +295,8 @@ export class IoThread {
     this.#requests[r + 2] = length;
     this.#requests[r + 3] = position;
     Atomics.store(this.#state, slot.index, busy);
-    this.#ring();
+    if (op === 0) this.#reads.add(slot.index);
+    if (op === 0 || this.#reads.size === 0) this.#ring();
   }
 
   /** Rings the doorbell; the system call that wakes the worker only when it sleeps (it reads the bell before it sleeps). */

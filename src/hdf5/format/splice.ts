@@ -315,7 +315,11 @@ interface RootMember {
 /** What copying a parsed source needs. */
 interface Parsed {
   eoa: number;
-  /** Sorted file positions of the 8-byte addresses to relocate. */
+  /**
+   * File positions of the 8-byte addresses to relocate: sorted for a source
+   * copied in chunks, in the order found for one read whole (relocated in
+   * place, in any order).
+   */
   patches: Float64Array;
   members: RootMember[];
 }
@@ -364,6 +368,11 @@ class Patches {
     }
     if (this.#length > 0 && pos < this.#at[this.#length - 1]!) this.#ordered = false;
     this.#at[this.#length++] = pos;
+  }
+
+  /** The positions in the order found. */
+  found(): Float64Array {
+    return this.#at.subarray(0, this.#length);
   }
 
   /** The positions in increasing order. */
@@ -427,12 +436,14 @@ class SourceParser {
   }
 
   /** Parses the source; `parsed` receives what a copy needs (splices only). */
-  run(parsed?: (p: Parsed) => void): ParseReport {
+  run(parsed?: (p: Parsed) => void, chunked = false): ParseReport {
     try {
       this.#parse();
       if (parsed) {
-        const patches = this.#patches.sorted();
-        for (let i = 1; i < patches.length; i++) {
+        // Every address lies in a structure claimed once, in a field of its own: none overlaps another.
+        // A copy in chunks needs them in order (and checks that once more); one of the whole source does not.
+        const patches = chunked ? this.#patches.sorted() : this.#patches.found();
+        for (let i = 1; chunked && i < patches.length; i++) {
           if (patches[i]! - patches[i - 1]! < 8) damaged(`two addresses to relocate overlap at address ${patches[i]}`);
         }
         parsed({ eoa: this.#sb.eoa, patches, members: this.#members });
@@ -729,9 +740,11 @@ class Source {
 function parseSource(source: Source, limits: ParseLimits, parsed?: (p: Parsed) => void, whole?: () => Buffer): ParseReport {
   if (!source.regular) return { supported: false, reason: "not a regular file", damaged: false };
   let reader: ByteReader;
+  let chunked = true;
   try {
     if (parsed && whole && source.size > 0 && source.size <= WHOLE) {
       reader = ByteReader.fromBytes(source.path, source.fd, whole().subarray(0, source.size));
+      chunked = false;
     } else {
       reader = ByteReader.open(source.path, source.fd);
     }
@@ -740,7 +753,7 @@ function parseSource(source: Source, limits: ParseLimits, parsed?: (p: Parsed) =
     throw isSystemError(e) ? failure(e, `cannot read ${source.path}`) : e;
   }
   try {
-    return new SourceParser(reader, limits, parsed !== undefined).run(parsed);
+    return new SourceParser(reader, limits, parsed !== undefined).run(parsed, chunked);
   } catch (e) {
     throw isSystemError(e) ? failure(e, `cannot read ${source.path}`) : e;
   } finally {
@@ -804,22 +817,16 @@ function put64(buf: Buffer, at: number, v: number): void {
   }
 }
 
-/** Adds `base` to the 8-byte address at `at` of `buffer`. */
-function relocate(b: Buffer, at: number, base: number): void {
-  let lo = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000 + (base % TWO32);
-  let hi = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16)) + b[at + 7]! * 0x1000000 + Math.floor(base / TWO32);
+/** Adds `base` to the little-endian 8-byte address at `at` of `view`. */
+function relocate(view: DataView, at: number, base: number): void {
+  let lo = view.getUint32(at, true) + (base % TWO32);
+  let hi = view.getUint32(at + 4, true) + Math.floor(base / TWO32);
   if (lo >= TWO32) {
     lo -= TWO32;
     hi += 1;
   }
-  b[at] = lo & 0xff;
-  b[at + 1] = (lo >>> 8) & 0xff;
-  b[at + 2] = (lo >>> 16) & 0xff;
-  b[at + 3] = lo >>> 24;
-  b[at + 4] = hi & 0xff;
-  b[at + 5] = (hi >>> 8) & 0xff;
-  b[at + 6] = (hi >>> 16) & 0xff;
-  b[at + 7] = hi >>> 24;
+  view.setUint32(at, lo, true);
+  view.setUint32(at + 4, hi >>> 0, true);
 }
 
 /**
@@ -1233,7 +1240,8 @@ export class SpliceWriter {
       // Read whole for the parse: relocated in place (the bytes are ours) and written at once.
       const slot = staged.slot;
       staged.slot = null;
-      for (let i = 0; i < patches.length; i++) relocate(slot.bytes, patches[i]!, base);
+      const view = slot.view;
+      for (let i = 0; i < patches.length; i++) relocate(view, patches[i]!, base);
       this.#io.write(slot, this.#fd, eoa, base);
       return;
     }
@@ -1251,7 +1259,7 @@ export class SpliceWriter {
         this.#io.release(slot);
         throw e;
       }
-      for (; next < last; next++) relocate(slot.bytes, patches[next]! - off, base);
+      for (; next < last; next++) relocate(slot.view, patches[next]! - off, base);
       this.#io.write(slot, this.#fd, n, base + off);
       off = stop;
     }
