@@ -9,10 +9,12 @@
  * damage; the same structure reached twice, a hard link, is valid HDF5 the
  * splicer cannot relocate twice, so it declines the file), and the file
  * position of every address inside what the root members reach is recorded.
- * Copying streams the source into the target at a 4 KiB-aligned offset in
- * 4 MiB chunks, adding the offset at each recorded position (a source of at
- * most 4 MiB is read once, whole: parsed from memory, then relocated and
- * written from the same bytes). Finishing
+ * Copying puts the source into the target at a 4 KiB-aligned offset,
+ * adding the offset at each recorded position: a source of at most 4 MiB is
+ * read once, whole, into a buffer shared with the I/O thread (which reads
+ * it ahead while the previous source is parsed: ioThread.ts), parsed there,
+ * relocated in place and handed to the I/O thread to write; a larger one is
+ * streamed in 4 MiB chunks the same way. Finishing
  * writes a new root group (a version 1 object header with a symbol table
  * message, a version 1 group B-tree, symbol table nodes, a local heap) and a
  * version 0 superblock.
