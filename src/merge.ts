@@ -235,17 +235,20 @@ function planOrigin(file: string, o: OriginInfo): Fixup[] {
   const finalNames = new Set<string>();
   const originValues = new Map(Object.entries(originText));
   const memo = new WantMemo(originValues);
+  // Per trace: want = { ...normalizeAll(info.attrs), ...originText }, and the attributes where it differs
+  // from what is stored; computed without building `want` unless the whole dataset is rewritten.
+  let want: Record<string, string> | undefined;
+  let nonStandard: string[] = [];
+  let changes: Record<string, string> | undefined;
+  const consider = (k: string, v: string, stored: string | undefined) => {
+    if (want) setOwn(want, k, v);
+    else if (stored !== v || nonStandard.includes(k)) setOwn((changes ??= {}), k, v);
+  };
   for (const info of o.traces) {
     const path = `${traces}/${info.name}`;
-    // want = { ...normalizeAll(info.attrs), ...originText }, and the attributes where it differs
-    // from what is stored; computed without building `want` unless the whole dataset is rewritten.
-    const want: Record<string, string> | undefined = info.plainFloat64 === false ? {} : undefined;
-    const nonStandard = info.nonStandard;
-    let changes: Record<string, string> | undefined;
-    const consider = (k: string, v: string, stored: string | undefined) => {
-      if (want) setOwn(want, k, v);
-      else if (stored !== v || nonStandard.includes(k)) setOwn((changes ??= {}), k, v);
-    };
+    want = info.plainFloat64 === false ? {} : undefined;
+    nonStandard = info.nonStandard;
+    changes = undefined;
     const { names, values } = info.attrs;
     let originKeys = 0;
     let storedId: string | undefined;

@@ -497,7 +497,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * ```
    */
   async *each(options: { batch?: number; signal?: AbortSignal } = {}): AsyncGenerator<Trace> {
-    for await (const batch of this.#batchesAsync(options)) {
+    for await (const batch of this.#batchesAsync(options, (index, i, path, raw, stored) => this.#trace(index, i, path, raw, stored))) {
       for (const t of batch) {
         throwIfAborted(options.signal, "reading the traces");
         yield t;
@@ -513,8 +513,11 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     return Object.freeze({ index: i, origin: index.origins[index.traceOrigin[i]!]!, id, data: data.data, shape: data.shape, attrs, text });
   }
 
-  /** Every trace, `batch` at a time (typed), the data of the next batch read while the current one is used. */
-  async *#batchesAsync(options: { batch?: number; signal?: AbortSignal }): AsyncGenerator<Trace[]> {
+  /** Every trace, `batch` at a time, as `make` makes it; the data of the next batch read while the current one is used. */
+  async *#batchesAsync<T>(
+    options: { batch?: number; signal?: AbortSignal },
+    make: (index: TraceIndex, i: number, path: string, raw: RawData, stored: Record<string, string>) => T,
+  ): AsyncGenerator<T[]> {
     const batch = options.batch ?? 64;
     if (!Number.isInteger(batch) || batch < 1) throw new ArgumentRangeError(`expected a positive integer for batch, got ${describe(batch)}`);
     const read = (start: number) =>
@@ -522,7 +525,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
         const paths = index.tracePath.slice(start, start + batch);
         const attrs = paths.map((p) => source.attrs(p));
         const raws = await source.readManyAsync(paths);
-        return { total: index.tracePath.length, items: raws.map((raw, k) => this.#trace(index, start + k, paths[k]!, raw, attrs[k]!)) };
+        return { total: index.tracePath.length, items: raws.map((raw, k) => make(index, start + k, paths[k]!, raw, attrs[k]!)) };
       });
     this.#asyncUsers++; // keep the session for the whole loop
     let next: ReturnType<typeof read> | undefined = read(0);
@@ -574,9 +577,12 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * @deprecated use {@link each}.
    */
   async *traces(options: { batch?: number; signal?: AbortSignal } = {}): AsyncGenerator<[TraceData, TraceAttributes]> {
-    for await (const batch of this.#batchesAsync(options)) {
-      for (const t of batch) yield [Object.freeze({ data: t.data, shape: t.shape }), { ...t.text }];
-    }
+    // The attributes as text, as the sync iterator gives them: nothing decoded per readout.
+    const make = (index: TraceIndex, i: number, path: string, raw: RawData, stored: Record<string, string>): [TraceData, TraceAttributes] => {
+      const data = toTraceData(raw, this.fname, path);
+      return [Object.freeze({ data: data.data, shape: data.shape }), this.#collapse(stored, index, i)];
+    };
+    for await (const batch of this.#batchesAsync(options, make)) yield* batch;
   }
 
   // ---- writing

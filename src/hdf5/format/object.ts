@@ -125,7 +125,7 @@ export function describeObject(header: ObjectHeader, what: string): ObjectInfo {
       if (m.type === MSG.DATASPACE) space = { kind: "simple", dims: [], maxDims: null, elements: 0 };
       continue;
     }
-    const c = new Cursor(m.body, m.addr, () => `${messageName(m.type)} message of ${what}`);
+    const c = new Cursor(m.body, m.addr, `${messageName(m.type)} message of ${what}`);
     switch (m.type) {
       case MSG.NIL:
       case MSG.BOGUS:

@@ -124,7 +124,7 @@ function skipped(skip: boolean, type: number, flags: number): boolean {
 
 function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, skip: boolean): ObjectHeader {
   if (first.length < 16) damaged(`object header of ${what} at address ${addr} runs past the end of the file`);
-  const c = new Cursor(first, addr, () => `object header of ${what}`, 1);
+  const c = new Cursor(first, addr, `object header of ${what}`, 1);
   if (c.u8() !== 0) damaged(`object header of ${what} at address ${addr}: reserved byte set`);
   c.u16(); // message count: not checked, as libhdf5 without strict format checks reads whatever the chunks hold
   c.u32(); // reference count
@@ -157,7 +157,7 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, s
 }
 
 function readV2(reader: ByteReader, addr: number, first: Buffer, what: string, skip: boolean): ObjectHeader {
-  const c = new Cursor(first, addr, () => `object header of ${what}`, 4);
+  const c = new Cursor(first, addr, `object header of ${what}`, 4);
   const version = c.u8();
   if (version !== 2) damaged(`object header of ${what} at address ${addr} has version ${version}`);
   const flags = c.u8();
@@ -224,7 +224,7 @@ function addMessage(header: ObjectHeader, pending: [number, number][], m: Messag
   if (type > MSG.FILE_SPACE && flags & FLAG_FAIL_IF_UNKNOWN) unsupported(`object header message of type ${type} in ${what}, marked "fail if unknown"`);
   if (flags & FLAG_SHARED && !SHAREABLE.has(type)) damaged(`a ${messageName(type)} message of ${what} flagged as shared, which it cannot be`);
   if (type === MSG.CONTINUATION) {
-    const c = new Cursor(m.body, m.addr, () => `continuation message of ${what}`);
+    const c = new Cursor(m.body, m.addr, `continuation message of ${what}`);
     const next = c.address();
     const length = c.u64();
     if (next === UNDEF || length === 0) damaged(`object header of ${what}: a continuation to nowhere`);

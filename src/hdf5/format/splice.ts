@@ -547,7 +547,10 @@ class SourceParser {
     this.#headers.add(addr);
     const header: ObjectHeader = readObjectHeader(this.#reader, addr, path, { skipAttributes });
     if (header.version !== 1) unsupported(`version 2 object header of ${path} (latest file format)`);
-    header.chunks.forEach(([at, length], i) => this.#regions.claim(at, length, i === 0 ? "object header" : "object header continuation chunk"));
+    for (let i = 0; i < header.chunks.length; i++) {
+      const [at, length] = header.chunks[i]!;
+      this.#regions.claim(at, length, i === 0 ? "object header" : "object header continuation chunk");
+    }
     const info = describeObject(header, path);
     let typeBody: Uint8Array | null = null;
     let datasetParts = 0;
@@ -608,12 +611,15 @@ class SourceParser {
 
   /** Decodes every attribute (recording the heap IDs of variable-length values) in name order. */
   #attributes(info: ObjectInfo, path: string): { attrs: AttributeList; nonStandard: string[] } {
-    const list = readStringAttributes(this.#reader, info, path, (addr) => this.#collection(addr));
+    const list = readStringAttributes(this.#reader, info, path, this.#collectionAt);
     if (this.#patching) for (const a of list) if (a.heapIdPos >= 0 && a.heapAddr !== 0) this.#patches.add(a.heapIdPos);
     const read = attributeList(list, this.#lastAttrs);
     this.#lastAttrs = read.attrs;
     return read;
   }
+
+  /** {@link #collection} as a function, made once. */
+  readonly #collectionAt = (addr: number): GlobalHeapCollection => this.#collection(addr);
 
   #collection(addr: number): GlobalHeapCollection {
     const hit = this.#heaps.get(addr);
