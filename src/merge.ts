@@ -6,10 +6,12 @@
  * offspect reads every source completely, parses each attribute value, and
  * writes a new file with Python's `str()` of each value, the origin
  * attributes copied onto every trace and each dataset named by its trace's
- * id. Here the check reads each source's origins through a CacheFile (the
- * format module); then each source is either spliced (its bytes copied into
- * the new file, relocated, by src/hdf5/format/splice.ts; then only what
- * offspect's rewrite would change is changed) or, when the splicer does not
+ * id. Here the check reads each source's origins by a scan of its first
+ * levels (the format module's parse, limited; through a CacheFile when the
+ * scan cannot answer); then each source is either spliced (its bytes copied
+ * into the new file, relocated, by src/hdf5/format/splice.ts; then only what
+ * offspect's rewrite would change is changed, as src/merge/plan.ts plans
+ * it) or, when the splicer does not
  * support it (chunked or compressed data, the latest file format,
  * creation-ordered groups, hard links, ...), written from its values
  * through libhdf5 exactly as offspect's populate writes them. Both give the
@@ -18,6 +20,7 @@
  */
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
+import { debuglog } from "node:util";
 import { type AtomicOptions, writeAtomicallySteps } from "./atomic.js";
 import { runAsync, runSync } from "./work.js";
 import { checkOriginValues, type OriginValues, type ProgressCallback } from "./build.js";
@@ -26,13 +29,14 @@ import { toTraceData } from "./cachefile/cachefile.js";
 import { openForRead, tryReadLock } from "./cachefile/sharing.js";
 import { TRACE_NAME } from "./cachefile/traceIndex.js";
 import { setOwn } from "./own.js";
-import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, LayoutError, TargetFolderError } from "./errors.js";
+import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, TargetFolderError } from "./errors.js";
 import { H5File, type RawData } from "./hdf5/file.js";
 import type { Hdf5Source } from "./hdf5/source.js";
 import { expandUser } from "./paths.js";
 import { normalizeAttrValue } from "./pyliteral.js";
 import { MUST_BE_IDENTICAL } from "./readouts.js";
-import { type AttributeList, attributeRecord, openSpliced, type SpliceReport, spliceScan, Splicer, type StagedObject } from "./splice.js";
+import { applyFixups, baseName, duplicateId, type Fixup, fixupSize, normalizeAll, type OriginInfo, originsOf, planOrigin, traceId } from "./merge/plan.js";
+import { openSpliced, type SpliceReport, spliceScan, Splicer } from "./splice.js";
 import { NOTHING_WRITTEN } from "./abort.js";
 
 /**
@@ -62,23 +66,10 @@ export interface MergeOptions extends AtomicOptions {
   onSource?: (event: MergeSourceEvent) => void;
 }
 
+const debug = debuglog("offspect");
+
 /** Attribute changes held for spliced sources until they are applied, in characters. */
 const MAX_PENDING_CHANGES = 32 * 1024 * 1024;
-
-function normalizeAll(attrs: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(attrs)) setOwn(out, k, normalizeAttrValue(k, v));
-  return out;
-}
-
-/** The attributes of `want` that `stored` lacks or holds otherwise, plus those stored with another type. */
-function changedAttrs(stored: Record<string, string>, want: Record<string, string>, nonStandard: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(want)) {
-    if (stored[k] !== v || nonStandard.includes(k)) setOwn(out, k, v);
-  }
-  return out;
-}
 
 interface Counter {
   done: number;
@@ -116,21 +107,28 @@ function scanOrigins(source: string): SourceOrigins | null {
   let report: SpliceReport;
   try {
     report = spliceScan(source, { maxDepth: 2, attrDepth: 1, listNames: true }, tryReadLock);
-  } catch {
-    return null; // opened as a CacheFile, which waits for the lock and names the failure
+  } catch (e) {
+    // Opened as a CacheFile, which waits for the lock and names the failure.
+    return declined(source, (e as Error).message);
   }
-  if (!report.supported) return null;
+  if (!report.supported) return declined(source, report.reason);
   const origins: SourceOrigins["origins"] = [];
   for (const o of report.objects) {
     if (o.depth === 1) {
-      if (o.kind !== "group" || o.attrs === null) return null;
+      if (o.kind !== "group" || o.attrs === null) return declined(source, `${o.path} is not an origin group`);
       origins.push({ origin: baseName(o.path), attrs: o.attrs, traces: -1 });
     } else if (o.depth === 2 && baseName(o.path) === "traces") {
-      if (o.kind !== "group" || o.members === null || !o.members.every((name) => TRACE_NAME.test(name))) return null;
+      if (o.kind !== "group" || o.members === null || !o.members.every((name) => TRACE_NAME.test(name))) return declined(source, `${o.path} is not a group of traces`);
       origins.at(-1)!.traces = o.members.length;
     }
   }
-  return origins.every((o) => o.traces >= 0) ? { origins, scanned: true } : null;
+  return origins.every((o) => o.traces >= 0) ? { origins, scanned: true } : declined(source, "an origin without traces");
+}
+
+/** Reports (on `NODE_DEBUG=offspect`) why a source is checked by opening it as a CacheFile rather than by a scan. */
+function declined(source: string, why: string): null {
+  debug("merge: %s is checked as a CacheFile, not by a scan: %s", source, why);
+  return null;
 }
 
 /** The origins of `source` read through a CacheFile (which checks its whole layout). */
@@ -141,230 +139,6 @@ function openedOrigins(source: string, lockTimeout: number | undefined): SourceO
   } finally {
     cf.close();
   }
-}
-
-// ---------------------------------------------------------------------------
-// Spliced sources: copied byte for byte, then changed where offspect's rewrite would change them
-
-/** What changing a copy needs to know about one trace. */
-interface TraceInspection {
-  name: string;
-  attrs: AttributeList;
-  nonStandard: string[];
-  plainFloat64: boolean | null;
-}
-
-/** One origin group of a spliced source. */
-interface OriginInfo {
-  origin: string;
-  attrs: Record<string, string>;
-  nonStandard: string[];
-  /** Names of the origin group's members. */
-  members: string[];
-  /** Names of the attributes of its `traces` group. */
-  tracesAttrs: readonly string[];
-  /** Its traces, by name. */
-  traces: TraceInspection[];
-}
-
-/** One change that turns a spliced origin group into what offspect's merge writes. */
-type Fixup =
-  | { op: "setAttrs"; path: string; attrs: Record<string, string> }
-  | { op: "remove"; path: string }
-  | { op: "deleteAttr"; path: string; name: string }
-  /** Rewrite a dataset as float64 with these attributes. */
-  | { op: "rewrite"; path: string; attrs: Record<string, string> }
-  | { op: "move"; from: string; to: string };
-
-/**
- * What offspect's merge stores for a trace attribute: the origin's value
- * for an origin key, else the stored value normalized. The traces of one
- * file carry the same names in the same order, and many the same values:
- * the answer for a name and value at a position of the record is kept, and
- * given again when the next trace holds the same two there.
- */
-class WantMemo {
-  readonly #origin: Map<string, string>;
-  readonly #keys: string[] = [];
-  readonly #values: string[] = [];
-  readonly #wants: string[] = [];
-  readonly #fromOrigin: boolean[] = [];
-
-  constructor(origin: Map<string, string>) {
-    this.#origin = origin;
-  }
-
-  want(position: number, key: string, value: string): string {
-    if (this.#keys[position] === key && this.#values[position] === value) return this.#wants[position]!;
-    const originValue = this.#origin.get(key);
-    const want = originValue ?? normalizeAttrValue(key, value);
-    this.#keys[position] = key;
-    this.#values[position] = value;
-    this.#wants[position] = want;
-    this.#fromOrigin[position] = originValue !== undefined;
-    return want;
-  }
-
-  /** Whether the last {@link want} at `position` gave the origin's value. */
-  fromOrigin(position: number): boolean {
-    return this.#fromOrigin[position]!;
-  }
-}
-
-/**
- * The changes that make a spliced origin group what offspect's merge
- * writes: the origin's values normalized (as str(parse(value))) and stored
- * as vlen UTF-8; nothing in the group but `traces`, no attributes on
- * `traces`; every trace with its normalized values plus the origin's, as
- * float64, named by its id (through temporary names, so that swaps cannot
- * collide).
- * @throws {LayoutError} a trace's id is not an integer
- * @throws {ConsistencyError} two traces of the origin have the same id
- */
-function planOrigin(file: string, o: OriginInfo): Fixup[] {
-  const group = `/${o.origin}`;
-  const traces = `${group}/traces`;
-  const originText = normalizeAll(o.attrs);
-  const fixups: Fixup[] = [];
-  const originChanges = changedAttrs(o.attrs, originText, o.nonStandard);
-  if (Object.keys(originChanges).length > 0) fixups.push({ op: "setAttrs", path: group, attrs: originChanges });
-  for (const member of o.members) if (member !== "traces") fixups.push({ op: "remove", path: `${group}/${member}` });
-  for (const name of o.tracesAttrs) fixups.push({ op: "deleteAttr", path: traces, name });
-
-  const renames: [string, string][] = [];
-  const finalNames = new Set<string>();
-  const originValues = new Map(Object.entries(originText));
-  const memo = new WantMemo(originValues);
-  // Per trace: want = { ...normalizeAll(info.attrs), ...originText }, and the attributes where it differs
-  // from what is stored; computed without building `want` unless the whole dataset is rewritten.
-  let want: Record<string, string> | undefined;
-  let nonStandard: string[] = [];
-  let changes: Record<string, string> | undefined;
-  const consider = (k: string, v: string, stored: string | undefined) => {
-    if (want) setOwn(want, k, v);
-    else if (stored !== v || nonStandard.includes(k)) setOwn((changes ??= {}), k, v);
-  };
-  for (const info of o.traces) {
-    const path = `${traces}/${info.name}`;
-    want = info.plainFloat64 === false ? {} : undefined;
-    nonStandard = info.nonStandard;
-    changes = undefined;
-    const { names, values } = info.attrs;
-    let originKeys = 0;
-    let storedId: string | undefined;
-    for (let p = 0; p < names.length; p++) {
-      const k = names[p]!;
-      const value = values[p]!;
-      const v = memo.want(p, k, value);
-      if (memo.fromOrigin(p)) originKeys++;
-      if (k === "id") storedId = value;
-      if (want || v !== value || nonStandard.length > 0) consider(k, v, value);
-    }
-    if (originKeys < originValues.size) {
-      const have = new Set(names);
-      for (const [k, v] of originValues) if (!have.has(k)) consider(k, v, undefined);
-    }
-    if (want) fixups.push({ op: "rewrite", path, attrs: want }); // offspect stores every trace as float64
-    else if (changes) fixups.push({ op: "setAttrs", path, attrs: changes });
-    const id = traceId(file, path, originValues.get("id") ?? (storedId !== undefined ? normalizeAttrValue("id", storedId) : info.name));
-    if (finalNames.has(id)) throw duplicateId(file, o.origin, id);
-    finalNames.add(id);
-    if (id !== info.name) renames.push([info.name, id]);
-  }
-  renames.forEach(([from], k) => fixups.push({ op: "move", from: `${traces}/${from}`, to: `${traces}/\u0001renaming${k}` }));
-  renames.forEach(([, to], k) => fixups.push({ op: "move", from: `${traces}/\u0001renaming${k}`, to: `${traces}/${to}` }));
-  return fixups;
-}
-
-function traceId(file: string, path: string, id: string): string {
-  if (!TRACE_NAME.test(id)) throw new LayoutError(file, `trace ${path} has id ${JSON.stringify(id)}, which is not an integer`, "ETRACEID");
-  return id;
-}
-
-function duplicateId(file: string, origin: string, id: string): ConsistencyError {
-  return new ConsistencyError("id", [id], `${file}: two traces of origin ${JSON.stringify(origin)} have id ${id}; ids must be unique within an origin`);
-}
-
-/** Applies fixups to the spliced file (datasets to rewrite are read from it too). */
-function applyFixups(dst: H5File, fixups: Iterable<Fixup>): void {
-  for (const f of fixups) {
-    switch (f.op) {
-      case "setAttrs":
-        dst.setAttrs(f.path, f.attrs);
-        break;
-      case "remove":
-        dst.remove(f.path);
-        break;
-      case "deleteAttr":
-        dst.deleteAttr(f.path, f.name);
-        break;
-      case "rewrite": {
-        const raw = dst.read(f.path);
-        dst.remove(f.path);
-        dst.createDataset(f.path, raw.data, raw.shape);
-        dst.setAttrs(f.path, f.attrs);
-        break;
-      }
-      case "move":
-        dst.move(f.from, f.to);
-        break;
-    }
-  }
-}
-
-/** Rough size of fixups in memory, in characters. */
-function fixupSize(fixups: Fixup[]): number {
-  let n = 0;
-  for (const f of fixups) {
-    n += 32;
-    if (f.op === "move") n += f.from.length + f.to.length;
-    else n += f.path.length;
-    if (f.op === "setAttrs" || f.op === "rewrite") for (const [k, v] of Object.entries(f.attrs)) n += k.length + v.length + 16;
-    if (f.op === "deleteAttr") n += f.name.length;
-  }
-  return n;
-}
-
-function baseName(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
-
-/**
- * The origins of a spliced source when it is laid out as a CacheFile (root:
- * origin groups, each with a `traces` group of datasets named by integers,
- * every attribute read), else null.
- */
-function originsOf(objects: StagedObject[]): OriginInfo[] | null {
-  const children = new Map<string, StagedObject[]>();
-  for (const o of objects) {
-    if (o.depth === 0) continue;
-    const parent = o.depth === 1 ? "/" : o.path.slice(0, o.path.lastIndexOf("/"));
-    let list = children.get(parent);
-    if (!list) children.set(parent, (list = []));
-    list.push(o);
-  }
-  const out: OriginInfo[] = [];
-  for (const o of children.get("/") ?? []) {
-    if (o.kind !== "group" || o.attrs === null) return null;
-    const members = children.get(o.path) ?? [];
-    const traces = members.find((m) => m.path === `${o.path}/traces`);
-    if (!traces || traces.kind !== "group" || traces.attrs === null) return null;
-    const list = children.get(traces.path) ?? [];
-    const inspected: TraceInspection[] = [];
-    for (const t of list) {
-      if (t.kind !== "dataset" || t.attrs === null || !TRACE_NAME.test(baseName(t.path))) return null;
-      inspected.push({ name: baseName(t.path), attrs: t.attrs, nonStandard: t.nonStandard, plainFloat64: t.plainFloat64 });
-    }
-    out.push({
-      origin: baseName(o.path),
-      attrs: attributeRecord(o.attrs),
-      nonStandard: o.nonStandard,
-      members: members.map((m) => baseName(m.path)),
-      tracesAttrs: traces.attrs.names,
-      traces: inspected,
-    });
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------
