@@ -216,7 +216,11 @@ function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: 
       try {
         const report = splicer.add(source, {}, paths[i + 1]);
         if (report.supported) infos = originsOf(report.objects);
-        else if (report.damaged) throw new CorruptFileError(source, report.reason);
+        else if (report.damaged) {
+          // Checked by a scan only: what opening it says comes first, as when every source was opened to check it.
+          if (scanned.has(source)) openedOrigins(source, options.lockTimeout);
+          throw new CorruptFileError(source, report.reason);
+        }
         else reason = report.reason;
       } catch (e) {
         if (e instanceof CorruptFileError || e instanceof FileInUseError) throw e;
