@@ -189,12 +189,17 @@ export function readStringAttributes(
   // Creation order when the header says it is tracked (what libhdf5 reports as the creation property).
   let sorted = out;
   if (info.header.attrOrderTracked) out.sort((a, b) => a.creationOrder - b.creationOrder);
-  else if (out.every((a) => a.ascii)) sorted = byName(out);
+  else if (allAscii(out)) sorted = byName(out);
   else out.sort((a, b) => compareBytes(nameBytes(a), nameBytes(b)));
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i - 1]!.name === sorted[i]!.name) damaged(`two attributes of ${what} share the name ${sorted[i]!.name}`);
   }
   return sorted;
+}
+
+function allAscii(list: Decoded[]): boolean {
+  for (let i = 0; i < list.length; i++) if (!list[i]!.ascii) return false;
+  return true;
 }
 
 /** The names of the last list {@link byName} sorted, in stored order, and the order it sorted them in. */

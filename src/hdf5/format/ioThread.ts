@@ -160,7 +160,6 @@ export class IoThread {
     this.#views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
   }
 
-  /** Starts the worker thread (it does not keep the process alive). */
   /**
    * Starts the worker thread (it does not keep the process alive). Without
    * it (`thread: false`, or when no thread can be started: reported on
