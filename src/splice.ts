@@ -88,7 +88,7 @@ function limitsOf(limits: SpliceLimits): ParseLimits {
 }
 
 /** This library's shared lock on a source, without waiting: a writer holding it makes it fail with EBUSY. */
-export const sharedLock: SourceLock = (path) => {
+const sharedLock: SourceLock = (path) => {
   const lock = native.lockAcquire(path, false, 0, false);
   return () => native.lockRelease(lock);
 };
@@ -133,7 +133,7 @@ function spliceCall<T>(file: string, fn: () => T): T {
  * Parses an HDF5 file as the splicer would, without writing anything (under
  * a shared lock, as libhdf5 reads): its objects and their attributes, or why
  * it cannot be spliced. `lock` takes the source's shared lock (default
- * {@link sharedLock}, which does not wait).
+ * this library's shared lock, taken without waiting).
  * @example
  * ```ts
  * const report = spliceScan("S01.hdf5", { maxDepth: 3, attrDepth: 1 });
