@@ -163,46 +163,56 @@ print(json.dumps(True))`,
   });
 });
 
-describe("merge refuses inconsistent sources and writes nothing", () => {
-  function variant(name: string, origin: string, change: string): string {
-    const path = join(dir, name);
-    python(
-      `import h5py, sys, json, shutil
+/**
+ * A copy of template_R002.hdf5 named `name`, changed by the Python `change`
+ * (`f`: the file, `o`: its origin group, renamed to `origin` when given).
+ */
+function edited(name: string, change: string, origin = "template_R002.xdf"): string {
+  const path = join(dir, name);
+  python(
+    `import h5py, sys, json, shutil
 shutil.copy(sys.argv[2], sys.argv[1])
 with h5py.File(sys.argv[1], "r+") as f:
-    f.move("template_R002.xdf", sys.argv[3])
+    if sys.argv[3] != "template_R002.xdf":
+        f.move("template_R002.xdf", sys.argv[3])
     o = f[sys.argv[3]]
     ${change}
 print(json.dumps(True))`,
-      [path, fixture("template_R002.hdf5"), origin],
-    );
-    return path;
-  }
+    [path, fixture("template_R002.hdf5"), origin],
+  );
+  return path;
+}
 
+/** The error of a merge into `target` that must fail having written nothing: no target, sources unchanged, no temporary file. */
+function failedMerge(target: string, sources: string[]): unknown {
+  const before = sources.map(fileSha256);
+  let error: unknown;
+  try {
+    merge(target, sources);
+  } catch (e) {
+    error = e;
+  }
+  expect(error, "the merge fails").toBeDefined();
+  expect(existsSync(target)).toBe(false);
+  expect(sources.map(fileSha256)).toEqual(before);
+  expect(readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([]);
+  return error;
+}
+
+describe("merge refuses inconsistent sources and writes nothing", () => {
   const cases: [string, () => string[], RegExp][] = [
     ["the same origin twice", () => [fixture("template_R001.hdf5"), fixture("merged_R001_R003.hdf5")], /Origins are not unique: "template_R001.xdf"/],
-    ["another readout", () => [fixture("template_R001.hdf5"), variant("erp.hdf5", "x1.xdf", 'o.attrs["readout"] = "erp"')], /readout is inconsistent: "cmep" in template_R001.xdf.*; "erp" in x1.xdf/],
-    ["other channel labels", () => [fixture("template_R001.hdf5"), variant("ch.hdf5", "x2.xdf", `o.attrs["channel_labels"] = "['APB_R']"`)], /channel_labels is inconsistent: "\['EDC_L'\]".*"\['APB_R'\]"/],
-    ["another sampling rate", () => [fixture("template_R001.hdf5"), variant("fs.hdf5", "x3.xdf", 'o.attrs["samplingrate"] = "5000"')], /samplingrate is inconsistent/],
-    ["a missing readin", () => [fixture("template_R001.hdf5"), variant("ri.hdf5", "x4.xdf", 'del o.attrs["readin"]')], /readin is inconsistent: "tms" in .*; \(missing\) in x4.xdf/],
+    ["another readout", () => [fixture("template_R001.hdf5"), edited("erp.hdf5", 'o.attrs["readout"] = "erp"', "x1.xdf")], /readout is inconsistent: "cmep" in template_R001.xdf.*; "erp" in x1.xdf/],
+    ["other channel labels", () => [fixture("template_R001.hdf5"), edited("ch.hdf5", `o.attrs["channel_labels"] = "['APB_R']"`, "x2.xdf")], /channel_labels is inconsistent: "\['EDC_L'\]".*"\['APB_R'\]"/],
+    ["another sampling rate", () => [fixture("template_R001.hdf5"), edited("fs.hdf5", 'o.attrs["samplingrate"] = "5000"', "x3.xdf")], /samplingrate is inconsistent/],
+    ["a missing readin", () => [fixture("template_R001.hdf5"), edited("ri.hdf5", 'del o.attrs["readin"]', "x4.xdf")], /readin is inconsistent: "tms" in .*; \(missing\) in x4.xdf/],
     ["no sources", () => [], /no source files/],
   ];
   for (const [what, sources, message] of cases) {
     it(what, () => {
-      const target = join(dir, `never-${what.replace(/\W/g, "_")}.hdf5`);
-      const list = sources();
-      const before = list.map(fileSha256);
-      let error: unknown;
-      try {
-        merge(target, list);
-      } catch (e) {
-        error = e;
-      }
+      const error = failedMerge(join(dir, `never-${what.replace(/\W/g, "_")}.hdf5`), sources());
       expect(error).toBeInstanceOf(ConsistencyError);
       expect((error as Error).message).toMatch(message);
-      expect(existsSync(target)).toBe(false);
-      expect(list.map(fileSha256)).toEqual(before);
-      expect(readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([]);
     });
   }
 
@@ -233,26 +243,12 @@ print(json.dumps(True))`,
 describe("merge names what is wrong with a source as opening it does", () => {
   // The check reads the first levels of each source; what it cannot see (a trace that is
   // not a dataset) the copy finds. Either way the error is the one the CacheFile gives.
-  function broken(name: string, change: string, from = "template_R002.hdf5"): string {
-    const path = join(dir, name);
-    python(
-      `import h5py, sys, json, shutil
-shutil.copy(sys.argv[2], sys.argv[1])
-with h5py.File(sys.argv[1], "r+") as f:
-    o = f["template_R002.xdf"]
-    ${change}
-print(json.dumps(True))`,
-      [path, fixture(from)],
-    );
-    return path;
-  }
-
   const cases: [string, () => string, string][] = [
-    ["a trace that is a group", () => broken("group-trace.hdf5", 'del o["traces/1"]; o["traces"].create_group("1")'), "ENOTDATASET"],
-    ["a trace not named by an integer", () => broken("named-trace.hdf5", 'o["traces"].move("1", "one")'), "ETRACENAME"],
-    ["an origin without traces", () => broken("no-traces.hdf5", 'o.move("traces", "other")'), "ENOTRACES"],
-    ["a dataset at the root", () => broken("root-dataset.hdf5", 'f.create_dataset("stray", data=[1.0])'), "ENOTORIGIN"],
-    ["an attribute that is not a string", () => broken("int-attr.hdf5", 'o["traces/1"].attrs["reject"] = 1'), "EATTRTYPE"],
+    ["a trace that is a group", () => edited("group-trace.hdf5", 'del o["traces/1"]; o["traces"].create_group("1")'), "ENOTDATASET"],
+    ["a trace not named by an integer", () => edited("named-trace.hdf5", 'o["traces"].move("1", "one")'), "ETRACENAME"],
+    ["an origin without traces", () => edited("no-traces.hdf5", 'o.move("traces", "other")'), "ENOTRACES"],
+    ["a dataset at the root", () => edited("root-dataset.hdf5", 'f.create_dataset("stray", data=[1.0])'), "ENOTORIGIN"],
+    ["an attribute that is not a string", () => edited("int-attr.hdf5", 'o["traces/1"].attrs["reject"] = 1'), "EATTRTYPE"],
   ];
   for (const [what, make, reason] of cases) {
     it(what, () => {
@@ -269,20 +265,9 @@ print(json.dumps(True))`,
         opened = e;
       }
       expect(opened, "opening it fails").toBeInstanceOf(Error);
-      const target = join(dir, `never-${reason}.hdf5`);
-      const list = [fixture("template_R001.hdf5"), source];
-      const before = list.map(fileSha256);
-      let error: unknown;
-      try {
-        merge(target, list);
-      } catch (e) {
-        error = e;
-      }
+      const error = failedMerge(join(dir, `never-${reason}.hdf5`), [fixture("template_R001.hdf5"), source]);
       expect(error).toBeInstanceOf((opened as Error).constructor);
       expect({ reason: (error as { reason?: string }).reason, message: (error as Error).message }).toEqual({ reason, message: (opened as Error).message });
-      expect(existsSync(target)).toBe(false);
-      expect(list.map(fileSha256)).toEqual(before);
-      expect(readdirSync(dir).filter((n) => n.includes(".partial-"))).toEqual([]);
     });
   }
 });
