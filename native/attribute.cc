@@ -1,8 +1,6 @@
 // Attributes as text: every attribute of an object read in one call (each
 // must be one UTF-8 string), written as h5py writes a Python str.
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <exception>
 #include <utility>
@@ -161,32 +159,6 @@ std::string readAttrs(hid_t file, const std::string& path) {
   return packed;
 }
 
-// Reserves disk blocks past the end of the file for what writing `bytes` of
-// attribute text can add, without changing the file's size: on a full disk
-// this fails before anything is written (libhdf5 would otherwise flush an
-// object header that refers to a heap collection it then cannot write).
-void reserveSpace(hid_t obj, size_t bytes, const std::string& objPath) {
-  Hid fid(H5Iget_file_id(obj));
-  void* vfd = nullptr;
-  Hid fapl(fid.valid() ? H5Fget_access_plist(fid) : -1);
-  if (!fapl.valid() || H5Pget_driver(fapl) != H5FD_SEC2 || H5Fget_vfd_handle(fid, H5P_DEFAULT, &vfd) < 0 || !vfd) {
-    H5Eclear2(H5E_DEFAULT);
-    return;
-  }
-  int fd = *static_cast<int*>(vfd);
-  struct stat st;
-  if (fstat(fd, &st) != 0) return;
-  const off_t need = static_cast<off_t>(2 * bytes + 64 * 1024);
-  int rc;
-  do rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, need);
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0 && (errno == ENOSPC || errno == EDQUOT)) {
-    failSystem(errno, "fallocate", "cannot write the attributes of " + quoted(objPath) + ": no space left for " +
-                                       std::to_string(need) + " bytes; nothing was written");
-  }
-  // Other failures (not supported here): write without the reservation.
-}
-
 Hid utf8StringType() {
   Hid type = own(H5Tcopy(H5T_C_S1), "cannot make a string type");
   check(H5Tset_size(type, H5T_VARIABLE), "cannot make a string type");
@@ -225,9 +197,6 @@ void writeNew(hid_t obj, const char* name, hid_t type, hid_t space, const char* 
 // one is whole.
 void writeAttrs(hid_t file, const std::string& path, const Attrs& attrs) {
   Hid obj = openObject(file, path);
-  size_t bytes = 0;
-  for (const auto& [name, value] : attrs) bytes += name.size() + value.size() + 64;
-  reserveSpace(obj, bytes, path);
   Hid type = utf8StringType();
   Hid space = own(H5Screate(H5S_SCALAR), "cannot make a scalar dataspace");
   for (const auto& [name, value] : attrs) {

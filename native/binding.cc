@@ -9,6 +9,11 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Before libhdf5 starts: it must not close files at exit by itself. A
+  // file whose close failed (a full disk) stays open, and libhdf5's exit
+  // handler would close it again and crash; the cleanup hook of file.cc
+  // closes what is open instead (and leaves what cannot be closed).
+  H5dont_atexit();
   h5n::quiet();
   h5n::RegisterErrors(env, exports);
   h5n::guard(env, "", [] { h5n::registerLzf(); });

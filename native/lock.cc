@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,33 +49,49 @@ void releaseLock(Lock* lock) {
   }
 }
 
+// Whether `fd` is still the file at `path`: a writer may have replaced the
+// file (renamed a new one over it) while we waited for its lock.
+bool stillAt(int fd, const std::string& path) {
+  struct stat held, now;
+  if (fstat(fd, &held) != 0) return true;
+  if (stat(path.c_str(), &now) != 0) return errno != ENOENT;
+  return held.st_ino == now.st_ino && held.st_dev == now.st_dev;
+}
+
 // Takes the lock, polling flock(LOCK_NB) every 20..200 µs until it succeeds
 // or the time is up (then EBUSY). With `announce`, marks the writer's intent
-// first (the descriptor is then read-write, else read-only). Any thread.
+// first (the descriptor is then read-write, else read-only). A lock taken on
+// a file that was replaced meanwhile is let go and the new file's taken
+// instead. Any thread.
 int acquire(const std::string& path, bool exclusive, double timeoutMs, bool announce) {
-  int fd = open(path.c_str(), (announce ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    failSystem(err, "open", "cannot open " + path + " to lock it: " + strerror(err));
-  }
-  if (announce) {
-    struct flock fl = intentRange(F_WRLCK);
-    fcntl(fd, F_OFD_SETLK, &fl);  // another writer may be announcing too; we still wait our turn
-  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeoutMs * 1000));
-  long pause = 20;
   for (;;) {
-    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return fd;
-    int err = errno;
-    bool busy = err == EWOULDBLOCK || err == EINTR;
-    if (!busy || std::chrono::steady_clock::now() >= deadline) {
-      close(fd);
-      if (busy) failSystem(EBUSY, "flock", "cannot lock " + path + ": another process holds it");
-      failSystem(err, "flock", "cannot lock " + path + ": " + strerror(err));
+    int fd = open(path.c_str(), (announce ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      failSystem(err, "open", "cannot open " + path + " to lock it: " + strerror(err));
     }
-    struct timespec ts = {0, pause * 1000};
-    nanosleep(&ts, nullptr);
-    pause = pause < 200 ? pause * 2 : 200;
+    if (announce) {
+      struct flock fl = intentRange(F_WRLCK);
+      fcntl(fd, F_OFD_SETLK, &fl);  // another writer may be announcing too; we still wait our turn
+    }
+    long pause = 20;
+    for (;;) {
+      if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) break;
+      int err = errno;
+      bool busy = err == EWOULDBLOCK || err == EINTR;
+      if (!busy || std::chrono::steady_clock::now() >= deadline) {
+        close(fd);
+        if (busy) failSystem(EBUSY, "flock", "cannot lock " + path + ": another process holds it");
+        failSystem(err, "flock", "cannot lock " + path + ": " + strerror(err));
+      }
+      struct timespec ts = {0, pause * 1000};
+      nanosleep(&ts, nullptr);
+      pause = pause < 200 ? pause * 2 : 200;
+    }
+    if (stillAt(fd, path)) return fd;
+    close(fd);
+    if (std::chrono::steady_clock::now() >= deadline) failSystem(EBUSY, "flock", "cannot lock " + path + ": it was replaced while we waited");
   }
 }
 

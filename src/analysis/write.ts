@@ -2,32 +2,18 @@
  * `writeMeasures` / `writeMeasuresSync`: the one place where a batch of
  * measures goes into a file.
  *
- * The batch is written with the core's checked batch write
- * (`CacheFile.updateManySync`: one open and lock for the whole batch, every
- * update checked before the first write), except for the traces where the
- * text that call stores would differ from the text this module stores
- * (booleans: `True`/`False` here, as offspect's populate writes them; numbers
- * of keys the readout does not mark as floats: `66.0` here; keys the typed
- * update refuses): those are written one at a time with `setTraceAttrs`, the
- * exact text, first. Should anything fail after a first value was written,
- * the traces written are put back.
+ * The batch is one write of the core that is all or nothing
+ * (`CacheFile.writeTextsSync`: one lock for the whole batch, every text
+ * checked as `setTraceAttrs` checks it before anything is written), of the
+ * text this module stores: booleans `True`/`False` as offspect's populate
+ * writes them, numbers as floats (`66.0`).
  * @module
  */
 import { CacheFile, type TraceAttributes } from "../cachefile.js";
 import { encode } from "../codec.js";
-import { AbortedError, NOTHING_WRITTEN } from "../abort.js";
-import {
-  describe,
-  FileInUseError,
-  ForeignAttributesError,
-  IndexRangeError,
-  IndexTypeError,
-  InvalidAttributeError,
-  PermissionError,
-  UnknownReadoutError,
-} from "../errors.js";
-import { getReadout, ORIGIN_KEYS, traceKeySpecs, type KeySpec } from "../readouts.js";
-import type { TraceUpdate } from "../typed/types.js";
+import { NOTHING_WRITTEN } from "../abort.js";
+import { describe, IndexRangeError, IndexTypeError } from "../errors.js";
+import { getReadout, traceKeySpecs, type KeySpec } from "../readouts.js";
 import { runAsync, runSync } from "../work.js";
 import { attrIsNull, encodeFloat } from "./attrs.js";
 import { AnalysisError, PartialWriteError } from "./errors.js";
@@ -63,32 +49,10 @@ function storedText(v: number | boolean | null): string {
 /** What one trace's update writes. @internal */
 export interface PlannedWrite {
   index: number;
-  /** The changed values, as given (for the batch write). */
-  values: Record<string, number | null>;
-  /** The trace's attributes with the changed values' text (for `setTraceAttrs`; when `exact`, else the attributes as read). */
-  attrs: TraceAttributes;
-  /** The stored text each changed key held before. */
+  /** The text of each changed value. */
+  texts: Record<string, string>;
+  /** The stored text each changed key held before (undefined: the key was not stored). */
   before: Record<string, string | undefined>;
-  /** Whether the batch write would store other text than {@link storedText}: written with `setTraceAttrs`. */
-  exact: boolean;
-}
-
-/** The keys a typed update may write: what `encodeTraceUpdate` accepts. */
-function typedWritable(key: string): boolean {
-  return ORIGIN_KEYS[key] === undefined && key !== "id";
-}
-
-/**
- * Whether the batch write (`updateManySync`, which stores a value as the
- * typed API's `encodeValue`) would store other text than
- * {@link storedText}: booleans (`true` there, `True` here), numbers of keys
- * not marked as floats (`66` there, `66.0` here), keys a typed update may
- * not write. Null is `null` in both, and a number of a float key is PyYAML's
- * float scalar in both ({@link encodeFloat} is that scalar).
- */
-function needsExactText(key: string, value: number | boolean | null, spec: KeySpec): boolean {
-  if (typeof value === "boolean" || !typedWritable(key)) return true;
-  return typeof value === "number" && spec.float !== true;
 }
 
 /** The trace keys of each readout spec, looked up once per batch. */
@@ -121,8 +85,7 @@ export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], 
     if (u.index < 0 || u.index >= length) throw new IndexRangeError(u.index, length, cf.fname);
     const stored = known?.get(u.index) ?? cf.getTraceAttrs(u.index);
     const specs = specsFor(readouts, stored["readin"], stored["readout"]);
-    const plan: PlannedWrite = { index: u.index, values: {}, attrs: stored, before: {}, exact: false };
-    const texts: Record<string, string> = {};
+    const plan: PlannedWrite = { index: u.index, texts: {}, before: {} };
     let changed = false;
     for (const key in u.values) {
       const value = u.values[key]!;
@@ -147,98 +110,50 @@ export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], 
       const text = storedText(value);
       if (stored[key] === text) continue;
       plan.before[key] = stored[key];
-      texts[key] = text;
+      plan.texts[key] = text;
       changed = true;
-      if (needsExactText(key, value, spec)) plan.exact = true;
-      else plan.values[key] = value as number | null;
     }
-    if (changed) {
-      // The attributes setTraceAttrs writes, for the traces written one at a time (the caller's stay as they were).
-      if (plan.exact) plan.attrs = { ...stored, ...texts };
-      plans.push(plan);
-    }
+    if (changed) plans.push(plan);
     if (++n % 512 === 0) yield;
   }
   return plans;
 }
 
-/** Errors a write raises before it has written anything: the file is as it was. */
-function nothingWritten(e: unknown): boolean {
-  return (
-    e instanceof FileInUseError ||
-    e instanceof PermissionError ||
-    e instanceof InvalidAttributeError ||
-    e instanceof UnknownReadoutError ||
-    e instanceof ForeignAttributesError ||
-    e instanceof IndexRangeError ||
-    e instanceof IndexTypeError ||
-    e instanceof AbortedError
-  );
-}
-
-/** Puts back the stored text of `plans` where the file now holds other text; returns the traces it could not restore. */
-function restore(cf: CacheFile, plans: readonly PlannedWrite[], onlyIfChanged: boolean): number[] {
-  const left: number[] = [];
-  for (const p of [...plans].reverse()) {
-    try {
-      const attrs = cf.getTraceAttrs(p.index);
-      let differs = !onlyIfChanged;
-      for (const [key, text] of Object.entries(p.before)) {
-        if (attrs[key] === text) continue;
-        if (text === undefined) throw new Error(`${key} did not exist before`);
-        attrs[key] = text;
-        differs = true;
-      }
-      if (differs) cf.setTraceAttrs(p.index, attrs);
-    } catch {
-      left.push(p.index);
-    }
-  }
-  return left.sort((x, y) => x - y);
-}
-
 /**
- * Writes planned updates: the exact-text traces one at a time, then the
- * rest in one batch; puts back what was written should a write fail.
+ * Writes planned updates in one write that is all or nothing.
  * @internal
  */
 export function commitMeasures(cf: CacheFile, plans: readonly PlannedWrite[]): WriteMeasuresResult {
-  const exact = plans.filter((p) => p.exact);
-  const batch = plans.filter((p) => !p.exact);
-  const done: PlannedWrite[] = [];
   let values = 0;
-  try {
-    for (const p of exact) {
-      values += cf.setTraceAttrs(p.index, p.attrs).written.length;
-      done.push(p);
-    }
-  } catch (e) {
-    const left = restore(cf, done, false);
-    if (left.length > 0) throw new PartialWriteError(cf.fname, left, e);
-    throw e;
-  }
-  if (batch.length > 0) {
-    try {
-      for (const r of cf.updateManySync(batch.map((p) => ({ index: p.index, values: p.values as TraceUpdate })))) values += r.written.length;
-    } catch (e) {
-      // The batch may have stopped part-way (a full disk): put back what it wrote, then the exact ones.
-      const left = [...(nothingWritten(e) ? [] : restore(cf, batch, true)), ...restore(cf, done, false)].sort((x, y) => x - y);
-      if (left.length > 0) throw new PartialWriteError(cf.fname, left, e);
-      throw e;
-    }
-  }
+  if (plans.length > 0) for (const r of cf.writeTextsSync(plans.map((p) => ({ index: p.index, texts: p.texts })))) values += r.written.length;
   return { changed: plans.map((p) => p.index), values };
 }
 
 /**
  * Puts back the stored text of traces a {@link commitMeasures} of `plans`
- * wrote (a later file of the same batch failed).
- * @throws {PartialWriteError} some could not be put back (`cause`: the error that made the batch fail)
+ * wrote (a later file of the same batch failed), in one write.
+ * @throws {PartialWriteError} they could not be put back (`cause`: the error that made the batch fail)
  * @internal
  */
 export function revertMeasures(cf: CacheFile, plans: readonly PlannedWrite[], cause: unknown): void {
-  const left = restore(cf, plans, true);
-  if (left.length > 0) throw new PartialWriteError(cf.fname, left, cause);
+  const back: { index: number; texts: Record<string, string> }[] = [];
+  const left: number[] = [];
+  for (const p of plans) {
+    const texts: Record<string, string> = {};
+    let restorable = true;
+    for (const [key, text] of Object.entries(p.before)) {
+      if (text === undefined) restorable = false;
+      else texts[key] = text;
+    }
+    if (restorable) back.push({ index: p.index, texts });
+    else left.push(p.index);
+  }
+  try {
+    cf.writeTextsSync(back);
+  } catch {
+    left.push(...back.map((b) => b.index));
+  }
+  if (left.length > 0) throw new PartialWriteError(cf.fname, left.sort((x, y) => x - y), cause);
 }
 
 function* writeWork(cf: CacheFile, updates: readonly MeasureUpdate[]): Generator<void, WriteMeasuresResult> {
@@ -251,11 +166,9 @@ function* writeWork(cf: CacheFile, updates: readonly MeasureUpdate[]): Generator
  * Stores measures on traces of one file, with `setTraceAttrs`' checks (only
  * trace keys of the trace's readout, every value checked). Every update is
  * checked before the first write: an unknown key, an index out of range or a
- * non-finite number writes nothing. The batch is written with one open and
- * lock of the file (`CacheFile.updateManySync`); should a write fail
- * part-way (a full disk), the traces already written are put back as they
- * were and the error is thrown; if that fails too, a
- * {@link PartialWriteError} lists the traces left changed.
+ * non-finite number writes nothing. The batch is one write that is all or
+ * nothing (a full disk, a killed process or a power cut leave the file as
+ * it was, or with every value of the batch).
  *
  * @example
  * ```ts
@@ -265,8 +178,7 @@ function* writeWork(cf: CacheFile, updates: readonly MeasureUpdate[]): Generator
  * ```
  * @throws {AnalysisError} `EANALYSISINPUT` for a key that is not a trace key of the trace's readout or a value that is not a finite number, a boolean or null
  * @throws {IndexRangeError} / {IndexTypeError} an index that is not a trace of the file
- * @throws {PartialWriteError} a write failed and the traces written before could not be restored
- * @throws the error of a failed write (e.g. {@link FileInUseError}) when they could
+ * @throws the error of a failed write (e.g. `FileInUseError`, `DiskFullError`): nothing was written
  */
 export function writeMeasuresSync(cf: CacheFile, updates: readonly MeasureUpdate[]): WriteMeasuresResult {
   return runSync(writeWork(cf, updates));

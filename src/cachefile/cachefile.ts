@@ -41,6 +41,8 @@ import { ArgumentRangeError } from "../values/errors.js";
 import { checkOrigin, normalizeData, plannedWrite } from "./writes.js";
 import { checkValidSuffix } from "./suffix.js";
 import { runAsync } from "../work.js";
+import { commit, type CommitResult, type ObjectChange } from "./commit.js";
+import { runOpsAsync, runOpsSync } from "./commitIo.js";
 
 function checkIndexType(idx: unknown): number {
   if (typeof idx !== "number" || !Number.isInteger(idx)) throw new IndexTypeError(idx);
@@ -63,6 +65,14 @@ function padKey(key: string): string {
 
 const DEFER_OPEN = Symbol("deferOpen");
 
+/** A write session as the write paths use it: reads, and one commit of changes (its result, or "unknown" once a commit began and failed). */
+interface Writer {
+  source: Hdf5Source;
+  committed: CommitResult | "unknown" | undefined;
+  commit(changes: ObjectChange[]): void;
+  commitAsync(changes: ObjectChange[]): Promise<void>;
+}
+
 /** What a write stores on one trace. */
 interface Plan {
   path: string;
@@ -70,9 +80,43 @@ interface Plan {
   ignored: string[];
 }
 
-/** A typed update as a function of the stored attributes: its text, for the trace's readout. */
-function typed(values: TraceUpdate, file: string): (stored: Record<string, string>) => TraceAttributes {
-  return (stored) => encodeTraceUpdate(values, keySpecs(stored["readin"], stored["readout"]), file);
+/** An update of some keys: its text as a function of the stored attributes it depends on (`only`: the readout and the keys it sets). */
+abstract class Update {
+  readonly only = new Set(["readin", "readout"]);
+  abstract make(stored: Record<string, string>): TraceAttributes;
+}
+
+/** Texts stored as given. */
+class Texts extends Update {
+  readonly #texts: TraceAttributes;
+
+  constructor(texts: TraceAttributes) {
+    super();
+    if (texts === null || typeof texts !== "object") throw new TypeError(`expected attribute texts (an object of strings), got ${describe(texts)}`);
+    this.#texts = texts;
+    for (const k of Object.keys(texts)) this.only.add(k);
+  }
+
+  make(): TraceAttributes {
+    return this.#texts;
+  }
+}
+
+/** A typed update: values stored as offspect's encode gives them, for the trace's readout. */
+class Typed extends Update {
+  readonly #values: TraceUpdate;
+  readonly #file: string;
+
+  constructor(values: TraceUpdate, file: string) {
+    super();
+    this.#values = values;
+    this.#file = file;
+    if (values !== null && typeof values === "object") for (const k of Object.keys(values)) this.only.add(k);
+  }
+
+  make(stored: Record<string, string>): TraceAttributes {
+    return encodeTraceUpdate(this.#values, keySpecs(stored["readin"], stored["readout"]), this.#file);
+  }
 }
 
 /**
@@ -650,7 +694,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    */
   updateManySync(updates: Iterable<{ index: number; values: TraceUpdate }>): WriteResult[] {
     const list = [...updates].map(({ index, values }) => ({ i: checkIndexType(index), values }));
-    return this.#withWriter((w, index) => this.#write(w, list.map(({ i, values }) => this.#plan(w, index, i, typed(values, this.fname)))));
+    return this.#withWriter((w, index) => this.#write(w, list.map(({ i, values }) => this.#plan(w, index, i, new Typed(values, this.fname)))));
   }
 
   /** {@link updateSync} without blocking the event loop (the lock awaited and the write made on libuv's thread pool). */
@@ -665,7 +709,29 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   async updateMany(updates: Iterable<{ index: number; values: TraceUpdate }>, options: { signal?: AbortSignal } = {}): Promise<WriteResult[]> {
     const list = [...updates].map(({ index, values }) => ({ i: checkIndexType(index), values }));
     return this.#withWriterAsync(async (w, index) => {
-      const plans = list.map(({ i, values }) => this.#plan(w, index, i, typed(values, this.fname)));
+      const plans = list.map(({ i, values }) => this.#plan(w, index, i, new Typed(values, this.fname)));
+      throwIfAborted(options.signal, `updating ${this.fname}`, NOTHING_WRITTEN);
+      return this.#writeAsync(w, plans);
+    });
+  }
+
+  /**
+   * Stores texts on many traces in one write that is all or nothing: each
+   * key must be a trace key of the trace's readout and each text valid for
+   * it (the checks of {@link setTraceAttrs}, without its origin checks); the
+   * texts are stored as given. Nothing is written when anything is refused.
+   * @internal the analysis module's writes (offspect's own texts, such as `True`)
+   */
+  writeTextsSync(updates: Iterable<{ index: number; texts: TraceAttributes }>): WriteResult[] {
+    const list = [...updates].map(({ index, texts }) => ({ i: checkIndexType(index), texts: new Texts(texts) }));
+    return this.#withWriter((w, index) => this.#write(w, list.map(({ i, texts }) => this.#plan(w, index, i, texts))));
+  }
+
+  /** {@link writeTextsSync} without blocking the event loop. @internal */
+  async writeTexts(updates: Iterable<{ index: number; texts: TraceAttributes }>, options: { signal?: AbortSignal } = {}): Promise<WriteResult[]> {
+    const list = [...updates].map(({ index, texts }) => ({ i: checkIndexType(index), texts: new Texts(texts) }));
+    return this.#withWriterAsync(async (w, index) => {
+      const plans = list.map(({ i, texts }) => this.#plan(w, index, i, texts));
       throwIfAborted(options.signal, `updating ${this.fname}`, NOTHING_WRITTEN);
       return this.#writeAsync(w, plans);
     });
@@ -676,31 +742,38 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * stored attributes makes (typed updates), after the readout's filter and
    * checks (see {@link plannedWrite}).
    */
-  #plan(w: WriteSession, index: TraceIndex, i: number, attrs: TraceAttributes | ((stored: Record<string, string>) => TraceAttributes)): Plan {
+  #plan(w: Writer, index: TraceIndex, i: number, attrs: TraceAttributes | Update): Plan {
     const target = this.#checkIndex(i, index);
     const path = index.tracePath[target]!;
-    const stored = w.source.attrs(path);
+    const update = attrs instanceof Update ? attrs : undefined;
+    const stored = w.source.attrs(path, update?.only);
     const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
-    const text = typeof attrs === "function" ? attrs(stored) : attrs;
+    const text = update ? update.make(stored) : (attrs as TraceAttributes);
     const { changed, ignored } = plannedWrite(stored, text, (key) => stored[key] ?? text[key] ?? w.source.attrs(origin)[key], this.fname);
     return { path, changed, ignored };
   }
 
-  #write(w: WriteSession, plans: Plan[]): WriteResult[] {
-    let any = false;
-    for (const p of plans) {
-      if (Object.keys(p.changed).length === 0) continue;
-      w.file.setAttrs(p.path, p.changed);
-      any = true;
-    }
-    if (any) w.file.flush();
+  /** The changes of `plans` that store something. */
+  #changes(plans: Plan[]): ObjectChange[] {
+    const out: ObjectChange[] = [];
+    for (const p of plans) if (Object.keys(p.changed).length > 0) out.push({ path: p.path, attrs: p.changed });
+    return out;
+  }
+
+  #results(plans: Plan[]): WriteResult[] {
     return plans.map((p) => ({ written: Object.keys(p.changed), ignored: p.ignored }));
   }
 
-  async #writeAsync(w: WriteSession, plans: Plan[]): Promise<WriteResult[]> {
-    const writes = plans.filter((p) => Object.keys(p.changed).length > 0);
-    for (let k = 0; k < writes.length; k++) await w.file.setAttrsAsync(writes[k]!.path, writes[k]!.changed, k === writes.length - 1);
-    return plans.map((p) => ({ written: Object.keys(p.changed), ignored: p.ignored }));
+  #write(w: Writer, plans: Plan[]): WriteResult[] {
+    const changes = this.#changes(plans);
+    if (changes.length > 0) w.commit(changes);
+    return this.#results(plans);
+  }
+
+  async #writeAsync(w: Writer, plans: Plan[]): Promise<WriteResult[]> {
+    const changes = this.#changes(plans);
+    if (changes.length > 0) await w.commitAsync(changes);
+    return this.#results(plans);
   }
 
   /**
@@ -721,43 +794,72 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
           this.fname,
         );
       }
-      w.file.write(path, given.data, stored);
-      w.file.flush();
+      w.commit([{ path, data: given.data }]);
     });
   }
 
-  /** Runs `fn` with the file open for writing and a fresh index; afterwards the index stays valid (writes change no structure). */
-  #withWriter<T>(fn: (w: WriteSession, index: TraceIndex) => T): T {
+  /**
+   * Runs `fn` with the file open for writing and a fresh index; the
+   * changes it commits are made all at once (commit.ts). Afterwards the
+   * index stays valid (writes change no structure) and knows where the
+   * rewritten objects are.
+   */
+  #withWriter<T>(fn: (w: Writer, index: TraceIndex) => T): T {
     this.#closeSession();
     const before = stampOf(this.fname);
     const w = openForWrite(this.fname, this.#lockTimeout, this.#readOptions());
-    let after: Stamp;
+    const writer = this.#writer(w);
     let result: T;
     try {
-      result = fn(w, this.#writerIndex(w, before));
+      result = fn(writer, this.#writerIndex(w, before));
     } finally {
-      after = w.close();
+      this.#afterWrite(w, writer.committed);
     }
-    this.#indexStamp = after;
-    this.#indexTrusted = true;
     return result;
   }
 
-  /** {@link #withWriter} with the lock awaited on libuv's thread pool. */
-  async #withWriterAsync<T>(fn: (w: WriteSession, index: TraceIndex) => Promise<T>): Promise<T> {
+  /** {@link #withWriter} with the lock awaited, and the changes written, on libuv's thread pool. */
+  async #withWriterAsync<T>(fn: (w: Writer, index: TraceIndex) => Promise<T>): Promise<T> {
     this.#closeSession();
     const before = stampOf(this.fname);
     const w = await openForWriteAsync(this.fname, this.#lockTimeout, this.#readOptions());
-    let after: Stamp;
+    const writer = this.#writer(w);
     let result: T;
     try {
-      result = await fn(w, this.#writerIndex(w, before));
+      result = await fn(writer, this.#writerIndex(w, before));
     } finally {
-      after = w.close();
+      this.#afterWrite(w, writer.committed);
+    }
+    return result;
+  }
+
+  #writer(w: WriteSession): Writer {
+    const writer: Writer = {
+      source: w.source,
+      committed: undefined,
+      commit: (changes) => {
+        writer.committed = "unknown";
+        writer.committed = runOpsSync(commit(w.target(), changes));
+      },
+      commitAsync: async (changes) => {
+        writer.committed = "unknown";
+        writer.committed = await runOpsAsync(commit(w.target(), changes));
+      },
+    };
+    return writer;
+  }
+
+  /** Closes the write session; the index's objects are where the commit put them (or looked up again). */
+  #afterWrite(w: WriteSession, committed: Writer["committed"]): void {
+    const after = w.close(committed !== undefined);
+    if (committed === undefined) return;
+    if (committed !== "unknown" && committed.addresses) {
+      for (const [path, addr] of committed.addresses) this.#addresses.set(path, addr);
+    } else {
+      this.#addresses = new Map();
     }
     this.#indexStamp = after;
     this.#indexTrusted = true;
-    return result;
   }
 
   /** The index, valid for the file the writer holds. */

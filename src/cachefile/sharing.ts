@@ -10,10 +10,11 @@
  * @module
  */
 import { CacheFileError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "../errors.js";
-import { H5File } from "../hdf5/file.js";
+import { fstatSync } from "node:fs";
+import type { CommitTarget } from "./commit.js";
 import { Hdf5Source, type FallbackEvent } from "../hdf5/source.js";
 import { native, type LockHandle } from "../hdf5/native.js";
-import { markOwnWrite, sameStamp, type Stamp, stampOfFd, trustworthy } from "./freshness.js";
+import { markOwnWrite, sameStamp, type Stamp, stampOf, stampOfFd, trustworthy } from "./freshness.js";
 
 /**
  * A file open for reading: a descriptor and what was parsed through it. The
@@ -46,12 +47,12 @@ export interface ReadSession {
 
 /** A file open for writing under the exclusive lock, with a read view of it. */
 export interface WriteSession {
-  /** libhdf5's read-write handle. */
-  readonly file: H5File;
-  /** The same file read through the format module (stored values, checked before libhdf5 touches them). */
+  /** The file read through the format module (stored values, checked before anything is written). */
   readonly source: Hdf5Source;
-  /** Closes everything; returns the file's stamp after the write. */
-  close(): Stamp;
+  /** The file as a commit (commit.ts) changes it: its descriptor, parse and owner. */
+  target(): CommitTarget;
+  /** Closes everything; returns the file's stamp afterwards (`written`: stamped as this library's own write). */
+  close(written: boolean): Stamp;
 }
 
 // ---------------------------------------------------------------------------
@@ -256,30 +257,29 @@ export async function openForReadAsync(file: string, timeout: number, options: R
 }
 
 function writeSession(file: string, lock: LockHandle, options: ReadOptions): WriteSession {
-  let source: Hdf5Source | undefined;
-  let h5: H5File | undefined;
+  let source: Hdf5Source;
+  let fd: number;
   try {
-    const fd = native.lockFd(lock);
+    fd = native.lockFd(lock);
     const stamp = stampOfFd(fd);
     const known = options.addresses && trustworthy(file, stamp) && sameStamp(stamp, options.addressesStamp) ? options.addresses : undefined;
-    h5 = H5File.open(file, "r+", { locking: false });
-    source = Hdf5Source.open(file, { fd, libhdf5: h5, ...(known ? { addresses: known } : {}) });
+    source = Hdf5Source.open(file, { fd, libhdf5Locking: false, keepObjects: true, ...(known ? { addresses: known } : {}) });
   } catch (e) {
-    h5?.close();
     native.lockRelease(lock);
     throw e;
   }
-  const handle = h5;
   const view = source;
   return {
-    file: handle,
     source: view,
-    close: () => {
+    target: () => {
+      const st = fstatSync(fd);
+      return { path: file, fd, format: view.format, size: st.size, mode: st.mode, uid: st.uid, gid: st.gid, nlink: st.nlink };
+    },
+    close: (written) => {
       try {
         view.close();
-        handle.close();
         // Still under the lock: stamp the write with a time no later change can repeat.
-        return markOwnWrite(file);
+        return written ? markOwnWrite(file) : stampOf(file);
       } finally {
         native.lockRelease(lock);
       }
@@ -333,11 +333,11 @@ export async function openForWriteAsync(file: string, timeout: number, options: 
     throw e;
   }
   return {
-    file: s.file,
     source: s.source,
-    close: () => {
+    target: s.target,
+    close: (written) => {
       try {
-        return s.close();
+        return s.close(written);
       } finally {
         finish();
       }

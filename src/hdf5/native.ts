@@ -70,7 +70,7 @@ export interface Binding {
 
   /** Every attribute, packed "name\0value\0...", in h5py's order; each must be one UTF-8 string (EATTRTYPE, EATTRSHAPE, EATTRUTF8). */
   attributesRead(file: FileHandle, path: string): string;
-  /** Writes scalar vlen UTF-8 strings as h5py writes a str, replacing existing attributes; disk space is reserved first. */
+  /** Writes scalar vlen UTF-8 strings as h5py writes a str, replacing existing attributes. */
   attributesWrite(file: FileHandle, path: string, names: string[], values: string[]): void;
   /** {@link attributesWrite} on the pool, then a flush when `flush`. */
   attributesWriteAsync(file: FileHandle, path: string, names: string[], values: string[], flush: boolean): Promise<void>;

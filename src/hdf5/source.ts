@@ -40,6 +40,14 @@ export interface SourceOptions {
    */
   libhdf5?: H5File;
   /**
+   * Whether the handle libhdf5 opens itself takes libhdf5's own lock
+   * (default true; false under this library's exclusive lock, which a
+   * second lock of this process's would wait for forever).
+   */
+  libhdf5Locking?: boolean;
+  /** Keep every object parsed (for a writer, which reads each object it changes twice), not only the latest few thousand. */
+  keepObjects?: boolean;
+  /**
    * Where objects are, by path, as an earlier source of the same unchanged
    * file learnt them (the caller vouches that the file did not change): the
    * source uses it and adds what it learns.
@@ -129,6 +137,7 @@ export class Hdf5Source implements Disposable {
   readonly #onFallback: ((event: FallbackEvent) => void) | undefined;
   #libhdf5: H5File | undefined;
   readonly #ownsLibhdf5: boolean;
+  readonly #libhdf5Locking: boolean;
   readonly #addresses: Map<string, number>;
 
   private constructor(path: string, format: FormatFile | undefined, declined: string | undefined, options: SourceOptions) {
@@ -139,6 +148,7 @@ export class Hdf5Source implements Disposable {
     this.#addresses = options.addresses ?? new Map();
     this.#libhdf5 = options.libhdf5;
     this.#ownsLibhdf5 = options.libhdf5 === undefined;
+    this.#libhdf5Locking = options.libhdf5Locking ?? true;
     if (format) this.#addresses.set("/", format.root);
   }
 
@@ -156,6 +166,7 @@ export class Hdf5Source implements Disposable {
       options.onFallback?.({ file: path, scope: "file", reason: e.message });
       return source;
     }
+    if (options.keepObjects) format.maxObjects = Infinity;
     return new Hdf5Source(path, format, undefined, options);
   }
 
@@ -182,7 +193,7 @@ export class Hdf5Source implements Disposable {
 
   /** libhdf5's handle on the file, opened on first need (read-only, SWMR-read, as offspect's read_file). */
   #h5(): H5File {
-    this.#libhdf5 ??= H5File.open(this.path, "r");
+    this.#libhdf5 ??= H5File.open(this.path, "r", { locking: this.#libhdf5Locking });
     return this.#libhdf5;
   }
 
@@ -277,19 +288,25 @@ export class Hdf5Source implements Disposable {
     );
   }
 
-  /** Every attribute of an object as text, in h5py's order. */
-  attrs(path: string): Record<string, string> {
+  /** Every attribute of an object as text, in h5py's order (`only`: just those of these names). */
+  attrs(path: string, only?: ReadonlySet<string>): Record<string, string> {
     return this.#read(
       path,
       "object",
       (f) => {
         const out: Record<string, string> = {};
-        for (const a of f.attributes(this.#mustAddress(f, path), path)) {
+        for (const a of f.attributes(this.#mustAddress(f, path), path, only)) {
           setOwn(out, a.name, a.value);
         }
         return out;
       },
-      (h) => h.attrs(path),
+      (h) => {
+        const all = h.attrs(path);
+        if (!only) return all;
+        const out: Record<string, string> = {};
+        for (const k of only) if (Object.hasOwn(all, k)) setOwn(out, k, all[k]!);
+        return out;
+      },
     );
   }
 

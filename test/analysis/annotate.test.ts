@@ -137,14 +137,17 @@ describe("annotateFile", () => {
     const first = new CacheFile(session("first.hdf5"));
     const second = new CacheFile(session("second.hdf5"));
     const before = [h5attrs(first.fname), h5attrs(second.fname)];
-    second.updateManySync = () => {
+    second.writeTextsSync = () => {
       throw new DiskFullError(second.fname, "no space left on device");
     };
     expect(() => annotateFilesSync([first, second])).toThrow(DiskFullError);
     expect([h5attrs(first.fname), h5attrs(second.fname)]).toEqual(before);
-    // When the first cannot be put back either, PartialWriteError names it.
-    first.setTraceAttrs = () => {
-      throw new FileInUseError(first.fname, "taken by another writer");
+    // When the first cannot be put back either (its write goes through, the put-back is refused), PartialWriteError names it.
+    const write = first.writeTextsSync.bind(first);
+    let calls = 0;
+    first.writeTextsSync = (updates) => {
+      if (++calls > 1) throw new FileInUseError(first.fname, "taken by another writer");
+      return write(updates);
     };
     let error: unknown;
     try {
@@ -193,65 +196,29 @@ describe("writeMeasures", () => {
     expect(cf.getTraceAttrs(2)["neg_peak_magnitude_uv"]).toBe("-5.0");
   });
 
-  it("puts back the traces already written when the batch write fails part-way, and says so when it cannot", () => {
-    const file = session("rollback.hdf5");
-    const before = h5attrs(file);
-    const cf = new CacheFile(file);
-    const batch = cf.updateManySync.bind(cf);
-    // A disk that fills after three traces: the batch writes them, then fails.
-    cf.updateManySync = (updates) => {
-      batch([...updates].slice(0, 3));
-      throw new DiskFullError(cf.fname, "no space left on device");
-    };
-    const updates = [0, 1, 2, 3, 4].map((index) => ({ index, values: { neg_peak_magnitude_uv: -1000 - index } }));
-    expect(() => writeMeasuresSync(cf, updates)).toThrow(DiskFullError);
-    expect(h5attrs(file)).toEqual(before); // the three written traces were restored
-    // Now the restoring fails too, from the second trace put back on (they are put back last first).
-    const original = cf.setTraceAttrs.bind(cf);
-    let calls = 0;
-    cf.setTraceAttrs = (i, attrs) => {
-      if (++calls >= 2) throw new FileInUseError(cf.fname, "taken by another writer");
-      return original(i, attrs);
-    };
-    let error: unknown;
-    try {
-      writeMeasuresSync(cf, updates);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(PartialWriteError);
-    expect((error as PartialWriteError).code).toBe("EPARTIALWRITE");
-    expect((error as PartialWriteError).changed).toEqual([0, 1]);
-    expect((error as Error).message).toMatch(/no space left on device/);
-    const after = h5attrs(file);
-    expect(after[0]!["neg_peak_magnitude_uv"]).toBe("-1000.0");
-    expect(after[2]).toEqual(before[2]); // trace 2 was put back
-    expect(after[3]).toEqual(before[3]); // never written
-  });
-
-  it("a batch refused before its first write (the file locked by another writer) is left as it was, without a put-back", () => {
+  it("writes the batch in one write that is all or nothing: a write refused (the file locked by another writer, a full disk) leaves the file as it was", () => {
     const file = session("locked.hdf5");
     const sha = fileSha256(file);
     const cf = new CacheFile(file);
-    cf.updateManySync = () => {
-      throw new FileInUseError(cf.fname, "taken by another writer");
-    };
-    let restores = 0;
-    cf.setTraceAttrs = () => {
-      restores++;
-      throw new Error("setTraceAttrs must not be called");
-    };
-    expect(() => writeMeasuresSync(cf, [{ index: 0, values: { neg_peak_magnitude_uv: -5 } }])).toThrow(FileInUseError);
-    expect(restores).toBe(0);
+    const batches: number[] = [];
+    for (const error of [new FileInUseError(cf.fname, "taken by another writer"), new DiskFullError(cf.fname, "it needs 1.0 MiB free on its disk and 12 KiB are; nothing was written")]) {
+      cf.writeTextsSync = (updates) => {
+        batches.push([...updates].length);
+        throw error;
+      };
+      const updates = [0, 1, 2, 3, 4].map((index) => ({ index, values: { neg_peak_magnitude_uv: -1000 - index } }));
+      expect(() => writeMeasuresSync(cf, updates)).toThrow(error.constructor as typeof Error);
+    }
+    expect(batches).toEqual([5, 5]);
     expect(fileSha256(file)).toBe(sha);
   });
 
-  it("writes the batch with one updateManySync call, and exactly the text it stored before: True/False for booleans, 66.0 for numbers of int-like keys", () => {
+  it("writes the batch with one writeTextsSync call, and exactly the text it stored before: True/False for booleans, 66.0 for numbers of int-like keys", () => {
     const file = session("exact.hdf5");
     const cf = new CacheFile(file);
     const batches: number[] = [];
-    const batch = cf.updateManySync.bind(cf);
-    cf.updateManySync = (updates) => {
+    const batch = cf.writeTextsSync.bind(cf);
+    cf.writeTextsSync = (updates) => {
       const list = [...updates];
       batches.push(list.length);
       return batch(list);
@@ -263,7 +230,7 @@ describe("writeMeasures", () => {
       { index: 3, values: { pos_peak_magnitude_uv: 2 ** 60, reject: false } },
     ]);
     expect(result.changed).toEqual([0, 1, 2, 3]);
-    expect(batches).toEqual([2]); // traces 0 and 3 (reject was False already); 1 and 2 need offspect's populate text, written one by one
+    expect(batches).toEqual([4]);
     const after = h5attrs(file);
     expect(after[0]).toMatchObject({ neg_peak_magnitude_uv: "-5.25", pos_peak_latency_ms: "21.0" });
     expect(after[1]).toMatchObject({ neg_peak_magnitude_uv: "1.0e-07", reject: "True" });

@@ -75,6 +75,8 @@ export class FormatFile {
   readonly #kinds = new Map<number, ObjectKind>();
   readonly #heaps = new Map<number, GlobalHeapCollection>();
   #heapBytes = 0;
+  /** Most parsed objects kept (the oldest dropped first). */
+  maxObjects = MAX_OBJECTS;
 
   private constructor(reader: ByteReader, superblock: Superblock) {
     this.reader = reader;
@@ -141,7 +143,7 @@ export class FormatFile {
     if (hit) return hit;
     const info = describeObject(readObjectHeader(this.reader, addr, what), what);
     this.#objects.set(addr, info);
-    if (this.#objects.size > MAX_OBJECTS) this.#objects.delete(this.#objects.keys().next().value!);
+    if (this.#objects.size > this.maxObjects) this.#objects.delete(this.#objects.keys().next().value!);
     return info;
   }
 
@@ -162,9 +164,9 @@ export class FormatFile {
     return readMembers(this.reader, this.superblock, this.object(addr, what), what);
   }
 
-  /** The attributes of the object at `addr`, as text in h5py's order. */
-  attributes(addr: number, what: string): StringAttribute[] {
-    return readStringAttributes(this.reader, this.object(addr, what), what, (a) => this.#collection(a));
+  /** The attributes of the object at `addr`, as text in h5py's order (`only`: just those of these names). */
+  attributes(addr: number, what: string, only?: ReadonlySet<string>): StringAttribute[] {
+    return readStringAttributes(this.reader, this.object(addr, what), what, (a) => this.#collection(a), only);
   }
 
   #collection(addr: number): GlobalHeapCollection {

@@ -87,6 +87,8 @@ export interface ObjectHeader {
   attrOrderIndexed: boolean;
   /** Every chunk of the header: [address, length]. */
   chunks: [number, number][];
+  /** The object's reference count (version 1 headers; version 2 keep it in a message, 1 when absent). */
+  refcount: number;
 }
 
 /** Far beyond what any real header holds; a longer continuation chain is damage. */
@@ -127,9 +129,9 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, s
   const c = new Cursor(first, addr, `object header of ${what}`, 1);
   if (c.u8() !== 0) damaged(`object header of ${what} at address ${addr}: reserved byte set`);
   c.u16(); // message count: not checked, as libhdf5 without strict format checks reads whatever the chunks hold
-  c.u32(); // reference count
+  const refcount = c.u32();
   const size0 = c.u32();
-  const header: ObjectHeader = { addr, version: 1, messages: [], attrOrderTracked: false, attrOrderIndexed: false, chunks: [] };
+  const header: ObjectHeader = { addr, version: 1, messages: [], attrOrderTracked: false, attrOrderIndexed: false, chunks: [], refcount };
   const pending: [number, number][] = [[addr + 16, size0]];
   const seen = new Set<number>();
   for (let i = 0; i < pending.length; i++) {
@@ -167,7 +169,7 @@ function readV2(reader: ByteReader, addr: number, first: Buffer, what: string, s
   const size0 = c.uint(1 << (flags & 0x03));
   const prefix = c.pos;
   const tracked = (flags & 0x04) !== 0;
-  const header: ObjectHeader = { addr, version: 2, messages: [], attrOrderTracked: tracked, attrOrderIndexed: (flags & 0x08) !== 0, chunks: [] };
+  const header: ObjectHeader = { addr, version: 2, messages: [], attrOrderTracked: tracked, attrOrderIndexed: (flags & 0x08) !== 0, chunks: [], refcount: 1 };
   if (size0 > MAX_CHUNK_BYTES) damaged(`object header of ${what} declares ${size0} bytes`);
   const total0 = prefix + size0 + 4;
   const chunk0 = reader.read(addr, total0, `object header of ${what}`);

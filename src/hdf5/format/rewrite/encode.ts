@@ -1,0 +1,203 @@
+/**
+ * Encoding what a rewrite changes: version 1 object headers, attribute
+ * messages holding one variable-length UTF-8 string (as h5py writes a
+ * Python str), and the record of unused space a rewrite keeps in the root
+ * group's header.
+ * @internal
+ * @module
+ */
+import { alignUp } from "../bytes.js";
+import { damaged } from "../errors.js";
+import { type Dataspace, type Datatype, decodeDataspace, decodeDatatype, TYPE_CLASS } from "../messages.js";
+import { Cursor } from "../bytes.js";
+import type { Message } from "../objectHeader.js";
+import { type HeapId, writeU64 } from "./output.js";
+
+/**
+ * One message of a header to write: a new one (its type, flags and body,
+ * padded to 8 bytes), or one of a version 1 header read, copied as it is
+ * (runs of them that lie one after the other are copied at once).
+ */
+export type OutMessage = { type: number; flags: number; body: Buffer } | { from: Message };
+
+function outSize(m: OutMessage): number {
+  return "from" in m ? 8 + m.from.size : 8 + alignUp(m.body.length, 8);
+}
+
+/**
+ * A version 1 object header of one chunk holding `messages`: the 16-byte
+ * prefix (version 1, message count, reference count, chunk size) and the
+ * messages, as libhdf5 reads them.
+ */
+export function encodeHeaderV1(messages: readonly OutMessage[], refcount: number): Buffer {
+  let size = 0;
+  for (const m of messages) size += outSize(m);
+  if (messages.length > 0xffff) damaged(`an object header of ${messages.length} messages`);
+  const out = Buffer.alloc(16 + size);
+  out[0] = 1;
+  out.writeUInt16LE(messages.length, 2);
+  out.writeUInt32LE(refcount, 4);
+  out.writeUInt32LE(size, 8);
+  let p = 16;
+  for (let i = 0; i < messages.length; ) {
+    const m = messages[i]!;
+    if ("from" in m) {
+      // A run of copied messages, adjacent in the chunk they were read from.
+      const bytes = m.from.bytes;
+      const start = m.from.start - 8;
+      let end = m.from.start + m.from.size;
+      let j = i + 1;
+      for (; j < messages.length; j++) {
+        const next = messages[j]!;
+        if (!("from" in next) || next.from.bytes !== bytes || next.from.start - 8 !== end) break;
+        end = next.from.start + next.from.size;
+      }
+      bytes.copy(out, p, start, end);
+      p += end - start;
+      i = j;
+      continue;
+    }
+    const n = alignUp(m.body.length, 8);
+    if (n > 0xffff) damaged(`an object header message of ${n} bytes`);
+    out.writeUInt16LE(m.type, p);
+    out.writeUInt16LE(n, p + 2);
+    out[p + 4] = m.flags;
+    m.body.copy(out, p + 8);
+    p += 8 + n;
+    i++;
+  }
+  return out;
+}
+
+/** Where the parts of an attribute message lie in its body. */
+export interface AttributeLayout {
+  version: number;
+  name: string;
+  /** Offsets in the body. */
+  typeAt: number;
+  typeSize: number;
+  spaceAt: number;
+  spaceSize: number;
+  dataAt: number;
+  type: Datatype;
+  space: Dataspace;
+}
+
+/** The name of an attribute message body, read without the rest ("" when it does not fit: {@link attributeLayout} judges it). */
+export function attributeName(body: Buffer): string {
+  if (body.length < 10) return "";
+  const nameSize = body.readUInt16LE(2);
+  const at = body[0] === 3 ? 9 : 8;
+  if (nameSize === 0 || at + nameSize > body.length) return "";
+  return body.toString("utf8", at, at + nameSize - 1);
+}
+
+/** Parses an attribute message body (versions 1 to 3) far enough to find its parts; damage when they do not fit. */
+export function attributeLayout(body: Buffer, what: string): AttributeLayout {
+  const bad = (why: string): never => damaged(`attribute message of ${what}: ${why}`);
+  if (body.length < 8) bad("too short");
+  const version = body[0]!;
+  if (version < 1 || version > 3) bad(`version ${version}`);
+  const padded = version === 1;
+  const nameSize = body.readUInt16LE(2);
+  const typeSize = body.readUInt16LE(4);
+  const spaceSize = body.readUInt16LE(6);
+  const nameAt = version === 3 ? 9 : 8;
+  const pad = (n: number) => (padded ? alignUp(n, 8) : n);
+  const typeAt = nameAt + pad(nameSize);
+  const spaceAt = typeAt + pad(typeSize);
+  const dataAt = spaceAt + pad(spaceSize);
+  if (nameSize === 0 || dataAt > body.length || body[nameAt + nameSize - 1] !== 0) bad("its parts do not fit");
+  const name = body.toString("utf8", nameAt, nameAt + nameSize - 1);
+  const canonical = typeSize === VLEN_UTF8.length && spaceSize === SCALAR_V1.length && body.compare(VLEN_UTF8, 0, typeSize, typeAt, typeAt + typeSize) === 0 && body.compare(SCALAR_V1, 0, spaceSize, spaceAt, spaceAt + spaceSize) === 0;
+  const type = canonical ? VLEN_UTF8_TYPE : decodeDatatype(new Cursor(body.subarray(typeAt, typeAt + typeSize), 0, `datatype of an attribute of ${what}`));
+  const space = canonical ? SCALAR_SPACE : decodeDataspace(new Cursor(body.subarray(spaceAt, spaceAt + spaceSize), 0, `dataspace of an attribute of ${what}`));
+  return { version, name, typeAt, typeSize, spaceAt, spaceSize, dataAt, type, space };
+}
+
+/** Whether an attribute (or dataset) of this type may hold addresses of other structures (variable-length data, references), directly or in members. */
+export function mayHoldAddresses(type: Datatype): boolean {
+  return type.kind === "vlenString" || (type.kind === "other" && [TYPE_CLASS.REFERENCE, TYPE_CLASS.VLEN, TYPE_CLASS.COMPOUND, TYPE_CLASS.ARRAY].includes(type.cls as 6));
+}
+
+/** Whether the attribute holds one variable-length string (`utf8`: as h5py writes a str), its heap ID within the body of `bodyLength` bytes. */
+export function isScalarVlenString(a: AttributeLayout, bodyLength: number, utf8: boolean): boolean {
+  return a.type.kind === "vlenString" && a.space.kind === "scalar" && (!utf8 || a.type.cset === 1) && a.dataAt + 16 <= bodyLength;
+}
+
+/** Writes a heap ID (length, collection address, object index) at `at`. */
+export function writeHeapId(b: Buffer, at: number, id: HeapId): void {
+  b.writeUInt32LE(id.length, at);
+  writeU64(b, at + 4, id.collection);
+  b.writeUInt32LE(id.index, at + 12);
+}
+
+/** Reads a heap ID at `at`. */
+export function readHeapId(b: Buffer, at: number): HeapId {
+  const lo = b.readUInt32LE(at + 4);
+  const hi = b.readUInt32LE(at + 8);
+  return { length: b.readUInt32LE(at), collection: hi * 2 ** 32 + lo, index: b.readUInt32LE(at + 12) };
+}
+
+/** The datatype libhdf5 writes for h5py's str: a variable-length string, NUL-terminated, UTF-8, of 8-bit characters. */
+const VLEN_UTF8 = Buffer.from("1901010010000000" + "1000000001000000" + "00000800", "hex");
+/** A scalar dataspace, version 1. */
+const SCALAR_V1 = Buffer.from("0100000000000000", "hex");
+/** The two above, decoded. */
+const VLEN_UTF8_TYPE = decodeDatatype(new Cursor(VLEN_UTF8, 0, "h5py's str datatype"));
+const SCALAR_SPACE = decodeDataspace(new Cursor(SCALAR_V1, 0, "a scalar dataspace"));
+
+/**
+ * A new attribute message holding one variable-length UTF-8 string at `id`,
+ * byte for byte what libhdf5 writes for h5py's `attrs[name] = str`: version
+ * 1 (version 3, with the name's encoding, for a name that is not ASCII).
+ */
+export function stringAttributeMessage(name: string, id: HeapId): Buffer {
+  const nameBytes = Buffer.from(name, "utf8");
+  const ascii = nameBytes.length === name.length;
+  const nameSize = nameBytes.length + 1;
+  if (nameSize > 0xffff) damaged(`an attribute name of ${nameSize} bytes`);
+  const version = ascii ? 1 : 3;
+  const pad = (n: number) => (version === 1 ? alignUp(n, 8) : n);
+  const nameAt = version === 3 ? 9 : 8;
+  const typeAt = nameAt + pad(nameSize);
+  const spaceAt = typeAt + pad(VLEN_UTF8.length);
+  const dataAt = spaceAt + pad(SCALAR_V1.length);
+  const body = Buffer.alloc(alignUp(dataAt + 16, 8));
+  body[0] = version;
+  body.writeUInt16LE(nameSize, 2);
+  body.writeUInt16LE(VLEN_UTF8.length, 4);
+  body.writeUInt16LE(SCALAR_V1.length, 6);
+  if (version === 3) body[8] = 1; // UTF-8 name
+  nameBytes.copy(body, nameAt);
+  VLEN_UTF8.copy(body, typeAt);
+  SCALAR_V1.copy(body, spaceAt);
+  writeHeapId(body, dataAt, id);
+  return body;
+}
+
+// ---------------------------------------------------------------------------
+// The record of unused space
+
+/**
+ * Bytes a rewrite left unused (structures replaced by newer copies),
+ * recorded in a null message of the root group's object header: libhdf5,
+ * h5py and offspect skip null messages, and a libhdf5 writer that reuses
+ * the space only drops the record (the count starts again from zero).
+ */
+const MAGIC = Buffer.from("ofcfspc1", "latin1");
+const RECORD_BYTES = 16;
+
+/** A null message body holding the record. */
+export function spaceRecord(unused: number): Buffer {
+  const b = Buffer.alloc(RECORD_BYTES);
+  MAGIC.copy(b, 0);
+  writeU64(b, 8, unused);
+  return b;
+}
+
+/** The unused bytes a null message body records, or undefined when it is not a record. */
+export function readSpaceRecord(body: Buffer): number | undefined {
+  if (body.length < RECORD_BYTES || !body.subarray(0, 8).equals(MAGIC)) return undefined;
+  return body.readUInt32LE(8) + body.readUInt32LE(12) * 2 ** 32;
+}

@@ -1,0 +1,168 @@
+/**
+ * Where a rewrite puts what it writes: a region of file addresses that
+ * grows as structures are placed in it (after the file's end of allocation
+ * for an append, from 0 for a new file), and the global heap collections
+ * that hold the new variable-length values.
+ *
+ * Nothing is written here: the region is a list of pieces (bytes, or a range
+ * of the source file to copy) at known addresses, which the caller writes.
+ * @internal
+ * @module
+ */
+import { alignUp } from "../bytes.js";
+import { unsupported } from "../errors.js";
+
+/** Bytes at an address, or a range of the source file to copy there (`from`: absolute offset). */
+export type Piece = { at: number; bytes: Buffer } | { at: number; from: number; length: number };
+
+/** Structures are placed at multiples of 8, as libhdf5 aligns object header messages and heap objects. */
+const ALIGN = 8;
+
+/** A growing region of file addresses. */
+export class Output {
+  /** First address of the region. */
+  readonly start: number;
+  readonly pieces: Piece[] = [];
+  #end: number;
+
+  constructor(start: number) {
+    this.start = alignUp(start, ALIGN);
+    this.#end = this.start;
+  }
+
+  /** The first address after everything placed. */
+  get end(): number {
+    return this.#end;
+  }
+
+  /** Bytes placed so far (copies included). */
+  get size(): number {
+    return this.#end - this.start;
+  }
+
+  /** Places `bytes`; returns their address. The buffer may still be filled in until the region is written. */
+  put(bytes: Buffer): number {
+    const at = this.#end;
+    this.pieces.push({ at, bytes });
+    this.#end = alignUp(at + bytes.length, ALIGN);
+    return at;
+  }
+
+  /** Places a copy of `length` bytes of the source file at absolute offset `from`; returns the address. */
+  copy(from: number, length: number): number {
+    const at = this.#end;
+    if (length > 0) this.pieces.push({ at, from, length });
+    this.#end = alignUp(at + length, ALIGN);
+    return at;
+  }
+
+  /** The whole region as one buffer (only for regions without copies); gaps are zeros. */
+  toBuffer(): Buffer {
+    const out = Buffer.alloc(this.size);
+    for (const p of this.pieces) {
+      if (!("bytes" in p)) throw new Error("a region with copies of the source is written piece by piece");
+      p.bytes.copy(out, p.at - this.start);
+    }
+    return out;
+  }
+}
+
+/** Smallest global heap collection libhdf5 reads (it reads this much before it knows the size). */
+export const MIN_COLLECTION = 4096;
+const COLLECTION_HEADER = 16;
+const OBJECT_HEADER = 16;
+const MAX_INDEX = 0xffff;
+
+/** A reference to a global heap object, as a variable-length value stores it. */
+export interface HeapId {
+  length: number;
+  collection: number;
+  index: number;
+}
+
+/**
+ * New global heap collections ("GCOL", version 1) in an {@link Output}: each
+ * value becomes one object (index from 1, reference count 0, its bytes
+ * padded to 8), as libhdf5 writes a variable-length string; a collection is
+ * 4 KiB, or as large as one long value needs, and what is left of it is
+ * one free-space object.
+ */
+export class GlobalHeapWriter {
+  readonly #out: Output;
+  #bytes: Buffer | undefined;
+  #addr = 0;
+  #used = 0;
+  #next = 1;
+  /** Bytes of all the objects placed (headers and padding included). */
+  objectBytes = 0;
+
+  constructor(out: Output) {
+    this.#out = out;
+  }
+
+  /** Places `value` in a collection; returns its heap ID. */
+  add(value: Uint8Array): HeapId {
+    const need = OBJECT_HEADER + alignUp(value.length, ALIGN);
+    if (need > 2 ** 31) unsupported(`a value of ${value.length} bytes`);
+    if (!this.#bytes || this.#bytes.length - this.#used < need || this.#next > MAX_INDEX) this.#begin(need);
+    const b = this.#bytes!;
+    const index = this.#next++;
+    const at = this.#used;
+    b.writeUInt16LE(index, at);
+    b.writeUInt16LE(0, at + 2); // reference count
+    b.writeUInt32LE(0, at + 4);
+    writeU64(b, at + 8, value.length);
+    b.set(value, at + OBJECT_HEADER);
+    this.#used += need;
+    this.objectBytes += need;
+    return { length: value.length, collection: this.#addr, index };
+  }
+
+  /** Ends the current collection (its free space described); call before the region is written. */
+  finish(): void {
+    const b = this.#bytes;
+    if (!b) return;
+    const free = b.length - this.#used;
+    if (free >= OBJECT_HEADER) {
+      // Object 0 is the free space; its size counts its own header.
+      b.writeUInt16LE(0, this.#used);
+      writeU64(b, this.#used + 8, free);
+    }
+    this.#bytes = undefined;
+  }
+
+  #begin(need: number): void {
+    this.finish();
+    const size = Math.max(MIN_COLLECTION, alignUp(COLLECTION_HEADER + need, ALIGN));
+    const b = Buffer.alloc(size);
+    b.write("GCOL", 0, "latin1");
+    b[4] = 1;
+    writeU64(b, 8, size);
+    this.#bytes = b;
+    this.#addr = this.#out.put(b);
+    this.#used = COLLECTION_HEADER;
+    this.#next = 1;
+  }
+}
+
+/** Writes a non-negative integer below 2^53 as 8 little-endian bytes. */
+export function writeU64(b: Buffer, at: number, v: number): void {
+  b.writeUInt32LE(v % 2 ** 32, at);
+  b.writeUInt32LE(Math.floor(v / 2 ** 32), at + 4);
+}
+
+/** Writes an address: `UNDEF` (-1) as all bits set. */
+export function writeAddress(b: Buffer, at: number, addr: number): void {
+  if (addr < 0) b.fill(0xff, at, at + 8);
+  else writeU64(b, at, addr);
+}
+
+/** Reads an address written by {@link writeAddress} (all bits set: -1). */
+export function readAddress(b: Uint8Array, at: number): number {
+  let all = true;
+  for (let i = 0; i < 8; i++) if (b[at + i] !== 0xff) all = false;
+  if (all) return -1;
+  const lo = b[at]! + b[at + 1]! * 2 ** 8 + b[at + 2]! * 2 ** 16 + b[at + 3]! * 2 ** 24;
+  const hi = b[at + 4]! + b[at + 5]! * 2 ** 8 + b[at + 6]! * 2 ** 16 + b[at + 7]! * 2 ** 24;
+  return lo + hi * 2 ** 32;
+}
