@@ -85,7 +85,7 @@ export interface CommitResult {
 /** A write that leaves more unused than half of what the file uses is made as a compaction. */
 const COMPACT_RATIO = 0.5;
 /** Unused space below this is never worth a compaction. */
-const COMPACT_MIN = 256 * 1024;
+const COMPACT_MIN = 64 * 1024;
 /** Headroom asked for beyond the bytes to write (file system metadata). */
 const HEADROOM = 64 * 1024;
 /** Bytes of file data copied per step of a compaction. */

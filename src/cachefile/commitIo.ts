@@ -32,8 +32,31 @@ import type { Op } from "./commit.js";
 export type PerformSync = (op: Op) => unknown;
 export type PerformAsync = (op: Op) => Promise<unknown>;
 
+/**
+ * Who performs the operations of the commits a `CacheFile` makes: the file
+ * system, unless a test (of what a crash or a full disk leaves) records or
+ * fails them.
+ */
+const performers: { sync: PerformSync; async: PerformAsync } = { sync: performSync, async: performAsync };
+
+/**
+ * Runs `body` with every commit's operations performed by `perform` (sync
+ * and async commits alike), then restores the file system's.
+ * @internal for tests of what a crash or a full disk leaves
+ */
+export async function performingWith<T>(perform: PerformSync, body: () => T | Promise<T>): Promise<T> {
+  const saved = { ...performers };
+  performers.sync = perform;
+  performers.async = async (op) => perform(op);
+  try {
+    return await body();
+  } finally {
+    Object.assign(performers, saved);
+  }
+}
+
 /** Runs a commit (or any generator of operations) to its end, each operation performed by `perform`. */
-export function runOpsSync<T>(work: Generator<Op, T, unknown>, perform: PerformSync = performSync): T {
+export function runOpsSync<T>(work: Generator<Op, T, unknown>, perform: PerformSync = performers.sync): T {
   let value: unknown;
   let failed = false;
   let error: unknown;
@@ -51,7 +74,7 @@ export function runOpsSync<T>(work: Generator<Op, T, unknown>, perform: PerformS
 }
 
 /** {@link runOpsSync}, each operation awaited. */
-export async function runOpsAsync<T>(work: Generator<Op, T, unknown>, perform: PerformAsync = performAsync): Promise<T> {
+export async function runOpsAsync<T>(work: Generator<Op, T, unknown>, perform: PerformAsync = performers.async): Promise<T> {
   let value: unknown;
   let failed = false;
   let error: unknown;

@@ -350,6 +350,23 @@ def set_trace_attrs(fname, idx, attrs):
     update_trace_attributes(attrs)
 
 
+def verify(fname):
+    """What h5py and offspect's API read of a file, as one digest (every object's attributes and
+    data, and every trace's collapsed attributes and data through offspect's calls, its own path
+    left out), or the error that stopped them."""
+    import hashlib
+    try:
+        content = {"dump": dump(fname), "traces": []}
+        for i in range(length(fname)):
+            attrs = {k: v for k, v in get_trace_attrs(fname, i).items() if k != "cache_file"}
+            data = np.asarray(get_trace_data(fname, i), dtype=float)
+            content["traces"].append([attrs, hashlib.sha256(data.tobytes()).hexdigest(), list(data.shape)])
+        text = json.dumps(content, sort_keys=True, default=repr)
+        return {"file": fname, "ok": True, "digest": hashlib.sha256(text.encode()).hexdigest(), "traces": len(content["traces"])}
+    except Exception as e:  # noqa: BLE001 - the test reports what failed
+        return {"file": fname, "ok": False, "error": f"{type(e).__name__}: {e}"}
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "merge":
@@ -360,6 +377,8 @@ if __name__ == "__main__":
         print(json.dumps(True))
     elif cmd == "dump":
         print(json.dumps(dump(sys.argv[2])))
+    elif cmd == "verify":
+        print(json.dumps([verify(f) for f in sys.argv[2:]]))
     elif cmd == "peek":
         print(peek(sys.argv[2]))
     else:
