@@ -1,22 +1,24 @@
 /**
  * Whole-file writes that are all or nothing: the new file is written beside
  * the target under a temporary name and renamed over it only when complete
- * and flushed. A failure removes the temporary file; a killed process leaves
- * the target as it was (its temporary file is removed by the next write to the
- * same target).
+ * and flushed. A failure, an exit or a signal removes the temporary file; a
+ * killed process leaves the target as it was (its temporary file is removed by
+ * the next write into the folder).
  * @internal
  * @module
  */
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+import { onExit } from "signal-exit";
 import { recordOwnWrite, setExactTime } from "./cachefile/freshness.js";
 import { CacheFileError, DiskFullError, PermissionError } from "./errors.js";
 import { runSync } from "./work.js";
 
+/** What marks this library's temporary files: `.NAME.partial-PID-RANDOM` beside NAME. */
 const PARTIAL = ".partial-";
 
-/** Temporary files being written by this process, removed on exit if still there. */
+/** Temporary files being written by this process, removed if it exits or is stopped by a signal first. */
 const active = new Set<string>();
 let exitHook = false;
 
@@ -37,20 +39,44 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Removes temporary files of earlier writes to `target` whose process is gone. */
-function removeStale(target: string): void {
-  const prefix = `.${basename(target)}${PARTIAL}`;
+/** A new temporary name beside `target`, for a file that replaces it. */
+export function partialName(target: string): string {
+  return join(dirname(target), `.${basename(target)}${PARTIAL}${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/**
+ * Removes this library's temporary files in `dir` whose process is gone (a
+ * write killed, or a machine that stopped, before it could remove them).
+ */
+export function removeStalePartials(dir: string): void {
   let names: string[];
   try {
-    names = readdirSync(dirname(target));
+    names = readdirSync(dir);
   } catch {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split("-")[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) removeQuietly(join(dirname(target), name));
+    const at = name.lastIndexOf(PARTIAL);
+    if (!name.startsWith(".") || at < 0) continue;
+    const pid = Number(name.slice(at + PARTIAL.length).split("-")[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) removeQuietly(join(dir, name));
   }
+}
+
+/**
+ * Marks `path` as a temporary file of this process: removed if the process
+ * exits, or is stopped by SIGINT, SIGTERM or another signal, before the
+ * returned release is called.
+ */
+export function holdPartial(path: string): () => void {
+  if (!exitHook) {
+    exitHook = true;
+    onExit(() => {
+      for (const p of active) removeQuietly(p);
+    });
+  }
+  active.add(path);
+  return () => void active.delete(path);
 }
 
 function syncPath(path: string, directory = false): void {
@@ -108,15 +134,9 @@ export function writeAtomically<T>(target: string, write: (tmp: string) => T, op
  * stopped (the generator closed), and renamed over `target` when it ends.
  */
 export function* writeAtomicallySteps<T>(target: string, write: (tmp: string) => Generator<unknown, T>, options: AtomicOptions = {}): Generator<unknown, T> {
-  removeStale(target);
-  const tmp = join(dirname(target), `.${basename(target)}${PARTIAL}${process.pid}-${randomBytes(4).toString("hex")}`);
-  if (!exitHook) {
-    exitHook = true;
-    process.once("exit", () => {
-      for (const path of active) removeQuietly(path);
-    });
-  }
-  active.add(tmp);
+  removeStalePartials(dirname(target));
+  const tmp = partialName(target);
+  const release = holdPartial(tmp);
   let renamed = false;
   try {
     const result = yield* write(tmp);
@@ -125,7 +145,7 @@ export function* writeAtomicallySteps<T>(target: string, write: (tmp: string) =>
     if (options.fsync ?? true) syncPath(tmp);
     renameSync(tmp, target);
     renamed = true;
-    active.delete(tmp);
+    release();
     recordOwnWrite(target, exact);
     if (options.fsync ?? true) syncPath(dirname(target), true);
     return result;
@@ -134,7 +154,7 @@ export function* writeAtomicallySteps<T>(target: string, write: (tmp: string) =>
   } finally {
     if (!renamed) {
       removeQuietly(tmp);
-      active.delete(tmp);
+      release();
     }
   }
 }

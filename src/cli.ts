@@ -8,4 +8,15 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
+// Ctrl-C or a kill: the library removes what it was writing (signal-exit hooks run on exit); say so, and exit as a shell expects.
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`interrupted (${signal}): nothing was written; every file keeps its last complete write\n`);
+    process.exit(code);
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2));

@@ -312,7 +312,7 @@ describe("a disk that fills", () => {
     const original = readFileSync(file);
     let error: unknown;
     await performingWith(
-      (op) => (op.op === "statfs" ? 20_000 : (() => { throw new Error(`${op.op} must not run`); })()),
+      (op) => (op.op === "statfs" ? 20_000 : op.op === "removeStale" ? undefined : (() => { throw new Error(`${op.op} must not run`); })()),
       () => {
         try {
           new CacheFile(file).updateManySync(Array.from({ length: 40 }, (_, index) => ({ index, values: { comment: "z".repeat(1000) } })));

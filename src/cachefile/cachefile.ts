@@ -533,8 +533,12 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   /**
    * Every trace as an object, without blocking the event loop: `batch`
    * traces per trip to libuv's thread pool, the next batch read while the
-   * current one is used; the file stays locked against writers elsewhere
-   * until the loop ends; `signal` stops it (AbortedError).
+   * current one is used; `signal` stops it (AbortedError). Each batch is
+   * read from one version of the file; the file is kept from writers
+   * elsewhere between batches too, unless one of this library waits for
+   * it: then it writes between two batches, and the later ones come from
+   * the file as it is then (as every call of offspect sees the file as it
+   * is then).
    * @example
    * ```ts
    * for await (const t of cf.each({ batch: 64, signal: AbortSignal.timeout(60_000) })) total += t.data[0]!;

@@ -28,8 +28,8 @@
  * @internal
  * @module
  */
-import { basename, dirname, join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { basename, dirname } from "node:path";
+import { holdPartial, partialName } from "../atomic.js";
 import { CacheFileError, DiskFullError, PermissionError } from "../errors.js";
 import { FormatUnsupported } from "../hdf5/format/errors.js";
 import type { FormatFile } from "../hdf5/format/file.js";
@@ -42,7 +42,9 @@ export type { ObjectChange };
  * file, mode 0600) and `open` (read-write) → a descriptor; the rest →
  * nothing. `copyRange` copies from descriptor `source` at `from` to `to` at
  * `at`; `keepOwner` gives a new file the old one's mode and owner;
- * `libhdf5` makes the changes in a file through libhdf5.
+ * `libhdf5` makes the changes in a file through libhdf5; `removeStale`
+ * removes temporary files of earlier writes into the folder whose process
+ * is gone.
  */
 export type Op =
   | { op: "statfs"; dir: string }
@@ -58,7 +60,8 @@ export type Op =
   | { op: "libhdf5"; path: string; changes: readonly ObjectChange[] }
   | { op: "rename"; from: string; to: string }
   | { op: "syncDir"; dir: string }
-  | { op: "unlink"; path: string };
+  | { op: "unlink"; path: string }
+  | { op: "removeStale"; dir: string };
 
 /** The file a commit changes: opened read-write under the exclusive lock, and parsed. */
 export interface CommitTarget {
@@ -90,13 +93,6 @@ const COMPACT_MIN = 64 * 1024;
 const HEADROOM = 64 * 1024;
 /** Bytes of file data copied per step of a compaction. */
 export const COPY_CHUNK = 4 * 1024 * 1024;
-
-/** Temporary files of this library beside a target: `.NAME.partial-PID-RANDOM`. */
-export const PARTIAL = ".partial-";
-
-export function partialName(target: string): string {
-  return join(dirname(target), `.${basename(target)}${PARTIAL}${process.pid}-${randomBytes(4).toString("hex")}`);
-}
 
 function mib(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;
@@ -148,6 +144,7 @@ function cannotReplace(t: CommitTarget): string | undefined {
  */
 export function* commit(target: CommitTarget, changes: readonly ObjectChange[]): Generator<Op, CommitResult, unknown> {
   const dir = dirname(target.path);
+  yield { op: "removeStale", dir };
   let append: RewritePlan | undefined;
   let declined: string | undefined;
   if (target.format) {
@@ -225,6 +222,7 @@ function* writeAppended(t: CommitTarget, plan: RewritePlan): Generator<Op, Commi
 /** Writes `steps` into a new file beside the target, then renames it over the target; removes it on failure. */
 function* replaceWith(t: CommitTarget, fill: (tmp: string) => Generator<Op, number, unknown>): Generator<Op, number, unknown> {
   const tmp = partialName(t.path);
+  const release = holdPartial(tmp);
   let renamed = false;
   try {
     const bytes = yield* fill(tmp);
@@ -242,6 +240,7 @@ function* replaceWith(t: CommitTarget, fill: (tmp: string) => Generator<Op, numb
         // already gone
       }
     }
+    release();
   }
 }
 

@@ -25,6 +25,7 @@ import {
 } from "node:fs";
 import { close, fdatasync, ftruncate, open, read, write } from "node:fs";
 import { copyFile, rename, rm, statfs } from "node:fs/promises";
+import { removeStalePartials } from "../atomic.js";
 import { H5File } from "../hdf5/file.js";
 import type { Op } from "./commit.js";
 
@@ -183,6 +184,9 @@ export function performSync(op: Op): unknown {
       return undefined;
     case "unlink":
       rmSync(op.path, { force: true });
+      return undefined;
+    case "removeStale":
+      removeStalePartials(op.dir);
       return undefined;
   }
 }
