@@ -66,7 +66,8 @@ bool stillAt(int fd, const std::string& path) {
 int acquire(const std::string& path, bool exclusive, double timeoutMs, bool announce) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<long long>(timeoutMs * 1000));
   for (;;) {
-    int fd = open(path.c_str(), (announce ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO in place of the file must not stop us here (its check refuses it); regular files ignore it.
+    int fd = open(path.c_str(), (announce ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
       int err = errno;
       failSystem(err, "open", "cannot open " + path + " to lock it: " + strerror(err));
@@ -203,7 +204,7 @@ Napi::Value LockWriterWaiting(const Napi::CallbackInfo& info) {
 // writerWaiting(path) -> whether another open file description marks a writer's intent
 Napi::Value WriterWaiting(const Napi::CallbackInfo& info) {
   std::string path = stringArg(info, 0, "path");
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Napi::Boolean::New(info.Env(), false);
   bool waiting = intentMarked(fd);
   close(fd);

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { onExit } from "signal-exit";
 import { recordOwnWrite, setExactTime } from "./cachefile/freshness.js";
-import { CacheFileError, DiskFullError, PermissionError } from "./errors.js";
+import { CacheFileError, DiskFullError, fromErrno, PermissionError } from "./errors.js";
 import { runSync } from "./work.js";
 
 /** What marks this library's temporary files: `.NAME.partial-PID-RANDOM` beside NAME. */
@@ -92,18 +92,19 @@ function syncPath(path: string, directory = false): void {
   }
 }
 
-function fsError(e: unknown, target: string): unknown {
+/** A failure while the temporary file `tmp` was written, as a failure to write `target` (the temporary name never shown). */
+function fsError(e: unknown, target: string, tmp: string): unknown {
   const code = (e as NodeJS.ErrnoException).code;
+  const named = (text: string) => text.split(tmp).join(target);
+  if (e instanceof Error && !(e instanceof CacheFileError)) e.message = named(e.message);
   if (e instanceof CacheFileError) {
-    // A full disk or a refusal while writing the temporary file is about the target: say so.
-    const detail = e.message.replace(/^.*? \((.*)\): [^:]*$/s, "$1");
-    if (e instanceof DiskFullError && e.file !== target) return new DiskFullError(target, detail, e.hdf5);
+    const detail = named(e.message.replace(/^.*? \((.*)\): [^:]*$/s, "$1"));
+    if (e instanceof DiskFullError && e.file !== target) return new DiskFullError(target, "cannot write it: the disk is full; nothing was written", e.hdf5);
     if (e instanceof PermissionError && e.file !== target) return new PermissionError(target, detail, e.hdf5);
+    if (e.file === tmp) return new CacheFileError(e.code, named(e.message), { file: target, ...(e.hdf5 ? { hdf5: e.hdf5 } : {}), cause: e });
     return e;
   }
-  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return new PermissionError(target, (e as Error).message);
-  if (code === "ENOSPC" || code === "EDQUOT") return new DiskFullError(target, (e as Error).message);
-  return e;
+  return code === "ENOENT" ? e : fromErrno(e, target, "write", "nothing was written");
 }
 
 export interface AtomicOptions {
@@ -150,7 +151,7 @@ export function* writeAtomicallySteps<T>(target: string, write: (tmp: string) =>
     if (options.fsync ?? true) syncPath(dirname(target), true);
     return result;
   } catch (e) {
-    throw fsError(e, target);
+    throw fsError(e, target, tmp);
   } finally {
     if (!renamed) {
       removeQuietly(tmp);

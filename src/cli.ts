@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `cachefile` executable: see ./cli/program.ts. */
+import { handleInterrupts } from "./cli/interrupt.js";
 import { main } from "./cli/program.js";
 
 // Output piped into a reader that stops early (`cachefile peek ... | head`): stop quietly, as Unix tools do.
@@ -8,15 +9,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
-// Ctrl-C or a kill: the library removes what it was writing (signal-exit hooks run on exit); say so, and exit as a shell expects.
-for (const [signal, code] of [
-  ["SIGINT", 130],
-  ["SIGTERM", 143],
-] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`interrupted (${signal}): nothing was written; every file keeps its last complete write\n`);
-    process.exit(code);
-  });
-}
+// Ctrl-C or a kill: the command under way stops, nothing half-written is left (see ./cli/interrupt.ts).
+handleInterrupts();
 
 process.exitCode = await main(process.argv.slice(2));

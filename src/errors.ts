@@ -56,6 +56,49 @@ export class CacheFileError extends Error {
   }
 }
 
+/**
+ * A failure of the operating system about `file` as this library's class:
+ * the one table of error numbers on the TypeScript side (libhdf5's are
+ * src/hdf5/errors.ts's). `doing` says what was being done ("open",
+ * "write", "create the folder"), `note` what that means for the file
+ * ("nothing was written"); other errors come back as they are.
+ * @example
+ * try { openSync(path, "r+"); } catch (e) { throw fromErrno(e, path, "open"); }
+ */
+export function fromErrno(e: unknown, file: string, doing: string, note?: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why = (reason: string) => `cannot ${doing} it: ${reason}${note ? `; ${note}` : ""}`;
+  switch (code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return new FileNotFoundError(file);
+    case "EACCES":
+    case "EPERM":
+      return new PermissionError(file, why("not allowed"));
+    case "EROFS":
+      return new PermissionError(file, why("the file system is read-only"));
+    case "ENOSPC":
+      return new DiskFullError(file, why("the disk is full"));
+    case "EDQUOT":
+      return new DiskFullError(file, why("the disk quota is used up"));
+    case "EISDIR":
+      return new NotHdf5Error(file, "it is a directory");
+    default:
+      return e;
+  }
+}
+
+/**
+ * A source changed between the check of a merge and its copy (another
+ * program wrote it, or replaced it), so what was checked is not what would
+ * be copied (`ECHANGED`). Nothing was written.
+ */
+export class SourceChangedError extends CacheFileError {
+  constructor(file: string, detail: string) {
+    super("ECHANGED", `${file} changed while it was merged (${detail}); nothing was written: merge again once nothing else writes it`, { file });
+  }
+}
+
 /** The file does not exist (`ENOENT`). */
 export class FileNotFoundError extends CacheFileError {
   constructor(file: string) {

@@ -29,7 +29,8 @@ import { toTraceData } from "./cachefile/cachefile.js";
 import { openForRead, tryReadLock } from "./cachefile/sharing.js";
 import { TRACE_NAME } from "./cachefile/traceIndex.js";
 import { setOwn } from "./own.js";
-import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, TargetFolderError } from "./errors.js";
+import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, SourceChangedError, TargetFolderError } from "./errors.js";
+import { sameStamp, type Stamp, stampOf, stampOfFd } from "./cachefile/freshness.js";
 import { H5File, type RawData } from "./hdf5/file.js";
 import type { Hdf5Source } from "./hdf5/source.js";
 import { expandUser } from "./paths.js";
@@ -180,11 +181,20 @@ function* writeFromValues(source: Hdf5Source, dst: H5File, counter: Counter): Ge
 /** Traces written from values between two turns of the event loop (the async form). */
 const YIELD_EVERY = 32;
 
-/** Writes sources from their values into `dst`, each read under a shared lock. */
-function* writeSourcesFromValues(dst: H5File, sources: string[], counter: Counter, timeout: number): Generator<void, void> {
+/** Throws when the source now locked (its stamp `now`) is not the file that was checked. */
+function sameAsChecked(file: string, checked: ReadonlyMap<string, Stamp>, now: Stamp): void {
+  const then = checked.get(file);
+  if (then && !sameStamp(then, now)) {
+    throw new SourceChangedError(file, then.ino !== now.ino || then.dev !== now.dev ? "it was replaced by another file after it was checked" : "it was written after it was checked");
+  }
+}
+
+/** Writes sources from their values into `dst`, each read under a shared lock (and checked to be the file checked before). */
+function* writeSourcesFromValues(dst: H5File, sources: string[], counter: Counter, timeout: number, checked: ReadonlyMap<string, Stamp>): Generator<void, void> {
   for (const file of sources) {
     const session = openForRead(file, timeout);
     try {
+      sameAsChecked(file, checked, session.stamp);
       yield* writeFromValues(session.source, dst, counter);
     } finally {
       session.close();
@@ -193,15 +203,15 @@ function* writeSourcesFromValues(dst: H5File, sources: string[], counter: Counte
 }
 
 /** Every source written from its values (the "values" engine). */
-function* writeAllFromValues(tmp: string, paths: string[], counter: Counter, options: MergeOptions): Generator<void, void> {
+function* writeAllFromValues(tmp: string, paths: string[], counter: Counter, options: MergeOptions, checked: ReadonlyMap<string, Stamp>): Generator<void, void> {
   using dst = H5File.open(tmp, "x");
   for (const file of paths) options.onSource?.({ file, engine: "values", reason: "engine values" });
-  yield* writeSourcesFromValues(dst, paths, counter, options.lockTimeout ?? 2000);
+  yield* writeSourcesFromValues(dst, paths, counter, options.lockTimeout ?? 2000, checked);
   dst.flush();
 }
 
 /** Sources spliced where supported; the rest written from their values afterwards. */
-function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: MergeOptions, scanned: Set<string>): Generator<void, void> {
+function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: MergeOptions, scanned: Set<string>, checked: ReadonlyMap<string, Stamp>): Generator<void, void> {
   const strict = options.engine === "splice";
   const fixups: Fixup[] = [];
   let pending = 0;
@@ -214,7 +224,7 @@ function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: 
       let planned: Fixup[] = [];
       let size = 0;
       try {
-        const report = splicer.add(source, {}, paths[i + 1]);
+        const report = splicer.add(source, {}, paths[i + 1], (fd) => sameAsChecked(source, checked, stampOfFd(fd)));
         if (report.supported) infos = originsOf(report.objects);
         else if (report.damaged) {
           // Checked by a scan only: what opening it says comes first, as when every source was opened to check it.
@@ -223,7 +233,9 @@ function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: 
         }
         else reason = report.reason;
       } catch (e) {
-        if (e instanceof CorruptFileError || e instanceof FileInUseError) throw e;
+        if (e instanceof CorruptFileError || e instanceof FileInUseError || e instanceof SourceChangedError) throw e;
+        // A failed write of the target (a full disk, met by the writer thread) stops the merge.
+        if (e instanceof CacheFileError && e.file === tmp) throw e;
         // Written from its values, whose reader says precisely what is wrong with it.
         reason = (e as Error).message;
       }
@@ -259,7 +271,7 @@ function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: 
   using dst = openSpliced(tmp);
   applyFixups(dst, fixups);
   fixups.length = 0;
-  yield* writeSourcesFromValues(dst, fromValues, counter, options.lockTimeout ?? 2000);
+  yield* writeSourcesFromValues(dst, fromValues, counter, options.lockTimeout ?? 2000, checked);
   dst.flush();
 }
 
@@ -337,9 +349,13 @@ function* mergeWork(to: string, sources: string[], options: MergeOptions): Gener
   const origins: OriginValues[] = [];
   const counter: Counter = { done: 0, total: 0, ...(options.onProgress ? { report: options.onProgress } : {}) };
   const scanned = new Set<string>();
+  const checked = new Map<string, Stamp>();
   for (const [i, source] of paths.entries()) {
+    const before = stampOf(source);
     // The values engine reads every trace through a CacheFile's reader: its whole layout is checked first.
     const found = (engine === "values" ? null : scanOrigins(source)) ?? openedOrigins(source, options.lockTimeout);
+    if (!sameStamp(before, stampOf(source))) throw new SourceChangedError(source, "it changed while it was checked");
+    checked.set(source, before);
     if (found.scanned) scanned.add(source);
     for (const { origin, attrs, traces } of found.origins) {
       const values: Record<string, string | undefined> = {};
@@ -354,7 +370,7 @@ function* mergeWork(to: string, sources: string[], options: MergeOptions): Gener
 
   yield* writeAtomicallySteps(
     target,
-    (tmp) => (engine === "values" ? writeAllFromValues(tmp, paths, counter, options) : writeSpliced(tmp, paths, counter, options, scanned)),
+    (tmp) => (engine === "values" ? writeAllFromValues(tmp, paths, counter, options, checked) : writeSpliced(tmp, paths, counter, options, scanned, checked)),
     options,
   );
   options.onProgress?.({ phase: "done", unit: "traces", done: counter.done, total: counter.total });

@@ -9,7 +9,6 @@
  */
 import { decode, isYamlInt } from "./codec.js";
 import { type AttributeProblem, CacheFileError, describe, UnknownReadoutError } from "./errors.js";
-import { literalEval, type PyValue } from "./pyliteral.js";
 
 /** What a value must be. */
 export type ValueKind =
@@ -276,29 +275,17 @@ function tryDecode(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-function tryLiteral(text: string): PyValue | undefined {
-  try {
-    return literalEval(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isPyNumber(v: PyValue): boolean {
-  return v.t === "int" || v.t === "float";
-}
-
-/** Number list from text, read as offspect writes lists (Python repr) or as YAML. */
-function numberList(text: string): number[] | undefined {
-  const lit = tryLiteral(text);
-  if (lit && (lit.t === "list" || lit.t === "tuple")) {
-    if (!lit.items.every(isPyNumber)) return undefined;
-    return lit.items.map((x) => Number((x as { v: number | bigint }).v));
-  }
+/**
+ * A list from text as offspect's `decode` reads it (YAML, with the text
+ * items decoded again): what its readers (`iscoords`, the map) can use. A
+ * Python tuple or bare comma-separated numbers are text to it.
+ */
+function decodedList(text: string): unknown[] | undefined {
   const d = tryDecode(text);
-  if (d.ok && Array.isArray(d.value) && d.value.every((x) => typeof x === "number" || typeof x === "bigint")) return d.value.map(Number);
-  return undefined;
+  return d.ok && Array.isArray(d.value) ? d.value : undefined;
 }
+
+const isNum = (x: unknown) => typeof x === "number" || typeof x === "bigint";
 
 function checkKind(kind: ValueKind, text: string): boolean {
   switch (kind) {
@@ -319,17 +306,13 @@ function checkKind(kind: ValueKind, text: string): boolean {
       return d.ok && typeof d.value === "boolean";
     }
     case "coords": {
-      const list = numberList(text);
-      return list !== undefined && list.length === 3;
+      const list = decodedList(text);
+      return list !== undefined && list.length === 3 && list.every((x) => isNum(x) && Number.isFinite(Number(x)));
     }
     case "number-list":
-      return numberList(text) !== undefined;
-    case "string-list": {
-      const lit = tryLiteral(text);
-      if (lit) return (lit.t === "list" || lit.t === "tuple") && lit.items.every((x) => x.t === "str");
-      const d = tryDecode(text);
-      return d.ok && Array.isArray(d.value) && d.value.every((x) => typeof x === "string");
-    }
+      return decodedList(text)?.every(isNum) ?? false;
+    case "string-list":
+      return decodedList(text)?.every((x) => typeof x === "string") ?? false;
     case "version":
       return /^[0-9]+[.][0-9]+[.][0-9]+[a-zA-Z]?$/.test(text);
     case "filedate": {
@@ -412,6 +395,17 @@ export function validate(attrs: Record<string, string>): AttributeProblem[] {
     }
     const problem = checkValue(key, attrs[key], spec);
     if (problem) problems.push(problem);
+  }
+  // offspect finds the channel of interest among the labels: one that is not there cannot be read.
+  const coi = attrs["channel_of_interest"];
+  const labels = coi === undefined ? undefined : decodedList(attrs["channel_labels"] ?? "");
+  if (coi !== undefined && labels?.every((x) => typeof x === "string") && !labels.includes(coi) && !problems.some((p) => p.key === "channel_labels" || p.key === "channel_of_interest")) {
+    problems.push({
+      key: "channel_of_interest",
+      value: coi,
+      expected: `one of channel_labels ${JSON.stringify(labels)}`,
+      message: `channel_of_interest: expected one of the channel_labels ${JSON.stringify(labels)}, got ${JSON.stringify(coi)}`,
+    });
   }
   return problems;
 }

@@ -98,9 +98,11 @@ const sharedLock: SourceLock = (path) => {
  * (`EBUSY`: another process holds a conflicting lock), call-order codes to
  * {@link CacheFileError} with that code, the rest as any native failure.
  */
-function spliceError(error: unknown, file: string): Error {
-  const e = error as Error & { code?: string };
+function spliceError(error: unknown, source: string): Error {
+  const e = error as Error & { code?: string; target?: string };
   const detail = e?.message ?? String(error);
+  // A failure to write the spliced file is about it, whichever source was being added.
+  const file = e?.target ?? source;
   switch (e?.code) {
     case "EBUSY":
       return new FileInUseError(file, detail);
@@ -194,15 +196,16 @@ export class Splicer implements Disposable {
    * Parses `source`. When it is supported it stays staged (and locked) until
    * {@link Splicer.commit} or {@link Splicer.discard}; nothing is written yet.
    * `next` names the source to be added after this one: it is read ahead
-   * meanwhile.
+   * meanwhile. `verify` is handed the source's locked descriptor before it
+   * is read, and throws when that is not the file expected.
    * @throws {FileInUseError} another process holds a conflicting lock on the source
    * @throws {CacheFileError} (code ESTATE) an earlier step failed
    */
-  add(source: string, limits: SpliceLimits = {}, next?: string): StagedReport {
+  add(source: string, limits: SpliceLimits = {}, next?: string, verify?: (fd: number) => void): StagedReport {
     const w = this.#w();
     const abs = resolve(source);
     const parsed = limitsOf(limits);
-    return spliceCall(abs, () => w.stage(abs, parsed, next === undefined ? undefined : resolve(next)));
+    return spliceCall(abs, () => w.stage(abs, parsed, next === undefined ? undefined : resolve(next), verify));
   }
 
   /**

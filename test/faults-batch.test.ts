@@ -17,7 +17,6 @@ import { fileSha256, fixture, PYTHON, ROOT } from "./helpers/fixtures.js";
 const CHILD = join(ROOT, "test", "faults", "batch_child.mjs");
 const READER = join(ROOT, "test", "faults", "batch_reader.mjs");
 const CLI = join(ROOT, "dist", "cli.js");
-const REFERENCE = join(ROOT, "test", "helpers", "offspect_reference.py");
 const isRoot = process.getuid?.() === 0;
 
 interface Line {
@@ -155,6 +154,25 @@ describe.skipIf(!isRoot)("a full disk (a tmpfs filled to many levels; root)", ()
       for (const s of states) rmSync(s, { force: true });
     });
   }
+
+  it("cachefile merge onto a disk that fills while the copy is written behind: DiskFullError naming the target, no temporary file left", () => {
+    onFullDisk(3 * 1024 * 1024);
+    const sources = Array.from({ length: 8 }, (_, i) => {
+      const s = join(tmpdir(), `ocf-merge-src-${process.pid}-${i}.hdf5`);
+      copyFileSync(fixture("map_session.hdf5"), s);
+      return s;
+    });
+    spawnSync(PYTHON, ["-c", "import h5py, sys\nfor i, f in enumerate(sys.argv[1:]):\n    h = h5py.File(f, 'r+')\n    [h.move(n, f'{i}_{n}') for n in list(h.keys())]\n    h.close()", ...sources]);
+    const target = join(disk, "merged.hdf5");
+    const r = cli(["merge", "-t", target, "-f", ...sources]);
+    expect(r.signal).toBeNull();
+    expect(r.status, r.stderr).toBe(1);
+    const last = r.stderr.trim().split("\n").pop()!;
+    expect(last).toBe(`error: no space left on the device while writing ${target} (cannot write it: the disk is full; nothing was written): free some space and try again`);
+    expect(r.stderr).not.toMatch(/partial|ESTATE|earlier step/);
+    expect(partials(disk)).toEqual([]);
+    for (const s of sources) rmSync(s, { force: true });
+  });
 
   it("cachefile annotate: every trace's measures or none", () => {
     const fresh = join(tmpdir(), `ocf-annotate-ref-${process.pid}.hdf5`);

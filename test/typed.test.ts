@@ -193,9 +193,14 @@ print(json.dumps({k: yaml.load(v, Loader=yaml.Loader) for k, v in d.items()}))`,
         expect(f.attrs(`/${a["origin"]}/traces/${a["id"]}`)["comment"]).toBe(`trace ${i}`);
       }
     }
-    const asyncResults = await cf.updateMany([{ index: 3, values: { reject: true } }]);
+    // Trace 3 is stored with reject "True": the same value in the typed API's spelling is not written again.
+    expect(cf.getTraceAttrs(3)["reject"]).toBe("True");
+    const same = fileSha256(path);
+    expect((await cf.updateMany([{ index: 3, values: { reject: true } }]))[0]!.written).toEqual([]);
+    expect(fileSha256(path)).toBe(same);
+    const asyncResults = await cf.updateMany([{ index: 3, values: { reject: false } }]);
     expect(asyncResults[0]!.written).toEqual(["reject"]);
-    expect((await cf.trace(3)).attrs.reject).toBe(true);
+    expect((await cf.trace(3)).attrs.reject).toBe(false);
     const controller = new AbortController();
     controller.abort();
     const sha2 = fileSha256(path);

@@ -87,9 +87,9 @@ export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], 
     const specs = specsFor(readouts, stored["readin"], stored["readout"]);
     const plan: PlannedWrite = { index: u.index, texts: {}, before: {} };
     let changed = false;
-    for (const key in u.values) {
+    for (const key of Object.keys(u.values)) {
       const value = u.values[key]!;
-      const spec = specs[key];
+      const spec = Object.hasOwn(specs, key) ? specs[key] : undefined;
       if (spec === undefined) {
         throw new AnalysisError(
           "EANALYSISINPUT",

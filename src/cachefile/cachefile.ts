@@ -35,7 +35,8 @@ import {
 import { buildIndex, buildIndexSteps, type TraceIndex } from "./traceIndex.js";
 import type { CacheFileOptions, TraceAttributes, TraceData, WriteResult } from "./types.js";
 import type { Trace, TraceUpdate } from "../typed/types.js";
-import { decodeTraceAttrs, encodeTraceUpdate, keySpecs } from "../typed/values.js";
+import { decodeTraceAttrs, decodeValue, encodeTraceUpdate, keySpecs } from "../typed/values.js";
+import type { KeySpec } from "../readouts.js";
 import { NOTHING_WRITTEN, throwIfAborted } from "../abort.js";
 import { ArgumentRangeError } from "../values/errors.js";
 import { checkOrigin, normalizeData, plannedWrite } from "./writes.js";
@@ -83,6 +84,13 @@ interface Plan {
 /** An update of some keys: its text as a function of the stored attributes it depends on (`only`: the readout and the keys it sets). */
 abstract class Update {
   readonly only = new Set(["readin", "readout"]);
+
+  /** Reads `key` before the update (and what its checks compare it with). */
+  protected need(key: string): void {
+    this.only.add(key);
+    if (key === "channel_of_interest") this.only.add("channel_labels");
+  }
+
   abstract make(stored: Record<string, string>): TraceAttributes;
 }
 
@@ -94,7 +102,7 @@ class Texts extends Update {
     super();
     if (texts === null || typeof texts !== "object") throw new TypeError(`expected attribute texts (an object of strings), got ${describe(texts)}`);
     this.#texts = texts;
-    for (const k of Object.keys(texts)) this.only.add(k);
+    for (const k of Object.keys(texts)) this.need(k);
   }
 
   make(): TraceAttributes {
@@ -105,18 +113,34 @@ class Texts extends Update {
 /** A typed update: values stored as offspect's encode gives them, for the trace's readout. */
 class Typed extends Update {
   readonly #values: TraceUpdate;
+  #specs: Record<string, KeySpec> = {};
   readonly #file: string;
 
   constructor(values: TraceUpdate, file: string) {
     super();
     this.#values = values;
     this.#file = file;
-    if (values !== null && typeof values === "object") for (const k of Object.keys(values)) this.only.add(k);
+    if (values !== null && typeof values === "object") for (const k of Object.keys(values)) this.need(k);
   }
 
   make(stored: Record<string, string>): TraceAttributes {
-    return encodeTraceUpdate(this.#values, keySpecs(stored["readin"], stored["readout"]), this.#file);
+    this.#specs = keySpecs(stored["readin"], stored["readout"]);
+    return encodeTraceUpdate(this.#values, this.#specs, this.#file);
   }
+
+  /** Whether two texts of `key` hold the same value (`True` and `true`): a typed update does not write it again. */
+  readonly same = (key: string, stored: string, next: string): boolean => {
+    const spec = Object.hasOwn(this.#specs, key) ? this.#specs[key] : undefined;
+    return sameValue(decodeValue(key, stored, spec), decodeValue(key, next, spec));
+  };
+}
+
+/** Deep equality of decoded values (NaN equals NaN, as a value read back). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  return false;
 }
 
 /**
@@ -753,7 +777,8 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     const stored = w.source.attrs(path, update?.only);
     const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
     const text = update ? update.make(stored) : (attrs as TraceAttributes);
-    const { changed, ignored } = plannedWrite(stored, text, (key) => stored[key] ?? text[key] ?? w.source.attrs(origin)[key], this.fname);
+    const readoutOf = (key: string) => stored[key] ?? text[key] ?? w.source.attrs(origin)[key];
+    const { changed, ignored } = plannedWrite(stored, text, readoutOf, this.fname, attrs instanceof Typed ? attrs.same : undefined);
     return { path, changed, ignored };
   }
 

@@ -30,7 +30,7 @@
  */
 import { basename, dirname } from "node:path";
 import { holdPartial, partialName } from "../atomic.js";
-import { CacheFileError, DiskFullError, PermissionError } from "../errors.js";
+import { CacheFileError, DiskFullError, fromErrno } from "../errors.js";
 import { FormatUnsupported } from "../hdf5/format/errors.js";
 import type { FormatFile } from "../hdf5/format/file.js";
 import { planRewrite, type ObjectChange, type RewritePlan } from "../hdf5/format/rewrite/rewrite.js";
@@ -98,18 +98,10 @@ function mib(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;
 }
 
-function errnoOf(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
 /** A failure of the file system while writing `target`, as this library's class. */
 export function writeError(e: unknown, target: string): unknown {
   if (e instanceof CacheFileError) return e;
-  const code = errnoOf(e);
-  const detail = (e as Error)?.message ?? String(e);
-  if (code === "ENOSPC" || code === "EDQUOT") return new DiskFullError(target, `${detail}; nothing was written`);
-  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return new PermissionError(target, detail);
-  return e;
+  return fromErrno(e, target, "write", "nothing was written");
 }
 
 /** The bytes of attribute text and values in `changes` (for an estimate of what libhdf5 adds). */

@@ -9,7 +9,7 @@
  * @internal
  * @module
  */
-import { CacheFileError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "../errors.js";
+import { CacheFileError, FileInUseError, fromErrno } from "../errors.js";
 import { fstatSync } from "node:fs";
 import type { CommitTarget } from "./commit.js";
 import { Hdf5Source, type FallbackEvent } from "../hdf5/source.js";
@@ -102,11 +102,8 @@ const pauseAsync = (ms: number) => new Promise<void>((resolve) => setTimeout(res
 function lockError(e: unknown, file: string, timeout: number): unknown {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === "EBUSY") return new FileInUseError(file, `still in use after ${timeout} ms`);
-  if (code === "ENOENT") return new FileNotFoundError(file);
-  if (code === "EACCES" || code === "EROFS") return new PermissionError(file, (e as Error).message);
-  if (code === "EISDIR") return new NotHdf5Error(file, "it is a directory");
   if (code === "EIO") return new CacheFileError("EIO", `${file}: cannot lock the file (${(e as Error).message}): check the disk and the mount`, { file });
-  return e;
+  return fromErrno(e, file, "open");
 }
 
 /** What a read session is opened with: who hears of libhdf5 fallbacks, and object addresses known for the file as it is. */

@@ -8,8 +8,8 @@
  * @internal
  * @module
  */
-import { encode } from "../codec.js";
-import { describe, ForeignAttributesError, InvalidAttributeError, ShapeMismatchError } from "../errors.js";
+import { decode, encode } from "../codec.js";
+import { type AttributeProblem, describe, ForeignAttributesError, InvalidAttributeError, ShapeMismatchError } from "../errors.js";
 import { checkValue, getReadout, traceKeySpecs, TRANSIENT_KEYS } from "../readouts.js";
 import type { TraceAttributes, TraceData } from "./types.js";
 import { setOwn } from "../own.js";
@@ -21,7 +21,9 @@ export function isIndexText(x: unknown): x is string {
 
 /**
  * Which of `attrs` a write stores: the changed trace keys of the readout,
- * checked; the other changed keys are reported as ignored.
+ * checked; the other changed keys are reported as ignored. `same` tells
+ * values that are equal though their text differs (a typed update of
+ * `reject: true` where `True` is stored): those are not written.
  * @throws {InvalidAttributeError} a changed value is invalid for its key (nothing is written)
  * @throws {UnknownReadoutError} the trace's readin/readout is not registered
  */
@@ -30,26 +32,60 @@ export function plannedWrite(
   attrs: TraceAttributes,
   readoutOf: (key: string) => string | undefined,
   fname: string,
+  same?: (key: string, stored: string, next: string) => boolean,
 ): { changed: Record<string, string>; ignored: string[] } {
   const specs = traceKeySpecs(getReadout(readoutOf("readin"), readoutOf("readout")));
   const changed: Record<string, string> = {};
   const ignored: string[] = [];
-  const problems = [];
+  const problems: AttributeProblem[] = [];
   for (const [key, given] of Object.entries(attrs)) {
     if (TRANSIENT_KEYS.includes(key)) continue;
     const value: unknown = typeof given === "string" ? given : encode(given);
-    if (stored[key] === value) continue;
-    const spec = specs[key];
+    const before = Object.hasOwn(stored, key) ? stored[key] : undefined;
+    if (before === value) continue;
+    const spec = Object.hasOwn(specs, key) ? specs[key] : undefined;
     if (!spec) {
       ignored.push(key);
       continue;
     }
-    const problem = checkValue(key, value, spec);
+    if (before !== undefined && typeof value === "string" && same?.(key, before, value)) continue;
+    const problem = checkValue(key, value, spec) ?? writeProblem(key, value as string, before, stored, readoutOf);
     if (problem) problems.push(problem);
     else setOwn(changed, key, value as string);
   }
   if (problems.length > 0) throw new InvalidAttributeError(problems, fname);
   return { changed, ignored };
+}
+
+/**
+ * What a valid value still cannot be as a change: text with a NUL (HDF5
+ * strings end there), a new `id` (the trace's dataset is named after it),
+ * a `channel_of_interest` that is not one of the trace's `channel_labels`
+ * (offspect looks it up there).
+ */
+function writeProblem(key: string, value: string, before: string | undefined, stored: Record<string, string>, readoutOf: (key: string) => string | undefined): AttributeProblem | undefined {
+  if (value.includes("\0")) return { key, value, expected: "text without NUL characters", message: `${key}: expected text without NUL characters (HDF5 strings end at one), got one with NUL` };
+  if (key === "id" && before !== undefined) {
+    return { key, value, expected: `${before} (the trace's dataset is named after its id)`, message: `id: a trace's id is the name of its dataset and cannot change (it is ${before}); give another trace another id by building a new file` };
+  }
+  if (key === "channel_of_interest") {
+    const labels = channelLabels(stored["channel_labels"] ?? readoutOf("channel_labels"));
+    if (labels && !labels.includes(value)) {
+      return { key, value, expected: `one of channel_labels ${JSON.stringify(labels)}`, message: `channel_of_interest: expected one of the channel_labels ${JSON.stringify(labels)}, got ${JSON.stringify(value)}` };
+    }
+  }
+  return undefined;
+}
+
+/** A channel_labels text as offspect decodes it, or undefined when it is not a list of texts. */
+export function channelLabels(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v = decode(text);
+    return Array.isArray(v) && v.every((x) => typeof x === "string") ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -36,7 +36,7 @@ export function runAttrs(file: string, index: number, opts: { set?: string[]; js
       const key = assignment.slice(0, eq).trim();
       const value = assignment.slice(eq + 1);
       if (key === "") throw new UsageError(`--set expects KEY=VALUE, got ${JSON.stringify(assignment)}`);
-      if (!(key in specs) && key !== "_log") {
+      if (!Object.hasOwn(specs, key)) {
         throw new UserError(`${key} is not an attribute of readout ${attrs["readout"]}; see cachefile attrs ${file} ${index}`);
       }
       const kind = specs[key]?.kind;

@@ -1,9 +1,9 @@
-import { mkdirSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { AnnotationFactory, populate, type Annotation } from "../build.js";
 import { CacheFile } from "../cachefile.js";
 import type { TraceData } from "../cachefile.js";
-import { PermissionError, TargetFolderError } from "../errors.js";
+import { fromErrno, TargetFolderError } from "../errors.js";
 import { plotMap, plotTrace } from "../map/index.js";
 import { merge } from "../merge.js";
 import { mulberry32 } from "../analysis/prng.js";
@@ -106,8 +106,17 @@ function makeFolder(out: string): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOTDIR" || code === "EEXIST") TargetFolderError.check(join(out, "run1.hdf5"));
-    if (code === "EACCES" || code === "EPERM" || code === "EROFS") throw new PermissionError(out, code);
-    throw e;
+    // A folder that cannot be made inside a read-only or forbidden one: name the one that refuses.
+    if (code === "ENOENT" || code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      let parent = dirname(out);
+      while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+      try {
+        accessSync(parent, constants.W_OK);
+      } catch (denied) {
+        throw fromErrno(denied, parent, "create a folder in");
+      }
+    }
+    throw fromErrno(e, out, "create");
   }
 }
 

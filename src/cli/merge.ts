@@ -3,7 +3,8 @@ import { SingleBar, Presets } from "cli-progress";
 import { CacheFile } from "../cachefile.js";
 import type { ProgressEvent } from "../build.js";
 import { TargetFolderError } from "../errors.js";
-import { merge } from "../merge.js";
+import { mergeFiles } from "../merge.js";
+import { interruption } from "./interrupt.js";
 import { expandUser } from "../paths.js";
 
 /**
@@ -12,7 +13,7 @@ import { expandUser } from "../paths.js";
  * A target in a folder that does not exist is refused before anything is
  * read or written, naming the folder.
  */
-export function runMerge(opts: { to: string; from: string[]; verbose?: boolean }): void {
+export async function runMerge(opts: { to: string; from: string[]; verbose?: boolean }): Promise<void> {
   TargetFolderError.check(resolve(expandUser(opts.to)));
   const tty = process.stderr.isTTY === true;
   let bar: SingleBar | undefined;
@@ -44,7 +45,7 @@ export function runMerge(opts: { to: string; from: string[]; verbose?: boolean }
   };
   let target: string;
   try {
-    target = merge(opts.to, opts.from, { onProgress });
+    target = await mergeFiles(opts.to, opts.from, { onProgress, signal: interruption });
   } finally {
     bar?.stop();
   }

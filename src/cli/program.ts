@@ -7,6 +7,7 @@
  * or out of its range).
  * @module
  */
+import { interruptedExit } from "./interrupt.js";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CacheFileError } from "../errors.js";
@@ -252,6 +253,11 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
+    const interrupted = interruptedExit();
+    if (interrupted) {
+      process.stderr.write(`${interrupted.message}\n`);
+      return interrupted.code;
+    }
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
       return 2; // commander already printed its one-line message

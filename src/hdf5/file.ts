@@ -7,7 +7,7 @@
  */
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { ClosedError, FileNotFoundError, NotHdf5Error, PermissionError } from "../errors.js";
+import { ClosedError, fromErrno, NotHdf5Error } from "../errors.js";
 import { type FileHandle, Kind, Mode, native } from "./native.js";
 import { setOwn } from "../own.js";
 
@@ -65,10 +65,7 @@ export function assertRegularFile(path: string): void {
   try {
     st = statSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw new FileNotFoundError(path);
-    if (code === "EACCES" || code === "EPERM") throw new PermissionError(path, (e as Error).message);
-    throw e;
+    throw fromErrno(e, path, "read");
   }
   if (st.isDirectory()) throw new NotHdf5Error(path, "it is a directory");
   if (!st.isFile()) throw new NotHdf5Error(path, "it is not a regular file");

@@ -12,7 +12,7 @@
  * @module
  */
 import { read } from "node:fs";
-import { CorruptFileError, FileNotFoundError, LayoutError, NotHdf5Error, PermissionError, TruncatedFileError } from "../errors.js";
+import { CorruptFileError, fromErrno, LayoutError, NotHdf5Error, TruncatedFileError } from "../errors.js";
 import { H5File, MAX_ELEMENTS, type ObjectKind, type RawData } from "./file.js";
 import { FormatDamage, FormatNotHdf5, FormatTruncated, FormatUnsupported, FormatValueError } from "./format/errors.js";
 import { FormatFile, isLittleFloat64, type ValuesLocation, valuesFrom } from "./format/file.js";
@@ -61,11 +61,7 @@ function mapFormatError(e: unknown, file: string): unknown {
   if (e instanceof FormatTruncated) return new TruncatedFileError(file, e.message);
   if (e instanceof FormatNotHdf5) return new NotHdf5Error(file, e.message);
   if (e instanceof FormatValueError) return new LayoutError(file, e.message, e.code);
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT" || code === "ENOTDIR") return new FileNotFoundError(file);
-  if (code === "EACCES" || code === "EPERM") return new PermissionError(file, (e as Error).message);
-  if (code === "EISDIR") return new NotHdf5Error(file, "it is a directory");
-  return e;
+  return fromErrno(e, file, "read");
 }
 
 /**

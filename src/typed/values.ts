@@ -120,7 +120,7 @@ export function decodeTraceAttrs(text: Readonly<Record<string, string>>): TraceA
   const out: Record<string, unknown> = {};
   for (const key in text) {
     if (key === "origin" || key === "cache_file" || key === "cache_file_index") continue;
-    const value = decodeValue(key, text[key]!, specs[key]);
+    const value = decodeValue(key, text[key]!, Object.hasOwn(specs, key) ? specs[key] : undefined);
     setOwn(out, key, value);
   }
   return out as TraceAttrs;
@@ -141,7 +141,7 @@ function typeProblem(value: unknown, spec: KeySpec): string | undefined {
     case "bool":
       return typeof value === "boolean" ? undefined : "true or false";
     case "coords":
-      return Array.isArray(value) && value.length === 3 && value.every(isNumber) ? undefined : "[x, y, z] in mm (three numbers)";
+      return Array.isArray(value) && value.length === 3 && value.every((v) => isNumber(v) && Number.isFinite(v)) ? undefined : "[x, y, z] in mm (three finite numbers)";
     case "number-list":
       return Array.isArray(value) && value.every(isNumber) ? undefined : "a list of numbers";
     case "string-list":
@@ -172,8 +172,8 @@ export function encodeTraceUpdate(update: TraceUpdate, specs: Record<string, Key
   const problems: AttributeProblem[] = [];
   for (const [key, value] of Object.entries(update)) {
     if (value === undefined) continue;
-    const spec = specs[key];
-    if (!spec || ORIGIN_KEYS[key] !== undefined || key === "id") {
+    const spec = Object.hasOwn(specs, key) ? specs[key] : undefined;
+    if (!spec || Object.hasOwn(ORIGIN_KEYS, key) || key === "id") {
       problems.push({ key, value: String(value), expected: "a trace key of this readout", message: `${key}: not a trace key this readout can write (origin keys and id are the origin's)` });
       continue;
     }

@@ -10,7 +10,7 @@
 import { UNDEF } from "./bytes.js";
 import { readStringAttributes, type StringAttribute } from "./attributes.js";
 import { checkNumeric, convertible, toFloat64 } from "./data.js";
-import { damaged, FormatUnsupported, FormatValueError, unsupported } from "./errors.js";
+import { damaged, FormatValueError, unsupported } from "./errors.js";
 import { checkChunkLookups } from "./btree1.js";
 import { readMembers, type Members } from "./group.js";
 import { readGlobalHeap, type GlobalHeapCollection } from "./heaps.js";

@@ -8,7 +8,7 @@
  * @internal
  * @module
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { damaged, FormatNotHdf5 } from "./errors.js";
 
 const PAGE = 4096;
@@ -51,7 +51,7 @@ export class ByteReader {
    */
   static open(path: string, fd?: number): ByteReader {
     const own = fd === undefined;
-    const descriptor = fd ?? openSync(path, "r");
+    const descriptor = fd ?? openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not block the open
     try {
       const st = fstatSync(descriptor);
       if (st.isDirectory()) throw new FormatNotHdf5("it is a directory");

@@ -33,7 +33,7 @@
  * @internal
  * @module
  */
-import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { readStringAttributes, type StringAttribute } from "./attributes.js";
 import { readGroupTree, type SymbolEntry } from "./btree1.js";
 import { UNDEF, readUint } from "./bytes.js";
@@ -102,6 +102,8 @@ export type SourceLock = (path: string) => () => void;
 export class SpliceFailure extends Error {
   override readonly name = "SpliceFailure";
   readonly code: string;
+  /** The spliced file, when the failure is about writing it (not about reading a source). */
+  target?: string;
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
@@ -694,7 +696,7 @@ class Source {
     for (let attempt = 0; ; attempt++) {
       let fd: number;
       try {
-        fd = openSync(path, "r");
+        fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not block the open (it is refused below)
       } catch (e) {
         throw failure(e, `cannot open ${path}`);
       }
@@ -992,7 +994,8 @@ export class SpliceWriter {
   readonly path: string;
   readonly #lock: SourceLock;
   #fd: number;
-  #failed = false;
+  /** The failure that stopped the writing: every later step fails with it. */
+  #failed: SpliceFailure | null = null;
   /** End of what is written so far. */
   #end = SUPERBLOCK_SIZE;
   #staged: Staged | null = null;
@@ -1024,7 +1027,7 @@ export class SpliceWriter {
 
   #usable(): void {
     if (this.#fd < 0) throw new SpliceFailure("ECLOSED", `the spliced file ${this.path} is already finished or aborted`);
-    if (this.#failed) throw new SpliceFailure("ESTATE", `an earlier step of writing ${this.path} failed; abort it`);
+    if (this.#failed) throw this.#failed;
   }
 
   /**
@@ -1032,9 +1035,11 @@ export class SpliceWriter {
    * and locked) until {@link SpliceWriter.commit} or {@link SpliceWriter.discard}.
    * `next`, the source to be staged after this one, is opened, locked and
    * read ahead meanwhile (when it cannot be, its own stage says why).
+   * `verify` is handed the source's locked descriptor before it is read (it
+   * throws when that is not the file the caller expects).
    * @throws SpliceFailure (EBUSY, ENOENT, EACCES, EIO) when the source cannot be opened, locked or read
    */
-  stage(source: string, limits: ParseLimits, next?: string): ParseReport {
+  stage(source: string, limits: ParseLimits, next?: string, verify?: (fd: number) => void): ParseReport {
     this.#usable();
     this.discard();
     let ahead = this.#ahead;
@@ -1048,6 +1053,7 @@ export class SpliceWriter {
     let slot: Slot | null = null;
     let report: ParseReport;
     try {
+      verify?.(file.fd);
       if (next !== undefined) this.#readAhead(next);
       const whole = () => {
         if (ahead?.slot) {
@@ -1136,8 +1142,7 @@ export class SpliceWriter {
       try {
         this.#copy(staged, base);
       } catch (e) {
-        this.#failed = true;
-        throw e;
+        throw this.#fail(e);
       }
       for (const m of members) {
         this.#names.add(m.name);
@@ -1193,9 +1198,16 @@ export class SpliceWriter {
       }
       return eoa;
     } catch (e) {
-      this.#failed = true;
-      throw e;
+      throw this.#fail(e);
     }
+  }
+
+  /** Records the failure that stops the writing (a failed write of the target is about the target). */
+  #fail(e: unknown): SpliceFailure {
+    const f = failure(e, `cannot write ${this.path}`);
+    f.target ??= this.path;
+    this.#failed ??= f;
+    return f;
   }
 
   /** Closes everything without finishing (idempotent). */
@@ -1222,8 +1234,7 @@ export class SpliceWriter {
     try {
       return this.#io.take();
     } catch (e) {
-      this.#failed = true;
-      throw failure(e, `cannot write ${this.path}`);
+      throw this.#fail(e);
     }
   }
 
@@ -1232,8 +1243,7 @@ export class SpliceWriter {
     try {
       this.#io.drain();
     } catch (e) {
-      this.#failed = true;
-      throw failure(e, `cannot write ${this.path}`);
+      throw this.#fail(e);
     }
   }
 
