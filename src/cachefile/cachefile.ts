@@ -16,6 +16,7 @@ import { resolve } from "node:path";
 import { ClosedError, CorruptFileError, describe, IndexRangeError, IndexTypeError, LayoutError, ShapeMismatchError } from "../errors.js";
 import type { RawData } from "../hdf5/file.js";
 import type { FallbackEvent, Hdf5Source } from "../hdf5/source.js";
+import type { FormatCaches } from "../hdf5/format/file.js";
 import { normalizeAttrValue } from "../pyliteral.js";
 import { expandUser, toPath } from "../paths.js";
 import { sameStamp, type Stamp, stampOf } from "./freshness.js";
@@ -177,6 +178,8 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #onFallback: ((e: FallbackEvent) => void) | undefined;
   /** Where the index's objects are in the file, valid with the index (same stamp). */
   #addresses = new Map<string, number>();
+  /** What was parsed of the file, valid with the index (same stamp): sessions of the unchanged file parse nothing twice. */
+  #caches: FormatCaches | undefined;
 
   /**
    * Opens a CacheFile and indexes its origins and traces.
@@ -271,7 +274,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #readOptions(): ReadOptions {
     return {
       ...(this.#onFallback ? { onFallback: this.#onFallback } : {}),
-      ...(this.#index && this.#indexTrusted && this.#indexStamp ? { addresses: this.#addresses, addressesStamp: this.#indexStamp } : {}),
+      ...(this.#index && this.#indexTrusted && this.#indexStamp ? { addresses: this.#addresses, addressesStamp: this.#indexStamp, ...(this.#caches ? { caches: this.#caches } : {}) } : {}),
     };
   }
 
@@ -311,6 +314,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     try {
       this.#index = build();
       this.#addresses = s.source.addresses;
+      this.#caches = s.source.caches;
     } catch (e) {
       this.#closeSession();
       throw e;
@@ -883,9 +887,11 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     const after = w.close(committed !== undefined);
     if (committed === undefined) return;
     if (committed !== "unknown" && committed.addresses) {
+      // Appended: nothing parsed moved; the rewritten objects are elsewhere now.
       for (const [path, addr] of committed.addresses) this.#addresses.set(path, addr);
     } else {
       this.#addresses = new Map();
+      this.#caches = undefined;
     }
     this.#indexStamp = after;
     this.#indexTrusted = true;
@@ -896,6 +902,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     if (!this.#index || !this.#indexTrusted || !sameStamp(before, this.#indexStamp)) {
       this.#index = buildIndex(w.source);
       this.#addresses = w.source.addresses;
+      this.#caches = w.source.caches;
       this.#indexStamp = undefined;
     }
     return this.#index;

@@ -13,6 +13,7 @@ import { CacheFileError, FileInUseError, fromErrno } from "../errors.js";
 import { fstatSync } from "node:fs";
 import type { CommitTarget } from "./commit.js";
 import { Hdf5Source, type FallbackEvent } from "../hdf5/source.js";
+import type { FormatCaches } from "../hdf5/format/file.js";
 import { native, type LockHandle } from "../hdf5/native.js";
 import { markOwnWrite, sameStamp, type Stamp, stampOf, stampOfFd, trustworthy } from "./freshness.js";
 
@@ -109,9 +110,16 @@ function lockError(e: unknown, file: string, timeout: number): unknown {
 /** What a read session is opened with: who hears of libhdf5 fallbacks, and object addresses known for the file as it is. */
 export interface ReadOptions {
   onFallback?: (e: FallbackEvent) => void;
-  /** Known addresses, valid for the file when its stamp equals `addressesStamp`. */
+  /** Known addresses and what was parsed of the file, valid for it when its stamp equals `addressesStamp`. */
   addresses?: Map<string, number>;
+  caches?: FormatCaches;
   addressesStamp?: Stamp;
+}
+
+/** The addresses and parse known of the file, when its stamp now proves them valid. */
+function known(file: string, stamp: Stamp, options: ReadOptions): { addresses?: Map<string, number>; caches?: FormatCaches } {
+  if (!options.addresses || !trustworthy(file, stamp) || !sameStamp(stamp, options.addressesStamp)) return {};
+  return { addresses: options.addresses, ...(options.caches ? { caches: options.caches } : {}) };
 }
 
 /** Waits while a writer of this library waits for or holds the file; false when the time ran out. */
@@ -131,8 +139,7 @@ function session(file: string, lock: LockHandle, timeout: number, options: ReadO
   try {
     const fd = native.lockFd(lock);
     stamp = stampOfFd(fd);
-    const known = options.addresses && trustworthy(file, stamp) && sameStamp(stamp, options.addressesStamp) ? options.addresses : undefined;
-    source = Hdf5Source.open(file, { fd, ...(options.onFallback ? { onFallback: options.onFallback } : {}), ...(known ? { addresses: known } : {}) });
+    source = Hdf5Source.open(file, { fd, ...(options.onFallback ? { onFallback: options.onFallback } : {}), ...known(file, stamp, options) });
   } catch (e) {
     native.lockRelease(lock);
     throw e;
@@ -259,8 +266,7 @@ function writeSession(file: string, lock: LockHandle, options: ReadOptions): Wri
   try {
     fd = native.lockFd(lock);
     const stamp = stampOfFd(fd);
-    const known = options.addresses && trustworthy(file, stamp) && sameStamp(stamp, options.addressesStamp) ? options.addresses : undefined;
-    source = Hdf5Source.open(file, { fd, libhdf5Locking: false, keepObjects: true, ...(known ? { addresses: known } : {}) });
+    source = Hdf5Source.open(file, { fd, libhdf5Locking: false, keepObjects: true, ...known(file, stamp, options) });
   } catch (e) {
     native.lockRelease(lock);
     throw e;

@@ -15,7 +15,7 @@ import { read } from "node:fs";
 import { CorruptFileError, fromErrno, LayoutError, NotHdf5Error, TruncatedFileError } from "../errors.js";
 import { H5File, MAX_ELEMENTS, type ObjectKind, type RawData } from "./file.js";
 import { FormatDamage, FormatNotHdf5, FormatTruncated, FormatUnsupported, FormatValueError } from "./format/errors.js";
-import { FormatFile, isLittleFloat64, type ValuesLocation, valuesFrom } from "./format/file.js";
+import { type FormatCaches, FormatFile, isLittleFloat64, type ValuesLocation, valuesFrom } from "./format/file.js";
 import type { Member } from "./format/group.js";
 import { setOwn } from "../own.js";
 
@@ -47,6 +47,11 @@ export interface SourceOptions {
   libhdf5Locking?: boolean;
   /** Keep every object parsed (for a writer, which reads each object it changes twice), not only the latest few thousand. */
   keepObjects?: boolean;
+  /**
+   * What an earlier source of the same file parsed (the caller vouches that
+   * nothing at those addresses changed): used, and added to.
+   */
+  caches?: FormatCaches;
   /**
    * Where objects are, by path, as an earlier source of the same unchanged
    * file learnt them (the caller vouches that the file did not change): the
@@ -155,7 +160,7 @@ export class Hdf5Source implements Disposable {
   static open(path: string, options: SourceOptions = {}): Hdf5Source {
     let format: FormatFile;
     try {
-      format = FormatFile.open(path, options.fd);
+      format = FormatFile.open(path, options.fd, options.caches);
     } catch (e) {
       if (!(e instanceof FormatUnsupported)) throw mapFormatError(e, path);
       const source = new Hdf5Source(path, undefined, e.message, options);
@@ -169,6 +174,11 @@ export class Hdf5Source implements Disposable {
   /** The addresses this source knows (to hand to a later source of the unchanged file). @internal */
   get addresses(): Map<string, number> {
     return this.#addresses;
+  }
+
+  /** What the format module parsed of the file (to hand to a later source of the unchanged file), or undefined when it declined the file. @internal */
+  get caches(): FormatCaches | undefined {
+    return this.#format?.caches;
   }
 
   /** The format module's view of the file, or undefined when it declined the file. @internal */

@@ -14,6 +14,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { readBtree2 } from "./btree2.js";
+import { attributeNameAt, NameSet } from "./nameSet.js";
 import { Cursor, readUint, UNDEF } from "./bytes.js";
 import { damaged, FormatValueError, unsupported } from "./errors.js";
 import { FractalHeap } from "./fractalHeap.js";
@@ -174,8 +175,13 @@ export function readStringAttributes(
 ): StringAttribute[] {
   if (info.attributesDeclined) unsupported(info.attributesDeclined);
   const out: Decoded[] = [];
+  const wanted = only && new NameSet(only);
+  const isWanted = (buf: Buffer, start: number, n: number) => {
+    const at = attributeNameAt(buf, start, n);
+    return at === undefined || wanted!.find(buf, at[0], at[1]) !== undefined;
+  };
   for (const m of info.attributes) {
-    if (only && !only.has(messageName(m.bytes, m.start, m.size))) continue;
+    if (wanted && !isWanted(m.bytes, m.start, m.size)) continue;
     out.push(decodeAttribute(m.bytes, m.start, m.size, m.addr, m.creationOrder, out.length, what, collection));
   }
   const dense = info.attributeInfo;
@@ -187,7 +193,7 @@ export function readStringAttributes(
       if (record[8]! & 0x01) unsupported(`a shared attribute message in ${what}`);
       const order = readUint(record, 9, 4);
       const body = heap.object(record.subarray(0, 8));
-      if (only && !only.has(messageName(body, 0, body.length))) continue;
+      if (wanted && !isWanted(body, 0, body.length)) continue;
       out.push(decodeAttribute(body, 0, body.length, -1, order, out.length, what, collection));
     }
   }
@@ -229,16 +235,6 @@ function byName(list: Decoded[]): Decoded[] {
   const out = new Array<Decoded>(n);
   for (let i = 0; i < n; i++) out[i] = list[order[i]!]!;
   return out;
-}
-
-/** The name an attribute message holds (for a filter: a message too short for one gives "", and is decoded, and judged, in full). */
-function messageName(buf: Buffer, start: number, n: number): string {
-  if (n < 10) return "";
-  const version = buf[start]!;
-  const nameSize = buf[start + 2]! | (buf[start + 3]! << 8);
-  const at = start + (version === 3 ? 9 : 8);
-  if (nameSize === 0 || at + nameSize > start + n) return "";
-  return buf.toString("utf8", at, at + nameSize - 1);
 }
 
 function malformed(what: string, addr: number, why: string): never {

@@ -21,7 +21,7 @@ import { ByteReader } from "./reader.js";
 import { readSuperblock, type Superblock } from "./superblock.js";
 import { Cursor } from "./bytes.js";
 
-const MAX_OBJECTS = 4096;
+const MAX_OBJECTS = 16384;
 const MAX_HEAP_BYTES = 64 * 1024 * 1024;
 
 /** Values of a dataset, or why libhdf5 must read them. */
@@ -68,19 +68,43 @@ export function valuesFrom(at: Exclude<ValuesLocation, { libhdf5: string }>, raw
   }
 }
 
+/**
+ * What is parsed of a file, by address: objects, their kinds, global heap
+ * collections. It may outlive one {@link FormatFile} and serve the next
+ * one of the same file for as long as the caller knows that what lies at
+ * those addresses did not change (this library's own writes never change
+ * bytes a parsed structure lies in: src/hdf5/format/rewrite/).
+ */
+export interface FormatCaches {
+  readonly objects: Map<number, ObjectInfo>;
+  readonly kinds: Map<number, ObjectKind>;
+  readonly heaps: Map<number, GlobalHeapCollection>;
+  heapBytes: number;
+}
+
+export function newCaches(): FormatCaches {
+  return { objects: new Map(), kinds: new Map(), heaps: new Map(), heapBytes: 0 };
+}
+
 export class FormatFile {
   readonly reader: ByteReader;
   readonly superblock: Superblock;
-  readonly #objects = new Map<number, ObjectInfo>();
-  readonly #kinds = new Map<number, ObjectKind>();
-  readonly #heaps = new Map<number, GlobalHeapCollection>();
-  #heapBytes = 0;
+  readonly caches: FormatCaches;
+  readonly #ownsCaches: boolean;
+  readonly #objects: Map<number, ObjectInfo>;
+  readonly #kinds: Map<number, ObjectKind>;
+  readonly #heaps: Map<number, GlobalHeapCollection>;
   /** Most parsed objects kept (the oldest dropped first). */
   maxObjects = MAX_OBJECTS;
 
-  private constructor(reader: ByteReader, superblock: Superblock) {
+  private constructor(reader: ByteReader, superblock: Superblock, caches: FormatCaches | undefined) {
     this.reader = reader;
     this.superblock = superblock;
+    this.#ownsCaches = caches === undefined;
+    this.caches = caches ?? newCaches();
+    this.#objects = this.caches.objects;
+    this.#kinds = this.caches.kinds;
+    this.#heaps = this.caches.heaps;
   }
 
   /**
@@ -89,11 +113,11 @@ export class FormatFile {
    * opens the file itself.
    * @throws FormatNotHdf5 / FormatTruncated / FormatDamage / FormatUnsupported, or the file system's error
    */
-  static open(path: string, fd?: number): FormatFile {
+  static open(path: string, fd?: number, caches?: FormatCaches): FormatFile {
     const reader = ByteReader.open(path, fd);
     try {
       const sb = readSuperblock(reader);
-      const file = new FormatFile(reader, sb);
+      const file = new FormatFile(reader, sb, caches);
       if (sb.extension !== UNDEF) file.#readExtension(sb.extension);
       return file;
     } catch (e) {
@@ -112,8 +136,10 @@ export class FormatFile {
 
   close(): void {
     this.reader.close();
-    this.#objects.clear();
-    this.#heaps.clear();
+    if (this.#ownsCaches) {
+      this.#objects.clear();
+      this.#heaps.clear();
+    }
   }
 
   [Symbol.dispose](): void {
@@ -174,11 +200,11 @@ export class FormatFile {
     if (hit) return hit;
     const c = readGlobalHeap(this.reader, addr);
     this.#heaps.set(addr, c);
-    this.#heapBytes += c.bytes.length;
-    while (this.#heapBytes > MAX_HEAP_BYTES && this.#heaps.size > 1) {
+    this.caches.heapBytes += c.bytes.length;
+    while (this.caches.heapBytes > MAX_HEAP_BYTES && this.#heaps.size > 1) {
       const [oldest, dropped] = this.#heaps.entries().next().value!;
       this.#heaps.delete(oldest);
-      this.#heapBytes -= dropped.bytes.length;
+      this.caches.heapBytes -= dropped.bytes.length;
     }
     return c;
   }

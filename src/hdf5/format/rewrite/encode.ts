@@ -83,15 +83,6 @@ export interface AttributeLayout {
   space: Dataspace;
 }
 
-/** The name of an attribute message body, read without the rest ("" when it does not fit: {@link attributeLayout} judges it). */
-export function attributeName(body: Buffer): string {
-  if (body.length < 10) return "";
-  const nameSize = body.readUInt16LE(2);
-  const at = body[0] === 3 ? 9 : 8;
-  if (nameSize === 0 || at + nameSize > body.length) return "";
-  return body.toString("utf8", at, at + nameSize - 1);
-}
-
 /** Parses an attribute message body (versions 1 to 3) far enough to find its parts; damage when they do not fit. */
 export function attributeLayout(body: Buffer, what: string): AttributeLayout {
   const bad = (why: string): never => damaged(`attribute message of ${what}: ${why}`);

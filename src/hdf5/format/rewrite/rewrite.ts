@@ -32,7 +32,6 @@ import type { ByteReader } from "../reader.js";
 import type { Superblock } from "../superblock.js";
 import {
   attributeLayout,
-  attributeName,
   encodeHeaderV1,
   isScalarVlenString,
   mayHoldAddresses,
@@ -43,6 +42,7 @@ import {
   stringAttributeMessage,
   writeHeapId,
 } from "./encode.js";
+import { attributeNameAt, NameSet } from "../nameSet.js";
 import { copyLocalHeap, emitTree, patchEntry, readTree, treeBytes } from "./groupTree.js";
 import { GlobalHeapWriter, Output, writeAddress, writeU64 } from "./output.js";
 
@@ -203,42 +203,46 @@ class Rewriter {
 
     const messages: OutMessage[] = [];
     const pending = new Map(node.attrs);
+    const names = !compact && pending.size > 0 ? new NameSet(pending.keys()) : undefined;
     const sharedAttrs = header.messages.some((m) => m.type === MSG.ATTRIBUTE && m.flags & FLAG_SHARED);
     if (sharedAttrs && (compact || pending.size > 0)) unsupported(`${path} has shared attribute messages`);
     for (const m of header.messages) {
-      const body = m.body;
+      // (`m.body` makes a view: only for the messages changed.)
       if (compact && m.flags & FLAG_SHARED) unsupported(`${path} has a shared ${m.type === MSG.DATATYPE ? "datatype" : "message"}`);
       switch (m.type) {
         case MSG.NIL:
-          if (path === "/") this.unusedBefore = readSpaceRecord(body) ?? this.unusedBefore;
+          if (path === "/") this.unusedBefore = readSpaceRecord(m.body) ?? this.unusedBefore;
           continue;
         case MSG.CONTINUATION:
           continue;
         case MSG.SYMBOL_TABLE: {
           if (!placedTree) break;
-          const b = Buffer.from(body);
+          const b = Buffer.from(m.body);
           writeAddress(b, 0, placedTree.btree);
           writeAddress(b, 8, placedTree.heap);
           messages.push({ type: m.type, flags: m.flags, body: b });
           continue;
         }
         case MSG.LAYOUT: {
-          const b = this.#layout(body, m.addr, path, header.messages, node.data);
-          messages.push({ type: m.type, flags: m.flags, body: b });
+          const b = this.#layout(m.body, m.addr, path, header.messages, node.data);
+          messages.push(b === m.body ? { from: m } : { type: m.type, flags: m.flags, body: b });
           continue;
         }
         case MSG.ATTRIBUTE: {
           if (m.flags & FLAG_SHARED) break;
-          if (!compact && (pending.size === 0 || !pending.has(attributeName(body)))) break;
-          const a = attributeLayout(body, path);
+          if (!compact) {
+            const at = names && attributeNameAt(m.bytes, m.start, m.size);
+            if (!at || names!.find(m.bytes, at[0], at[1]) === undefined) break;
+          }
+          const a = attributeLayout(m.body, path);
           const value = pending.get(a.name);
           if (value !== undefined) {
             pending.delete(a.name);
             const id = this.heap.add(Buffer.from(value, "utf8"));
-            if (isScalarVlenString(a, body.length, false)) this.unused += 16 + alignUp(readHeapId(body, a.dataAt).length, 8);
+            if (isScalarVlenString(a, m.body.length, false)) this.unused += 16 + alignUp(readHeapId(m.body, a.dataAt).length, 8);
             let b: Buffer;
-            if (isScalarVlenString(a, body.length, true)) {
-              b = Buffer.from(body);
+            if (isScalarVlenString(a, m.body.length, true)) {
+              b = Buffer.from(m.body);
               writeHeapId(b, a.dataAt, id);
             } else {
               b = stringAttributeMessage(a.name, id);
@@ -247,11 +251,11 @@ class Rewriter {
             continue;
           }
           if (!compact) break;
-          if (isScalarVlenString(a, body.length, false)) {
-            const old = readHeapId(body, a.dataAt);
+          if (isScalarVlenString(a, m.body.length, false)) {
+            const old = readHeapId(m.body, a.dataAt);
             if (old.collection === 0) break; // a null string: no heap object
-            const bytes = globalHeapValue(new Cursor(body, m.addr, `attribute ${a.name} of ${path}`, a.dataAt), this.#collection, `attribute ${a.name} of ${path}`);
-            const b = Buffer.from(body);
+            const bytes = globalHeapValue(new Cursor(m.body, m.addr, `attribute ${a.name} of ${path}`, a.dataAt), this.#collection, `attribute ${a.name} of ${path}`);
+            const b = Buffer.from(m.body);
             writeHeapId(b, a.dataAt, this.heap.add(bytes ?? new Uint8Array(0)));
             messages.push({ type: m.type, flags: m.flags, body: b });
             continue;
@@ -260,7 +264,7 @@ class Rewriter {
           break;
         }
         case MSG.ATTRIBUTE_INFO: {
-          const c = new Cursor(body, m.addr, `attribute info message of ${path}`);
+          const c = new Cursor(m.body, m.addr, `attribute info message of ${path}`);
           c.u8();
           const flags = c.u8();
           if (flags & 0x01) c.u16();

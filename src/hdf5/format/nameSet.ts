@@ -1,0 +1,44 @@
+/**
+ * A set of names looked up by their UTF-8 bytes where they lie in a
+ * buffer, without decoding them: for the few attributes a writer or a
+ * selective read wants among the dozens each object carries.
+ * @internal
+ * @module
+ */
+
+export class NameSet {
+  readonly #byLength = new Map<number, { name: string; bytes: Buffer }[]>();
+
+  constructor(names: Iterable<string>) {
+    for (const name of names) {
+      const bytes = Buffer.from(name, "utf8");
+      let list = this.#byLength.get(bytes.length);
+      if (!list) this.#byLength.set(bytes.length, (list = []));
+      list.push({ name, bytes });
+    }
+  }
+
+  /** The name whose bytes are `buf[start, end)`, or undefined when none is. */
+  find(buf: Uint8Array, start: number, end: number): string | undefined {
+    const list = this.#byLength.get(end - start);
+    if (!list) return undefined;
+    outer: for (const { name, bytes } of list) {
+      for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) continue outer;
+      return name;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Where the name of an attribute message lies in `buf` (the message's body
+ * at `start`, `n` bytes: versions 1 to 3), without its NUL; undefined when
+ * it does not fit (the full decoder judges such a message).
+ */
+export function attributeNameAt(buf: Uint8Array, start: number, n: number): [number, number] | undefined {
+  if (n < 10) return undefined;
+  const nameSize = buf[start + 2]! | (buf[start + 3]! << 8);
+  const at = start + (buf[start] === 3 ? 9 : 8);
+  if (nameSize === 0 || at + nameSize > start + n) return undefined;
+  return [at, at + nameSize - 1];
+}
