@@ -155,6 +155,23 @@ describe.skipIf(!isRoot)("a full disk (a tmpfs filled to many levels; root)", ()
     });
   }
 
+  it("libhdf5 writing a file on a full disk: its close fails, and the process still exits cleanly (no crash in libhdf5's exit handler)", () => {
+    const file = onFullDisk(8 * 1024);
+    const script = `
+import { H5File } from ${JSON.stringify(join(ROOT, "dist", "hdf5", "file.js"))};
+const f = H5File.open(process.argv[1], "amend", { locking: false });
+let wrote = "yes";
+try { for (let i = 0; i < 200; i++) f.setAttrs("/", { ["big" + i]: "x".repeat(64 * 1024) }); } catch (e) { wrote = e.code; }
+let closed = "yes";
+try { f.close(); } catch (e) { closed = e.code; }
+process.stdout.write(JSON.stringify({ wrote, closed }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script, file], { encoding: "utf8", timeout: 60_000 });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { wrote: string; closed: string };
+    expect([out.wrote, out.closed]).toContain("ENOSPC");
+  });
+
   it("cachefile merge onto a disk that fills while the copy is written behind: DiskFullError naming the target, no temporary file left", () => {
     onFullDisk(3 * 1024 * 1024);
     const sources = Array.from({ length: 8 }, (_, i) => {
