@@ -246,7 +246,7 @@ const EXPECTED: Record<ValueKind, string> = {
   number: "a number",
   "positive-or-inf": "a positive number or inf",
   bool: "True or False",
-  coords: "a list of three numbers (MNI mm), e.g. [37.0, 22.8, 54.2]",
+  coords: "a list of three finite numbers (MNI mm), e.g. [37.0, 22.8, 54.2], or [nan, nan, nan] for none",
   "number-list": "a list of numbers",
   "string-list": "a list of texts, e.g. ['EDC_L']",
   text: "text",
@@ -306,8 +306,11 @@ function checkKind(kind: ValueKind, text: string): boolean {
       return d.ok && typeof d.value === "boolean";
     }
     case "coords": {
+      // Three finite numbers, or three NaN (offspect's "no coordinates"): a mix reads back as neither.
       const list = decodedList(text);
-      return list !== undefined && list.length === 3 && list.every((x) => isNum(x) && Number.isFinite(Number(x)));
+      if (list === undefined || list.length !== 3 || !list.every(isNum)) return false;
+      const n = list.map(Number);
+      return n.every(Number.isFinite) || n.every(Number.isNaN);
     }
     case "number-list":
       return decodedList(text)?.every(isNum) ?? false;

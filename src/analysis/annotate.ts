@@ -12,8 +12,9 @@
  *   checks, one batch write per file). The other measures are returned,
  *   not stored.
  * - A trace is written only while all four peak fields are null (`None`,
- *   `null`, empty or missing): what a person set is kept, unless
- *   `overwrite`. A zero crossing that does not exist is stored as null only
+ *   `null`, empty or missing), or were set by an earlier annotate (its
+ *   `examiner` is {@link ANNOTATOR}, which every trace written gets): what
+ *   a person set is kept, unless `overwrite`. A zero crossing that does not exist is stored as null only
  *   where a value would otherwise stay from before (with `overwrite`).
  * - `rejectBackground` (off by default) also sets `reject` to true on the
  *   traces written whose background EMG is active.
@@ -43,7 +44,14 @@ export const STORED_MEASURES = Object.freeze([
   "zcr_latency_ms",
 ] as const);
 
-/** The four peak fields: a trace where any of them is set counts as annotated by a person. */
+/**
+ * What annotate stores as the trace's `examiner` (offspect's field for who
+ * annotated it) on every trace it writes: a later run knows its own values
+ * from a person's.
+ */
+export const ANNOTATOR = "cachefile annotate";
+
+/** The four peak fields: a trace where any of them is set counts as annotated by a person (unless its examiner is {@link ANNOTATOR}). */
 export const PEAK_FIELDS = Object.freeze(["neg_peak_magnitude_uv", "neg_peak_latency_ms", "pos_peak_magnitude_uv", "pos_peak_latency_ms"] as const);
 
 /** Progress of a batch, in traces over all files. */
@@ -170,16 +178,17 @@ function* annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOn
       const row: AnnotatedTrace = { file: cf.fname, index, origin: attrs["origin"] ?? "", ...m, written: false, rejected: false, status: "not-stored" };
       const keys = storedKeys(attrs);
       if (keys.length > 0) {
-        const annotated = PEAK_FIELDS.some((k) => (keys as readonly string[]).includes(k) && !attrIsNull(attrs, k));
+        const annotated = PEAK_FIELDS.some((k) => (keys as readonly string[]).includes(k) && !attrIsNull(attrs, k)) && attrs["examiner"] !== ANNOTATOR;
         if (annotated && !options.overwrite) row.status = "kept";
         else {
-          const values: Record<string, number | boolean | null> = {};
+          const values: Record<string, number | boolean | string | null> = {};
           for (const k of keys) {
             const v = m[k];
             if (v !== null) values[k] = v;
             else if (!attrIsNull(attrs, k)) values[k] = null;
           }
           if (options.rejectBackground && m.background_active === true && !truthy(decodeText(attrs["reject"]))) values["reject"] = true;
+          values["examiner"] = ANNOTATOR;
           row.status = options.dryRun ? "dry-run" : "unchanged";
           plan.updates.push({ index, values });
           plan.updateRows.push(row);

@@ -17,6 +17,7 @@ export {
   type TraceMeasures,
 } from "./measures.js";
 export {
+  ANNOTATOR,
   PEAK_FIELDS,
   STORED_MEASURES,
   annotateFile,

@@ -28,7 +28,8 @@ import { AnalysisError, PartialWriteError } from "./errors.js";
  */
 export interface MeasureUpdate {
   index: number;
-  values: Record<string, number | boolean | null>;
+  /** Numbers, booleans and null as above; text for text keys (`examiner`, `comment`), stored as it is. */
+  values: Record<string, number | boolean | string | null>;
 }
 
 /** What {@link writeMeasures} did. */
@@ -40,7 +41,8 @@ export interface WriteMeasuresResult {
 }
 
 /** A value as stored (see {@link MeasureUpdate}). */
-function storedText(v: number | boolean | null): string {
+function storedText(v: number | boolean | string | null): string {
+  if (typeof v === "string") return v;
   if (typeof v === "number") return encodeFloat(v);
   if (typeof v === "boolean") return v ? "True" : "False";
   return encode(v);
@@ -98,11 +100,12 @@ export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], 
           cf.fname,
         );
       }
-      if (!(value === null || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value)))) {
+      const isText = typeof value === "string" && spec.kind === "text";
+      if (!(isText || value === null || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value)))) {
         throw new AnalysisError(
           "EANALYSISINPUT",
           key,
-          `expected a finite number, a boolean or null for ${key} of trace ${u.index}, got ${describe(value)}: nothing was written`,
+          `expected a finite number, a boolean or null for ${key} of trace ${u.index}${spec.kind === "text" ? " (or text)" : ""}, got ${describe(value)}: nothing was written`,
           cf.fname,
         );
       }

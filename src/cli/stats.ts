@@ -72,18 +72,20 @@ const f = (v: number | null | undefined, d = 1) => (v === null || v === undefine
 const xyz = (v: readonly number[] | null) => (v ? `(${v.map((x) => f(x)).join(", ")})` : "-");
 const pair = (v: readonly [number, number] | null | undefined, d = 1) => (v ? ` [${f(v[0], d)}, ${f(v[1], d)}]` : "");
 
-function text(s: MapStats): string {
+function text(s: MapStats, log: boolean): string {
   const lines: string[] = [];
+  // The values are Vpp in µV, or log10(Vpp + 1) with --log (no unit then).
+  const unit = log ? " (log10(µV + 1))" : " µV";
   const level = `${Math.round(s.bootstrap.level * 100)}%`;
   const scope = (name: string, x: ScopeStats) => {
     const c = x.ci;
     const cog = c?.cog_mni ? ` [${c.cog_mni.map((p) => `${f(p[0])}..${f(p[1])}`).join(", ")}]` : "";
-    lines.push(`${name}: ${x.traces_used} traces at ${x.sites} sites, ${x.excitable_sites} excitable (mean >= ${s.threshold})`);
+    lines.push(`${name}: ${x.traces_used} traces at ${x.sites} sites, ${x.excitable_sites} excitable (mean >= ${s.threshold}${unit})`);
     if (x.traces_used === 0) return;
     lines.push(`  CoG (amplitude-weighted) ${xyz(x.cog_mni)} mm${cog}`);
     lines.push(`  CoG (unweighted)         ${xyz(x.cog_unweighted_mni)} mm`);
-    lines.push(`  hotspot                  ${xyz(x.hotspot_mni)} mm, ${f(x.hotspot_uv)}`);
-    lines.push(`  volume                   ${f(x.volume_uv)}${pair(c?.volume_uv)}`);
+    lines.push(`  hotspot                  ${xyz(x.hotspot_mni)} mm, ${f(x.hotspot_uv)}${unit}`);
+    lines.push(`  volume                   ${f(x.volume_uv)}${unit}${pair(c?.volume_uv)} (the sum of the excitable sites' means)`);
     const method = s.area_method === "grid" ? `grid ${s.grid_mm} mm` : `projection, FWHM ${s.smooth} mm`;
     lines.push(`  area                     ${f(x.area_mm2)} mm²${pair(c?.area_mm2)} (${method})`);
     lines.push(`  spread                   ${f(x.spread_mm)} mm`);
@@ -125,5 +127,5 @@ export async function runStats(files: string[], opts: StatsCliOptions): Promise<
   if (opts.json) process.stdout.write(`${json(s)}\n`);
   else if (opts.csv) {
     process.stdout.write(stringify([[...STATS_COLUMNS], csvRow("all", s), csvRow("left", s.left), csvRow("right", s.right)]));
-  } else process.stdout.write(text(s));
+  } else process.stdout.write(text(s, opts.log === true));
 }

@@ -141,7 +141,10 @@ function typeProblem(value: unknown, spec: KeySpec): string | undefined {
     case "bool":
       return typeof value === "boolean" ? undefined : "true or false";
     case "coords":
-      return Array.isArray(value) && value.length === 3 && value.every((v) => isNumber(v) && Number.isFinite(v)) ? undefined : "[x, y, z] in mm (three finite numbers)";
+      // Three finite numbers, or three NaN (offspect's "no coordinates"): a mix reads back as neither.
+      return Array.isArray(value) && value.length === 3 && value.every(isNumber) && (value.every(Number.isFinite) || value.every(Number.isNaN))
+        ? undefined
+        : "[x, y, z] in mm (three finite numbers, or three NaN for none)";
     case "number-list":
       return Array.isArray(value) && value.every(isNumber) ? undefined : "a list of numbers";
     case "string-list":

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile, FileInUseError, merge, parseTraceAttrs } from "../../src/index.js";
 import {
+  ANNOTATOR,
   AbortedError,
   AnalysisError,
   DiskFullError,
@@ -60,6 +61,7 @@ describe("annotateFile", () => {
       if (i < 6) {
         expect(r.status).toBe("written");
         expect(r.written).toBe(true);
+        expect(after[i]!["examiner"]).toBe(ANNOTATOR); // who wrote them: the next run may replace them
         for (const k of STORED) {
           const v = r[k];
           if (v === null) expect(after[i]![k], `${i} ${k}`).toBe(before[i]![k]);
@@ -75,11 +77,11 @@ describe("annotateFile", () => {
       }
       // Only the readout's keys changed; ptp, onset, rms are not stored.
       const changed = Object.keys(after[i]!).filter((k) => after[i]![k] !== before[i]![k]);
-      for (const k of changed) expect(STORED).toContain(k);
+      for (const k of changed) expect([...STORED, "examiner"]).toContain(k);
       expect(Object.keys(after[i]!).sort()).toEqual(Object.keys(before[i]!).sort());
     });
-    // A second run finds nothing left to do.
-    expect(annotateFileSync(file).map((r) => r.status)).toEqual(rows.map(() => "kept"));
+    // A second run finds nothing left to do: its own values measured again and unchanged, a person's kept.
+    expect(annotateFileSync(file).map((r) => r.status)).toEqual(rows.map((_, i) => (i < 6 ? "unchanged" : "kept")));
   });
 
   it("overwrite replaces a person's values; dryRun writes nothing; a zero crossing that no longer exists is stored as null", () => {
@@ -248,7 +250,7 @@ describe("the async forms", () => {
     expect(asyncRows.map((r) => ({ ...r, file: "" }))).toEqual(syncRows.map((r) => ({ ...r, file: "" })));
     expect(asyncRows.filter((r) => r.written)).toHaveLength(6);
     expect(h5attrs(b)).toEqual(h5attrs(a));
-    expect((await annotateFile(a, { dryRun: true })).map((r) => r.status)).toEqual(syncRows.map(() => "kept"));
+    expect((await annotateFile(a, { dryRun: true })).map((r) => r.status)).toEqual(syncRows.map((r) => (r.written ? "dry-run" : "kept")));
   });
 
   it("turns the event loop while it measures; an abort there, or before the writing, writes nothing (AbortedError)", async () => {
