@@ -132,10 +132,15 @@ function declined(source: string, why: string): null {
   return null;
 }
 
-/** The origins of `source` read through a CacheFile (which checks its whole layout). */
-function openedOrigins(source: string, lockTimeout: number | undefined): SourceOrigins {
+/**
+ * The origins of `source` read through a CacheFile; with `everyTrace`, each
+ * trace's header is read too (a CacheFile reads it on first use), so that a
+ * layout error anywhere is the one opening and reading it gives.
+ */
+function openedOrigins(source: string, lockTimeout: number | undefined, everyTrace = false): SourceOrigins {
   const cf = new CacheFile(source, lockTimeout !== undefined ? { lockTimeout } : {});
   try {
+    if (everyTrace) for (let i = 0; i < cf.length; i++) cf.getTraceAttrs(i);
     return { origins: cf.originAttrs(), scanned: false };
   } finally {
     cf.close();
@@ -228,7 +233,7 @@ function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: 
         if (report.supported) infos = originsOf(report.objects);
         else if (report.damaged) {
           // Checked by a scan only: what opening it says comes first, as when every source was opened to check it.
-          if (scanned.has(source)) openedOrigins(source, options.lockTimeout);
+          if (scanned.has(source)) openedOrigins(source, options.lockTimeout, true);
           throw new CorruptFileError(source, report.reason);
         }
         else reason = report.reason;
@@ -252,7 +257,7 @@ function* writeSpliced(tmp: string, paths: string[], counter: Counter, options: 
       if (infos === null) {
         splicer.discard();
         // Checked by a scan of its first levels only: its whole layout is checked now, before it is read for its values.
-        if (scanned.has(source)) openedOrigins(source, options.lockTimeout);
+        if (scanned.has(source)) openedOrigins(source, options.lockTimeout, true);
         if (strict) throw new CacheFileError("ESPLICE", `${source} cannot be spliced: ${reason}`, { file: source });
         fromValues.push(source);
         options.onSource?.({ file: source, engine: "values", ...(reason !== undefined ? { reason } : {}) });

@@ -503,9 +503,13 @@ print(json.dumps(True))`,
       cf.getTraceAttrs(7); // a new turn: the file is read again, its index too
       const perFirstRead = objects.mock.calls.length;
       objects.mockClear();
+      const read = new Set<number>();
+      for (let k = 0; k < 200; k++) read.add((k * 37) % cf.length);
       for (let k = 0; k < 200; k++) cf.getTraceAttrs((k * 37) % cf.length);
-      // Within the turn: one object header per read (the trace's), whatever the file's size.
-      expect(objects.mock.calls.length, JSON.stringify(objects.mock.calls.map((c) => c[1]))).toBe(200);
+      // Within the turn: the object headers of the traces read, and no other, whatever the file's size.
+      const headers = new Set(objects.mock.calls.map((c) => c[1]));
+      expect(headers.size, JSON.stringify([...headers])).toBe(read.size);
+      expect([...headers].every((p) => /\/traces\/[0-9]+$/.test(String(p)))).toBe(true);
       expect(perFirstRead).toBeLessThan(cf.length);
     } finally {
       objects.mockRestore();

@@ -33,7 +33,7 @@ import {
   writesDone,
   writing,
 } from "./sharing.js";
-import { buildIndex, buildIndexSteps, type TraceIndex } from "./traceIndex.js";
+import { buildIndex, buildIndexSteps, checkedTracePath, type TraceIndex } from "./traceIndex.js";
 import type { CacheFileOptions, TraceAttributes, TraceData, WriteResult } from "./types.js";
 import type { Trace, TraceUpdate } from "../typed/types.js";
 import { decodeTraceAttrs, decodeValue, encodeTraceUpdate, keySpecs } from "../typed/values.js";
@@ -436,7 +436,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    */
   getTraceData(idx: number): TraceData {
     return this.#call((source, index) => {
-      const path = index.tracePath[this.#checkIndex(idx, index)]!;
+      const path = checkedTracePath(source, index, this.#checkIndex(idx, index));
       return toTraceData(source.read(path), this.fname, path);
     });
   }
@@ -451,7 +451,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   getTraceAttrs(idx: number): TraceAttributes {
     return this.#call((source, index) => {
       const i = this.#checkIndex(idx, index);
-      return this.#collapse(source.attrs(index.tracePath[i]!), index, i);
+      return this.#collapse(source.attrs(checkedTracePath(source, index, i)), index, i);
     });
   }
 
@@ -460,7 +460,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     for (let i = 0; ; i++) {
       const item = this.#call((source, index): [TraceData, TraceAttributes] | undefined => {
         if (i >= index.tracePath.length) return undefined;
-        const path = index.tracePath[i]!;
+        const path = checkedTracePath(source, index, i);
         return [toTraceData(source.read(path), this.fname, path), this.#collapse(source.attrs(path), index, i)];
       });
       if (!item) return;
@@ -518,7 +518,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   traceSync(idx: number): Trace {
     return this.#call((source, index) => {
       const i = this.#checkIndex(idx, index);
-      const path = index.tracePath[i]!;
+      const path = checkedTracePath(source, index, i);
       return this.#trace(index, i, path, source.read(path), source.attrs(path));
     });
   }
@@ -532,7 +532,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     checkIndexType(idx);
     return this.#useAsync(async (source, index) => {
       const i = this.#checkIndex(idx, index);
-      const path = index.tracePath[i]!;
+      const path = checkedTracePath(source, index, i);
       const attrs = source.attrs(path);
       const [raw] = await source.readManyAsync([path]);
       return this.#trace(index, i, path, raw!, attrs);
@@ -550,7 +550,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     for (let i = 0; ; i++) {
       const t = this.#call((source, index) => {
         if (i >= index.tracePath.length) return undefined;
-        const path = index.tracePath[i]!;
+        const path = checkedTracePath(source, index, i);
         return this.#trace(index, i, path, source.read(path), source.attrs(path));
       });
       if (!t) return;
@@ -598,7 +598,9 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     if (!Number.isInteger(batch) || batch < 1) throw new ArgumentRangeError(`expected a positive integer for batch, got ${describe(batch)}`);
     const read = (start: number) =>
       this.#useAsync(async (source, index) => {
-        const paths = index.tracePath.slice(start, start + batch);
+        const end = Math.min(start + batch, index.tracePath.length);
+        const paths: string[] = [];
+        for (let i = start; i < end; i++) paths.push(checkedTracePath(source, index, i));
         const attrs = paths.map((p) => source.attrs(p));
         const raws = await source.readManyAsync(paths);
         return { total: index.tracePath.length, items: raws.map((raw, k) => make(index, start + k, paths[k]!, raw, attrs[k]!)) };
@@ -643,7 +645,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     checkIndexType(idx);
     return this.#useAsync(async (source, index) => {
       const i = this.#checkIndex(idx, index);
-      return this.#collapse(source.attrs(index.tracePath[i]!), index, i);
+      return this.#collapse(source.attrs(checkedTracePath(source, index, i)), index, i);
     });
   }
 
@@ -776,7 +778,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    */
   #plan(w: Writer, index: TraceIndex, i: number, attrs: TraceAttributes | Update): Plan {
     const target = this.#checkIndex(i, index);
-    const path = index.tracePath[target]!;
+    const path = checkedTracePath(w.source, index, target);
     const update = attrs instanceof Update ? attrs : undefined;
     const stored = w.source.attrs(path, update?.only);
     const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
@@ -818,7 +820,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
     const given = normalizeData(data);
     this.#withWriter((w, index) => {
       const target = this.#checkIndex(i, index);
-      const path = index.tracePath[target]!;
+      const path = checkedTracePath(w.source, index, target);
       const stored = w.source.shape(path);
       const storedAs2d = stored.length === 1 ? [stored[0]!, 1] : stored;
       if (storedAs2d.length !== 2 || storedAs2d[0] !== given.shape[0] || storedAs2d[1] !== given.shape[1]) {

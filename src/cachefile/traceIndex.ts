@@ -21,6 +21,12 @@ export interface TraceIndex {
   tracePath: string[];
   /** Number of traces per origin. */
   counts: number[];
+  /**
+   * Per trace, 1 once it was found to be a dataset: the index is built from
+   * the groups' member names alone (no trace's object header parsed), and
+   * each trace is checked when it is first read ({@link checkedTracePath}).
+   */
+  checked: Uint8Array;
 }
 
 /** offspect's order of trace names: by numeric value (then by name, for "7" and "07"). */
@@ -37,7 +43,8 @@ type Members = { name: string; kind: ObjectKind }[];
 const TRACES_PER_STEP = 256;
 
 /**
- * Builds the index from a file's first three levels.
+ * Builds the index from a file's first levels: the origin groups, their
+ * `traces` groups and the names in them.
  * @throws {LayoutError} the file is HDF5 but not laid out as a CacheFile
  */
 export function buildIndex(source: Hdf5Source): TraceIndex {
@@ -45,15 +52,14 @@ export function buildIndex(source: Hdf5Source): TraceIndex {
 }
 
 /**
- * {@link buildIndex} as a generator that yields every few hundred traces
- * (parsing a trace's header to learn that it is a dataset costs about 10
- * µs), so that an async open of a large file does not hold the event loop.
+ * {@link buildIndex} as a generator that yields every few hundred traces,
+ * so that an async open of a large file does not hold the event loop.
  * @throws {LayoutError} as buildIndex
  */
 export function* buildIndexSteps(source: Hdf5Source): Generator<void, TraceIndex> {
   let sinceYield = 0;
   const file = source.path;
-  const index: TraceIndex = { origins: [], traceOrigin: [], tracePath: [], counts: [] };
+  const index: TraceIndex = { origins: [], traceOrigin: [], tracePath: [], counts: [], checked: new Uint8Array(0) };
   const root: Members = source.members("/");
   for (const { name, kind } of root) {
     if (kind !== "group") throw new LayoutError(file, `/${name} is a ${kind}, but the root may only hold origin groups`, "ENOTORIGIN");
@@ -70,13 +76,13 @@ export function* buildIndexSteps(source: Hdf5Source): Generator<void, TraceIndex
       sinceYield = 0;
       yield;
     }
-    const traces = source.members(tracesPath);
-    sinceYield += traces.length;
-    for (const t of traces) {
-      if (t.kind !== "dataset") throw new LayoutError(file, `${tracesPath}/${t.name} is a ${t.kind}, expected a trace dataset`, "ENOTDATASET");
-      if (!TRACE_NAME.test(t.name)) throw new LayoutError(file, `${tracesPath}/${t.name} is not named by an integer trace id`, "ETRACENAME");
+    // The names alone: each trace's header is parsed (and its kind checked) when it is first read.
+    const names = source.keys(tracesPath);
+    sinceYield += names.length;
+    for (const n of names) {
+      if (!TRACE_NAME.test(n)) throw new LayoutError(file, `${tracesPath}/${n} is not named by an integer trace id`, "ETRACENAME");
     }
-    const names = traces.map((t) => t.name).sort(compareTraceNames);
+    names.sort(compareTraceNames);
     const o = index.origins.length;
     index.origins.push(name);
     index.counts.push(names.length);
@@ -85,5 +91,19 @@ export function* buildIndexSteps(source: Hdf5Source): Generator<void, TraceIndex
       index.tracePath.push(`${tracesPath}/${n}`);
     }
   }
+  index.checked = new Uint8Array(index.tracePath.length);
   return index;
+}
+
+/**
+ * The path of trace `i`, checked (the first time) to be a dataset.
+ * @throws {LayoutError} (reason ENOTDATASET) it is a group, a link, or anything but a dataset
+ */
+export function checkedTracePath(source: Hdf5Source, index: TraceIndex, i: number): string {
+  const path = index.tracePath[i]!;
+  if (index.checked[i] === 1) return path;
+  const kind = source.kind(path);
+  if (kind !== "dataset") throw new LayoutError(source.path, `${path} is ${kind === undefined ? "not an object of the file (a link)" : `a ${kind}`}, expected a trace dataset`, "ENOTDATASET");
+  index.checked[i] = 1;
+  return path;
 }

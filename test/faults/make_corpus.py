@@ -146,7 +146,7 @@ def main():
     # -- object headers (version 1, no checksums) -----------------------------------------
     add("ohdr_root_version_bad.hdf5", put(st["root_ohdr"], b"\x09"), "root object header version 9", expect(CORRUPT))
     add("ohdr_origin_version_bad.hdf5", put(st["origin_ohdr"], b"\x09"), "origin group object header version 9", expect(CORRUPT))
-    add("ohdr_trace_garbage.hdf5", put(st["trace0_ohdr"] + 16, b"\xff" * 24), "the first message of trace 0's object header overwritten", expect(CORRUPT))
+    add("ohdr_trace_garbage.hdf5", put(st["trace0_ohdr"] + 16, b"\xff" * 24), "the first message of trace 0's object header overwritten", expect(CORRUPT, open="ok", peek="ok"))
     add("ok_ohdr_trace_nmesgs_huge.hdf5", put(st["trace0_ohdr"] + 2, b"\xff\xff"), "trace 0's object header claims 65535 messages: libhdf5 counts the messages it finds", expect("ok"))
 
     # -- B-tree nodes ("TREE"), symbol nodes ("SNOD"), local heaps ("HEAP") ---------------------
@@ -159,7 +159,7 @@ def main():
     s0, s1 = st["SNOD"][0], st["SNOD"][-1]
     add("snod_signature.hdf5", flipped(s0, 0x01), "root symbol node signature damaged", expect(CORRUPT))
     add("snod_count_huge.hdf5", put(s0 + 6, b"\xff\xff"), "root symbol node claims 65535 symbols", expect(CORRUPT))
-    add("snod_traces_object_address_bad.hdf5", put(s1 + 8 + 8, struct.pack("<Q", 3)), "trace 0's object header address set to 3", expect(CORRUPT))
+    add("snod_traces_object_address_bad.hdf5", put(s1 + 8 + 8, struct.pack("<Q", 3)), "trace 0's object header address set to 3", expect(CORRUPT, open="ok", peek="ok"))
     h0 = st["HEAP"][0]
     add("heap_signature.hdf5", flipped(h0 + 2, 0x02), "root local heap signature damaged", expect(CORRUPT))
     add("heap_data_size_huge.hdf5", put(h0 + 8, struct.pack("<Q", 2**40)), "root local heap data segment of 1 TiB", expect(CORRUPT))
@@ -209,7 +209,7 @@ def main():
 
     def trace_is_group(f):
         f[origin]["traces"].create_group("7")
-    h5py_variant("layout_trace_is_group.hdf5", "a group among the trace datasets", expect(layout("ENOTDATASET")), trace_is_group)
+    h5py_variant("layout_trace_is_group.hdf5", "a group among the trace datasets", expect(layout("ENOTDATASET"), open="ok", peek="ok"), trace_is_group)
 
     def trace_name(f):
         f[origin]["traces"].create_dataset("first", data=np.zeros((4, 1)))
@@ -333,7 +333,7 @@ def main():
     # -- damage in the newer structures (checksummed) --------------------------------------------
     latest = open(os.path.join(OUT, "ok_latest_format.hdf5"), "rb").read()
     oh = find_all(latest, b"OHDR")
-    add("latest_ohdr_checksum.hdf5", flipped(oh[-1] + 20, 0x01, latest), "a bit in a v2 object header (checksum mismatch)", expect(CORRUPT))
+    add("latest_ohdr_checksum.hdf5", flipped(oh[-1] + 20, 0x01, latest), "a bit in a v2 object header (checksum mismatch)", expect(CORRUPT, open="ok", peek="ok"))
     fh = find_all(latest, b"FHDB")
     if fh:
         add("latest_fractal_heap_block.hdf5", flipped(fh[-1] + 30, 0x04, latest), "a bit in the fractal heap direct block holding the origin's attributes", expect("ok", peek=CORRUPT, merge=CORRUPT))

@@ -164,6 +164,8 @@ class Rewriter {
     }
     const header = this.#file.object(addr, path).header;
     if (header.version !== 1) unsupported(`${path} has a version 2 object header`);
+    // An object with other names (hard links) would keep its old header under them: libhdf5 writes it in place.
+    if (header.refcount > 1) unsupported(`${path} has ${header.refcount} names (hard links)`);
     const stab = header.messages.find((m) => m.type === MSG.SYMBOL_TABLE);
     const hasLinks = header.messages.some((m) => m.type === MSG.LINK || m.type === MSG.LINK_INFO);
 
