@@ -88,6 +88,8 @@ function parseXml(file: string, bytes: Buffer, offset: number, what: string): Re
     throw new XdfError("EBADHEADER", file, `the ${what} is not well-formed XML (${(e as Error).message}): the file is damaged`, { offset });
   }
   const info = doc["info"];
+  // an empty <info/> (pyxdf reads it as None) is an element without content
+  if (info === "") return {};
   if (!info || typeof info !== "object") throw new XdfError("EBADHEADER", file, `the ${what} has no <info> element: the file is damaged`, { offset });
   return info as Record<string, unknown>;
 }

@@ -318,9 +318,8 @@ describe("malformed files give typed errors", () => {
     w2.close();
     expectXdfError(() => open(order), "EBADCHUNK");
   });
-  it("random damage: every outcome is a result or a RecordingError, quickly", () => {
+  it("random damage: every outcome is a result or a RecordingError (a hang would hit the test's timeout)", () => {
     const R = rng(2024);
-    const t0 = Date.now();
     let errors = 0;
     for (let k = 0; k < 400; k++) {
       const b = Buffer.from(bytes);
@@ -343,6 +342,5 @@ describe("malformed files give typed errors", () => {
       }
     }
     expect(errors).toBeGreaterThan(50);
-    expect(Date.now() - t0).toBeLessThan(20000);
   });
 });
