@@ -10,12 +10,14 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/cachefile.js";
 import { ARTIFACT_DEFAULTS, detectArtifacts, jumpSigma, parseThreshold } from "../../src/recordings/artifact.js";
 import { ImportError } from "../../src/recordings/errors.js";
 import { importRecordingSync } from "../../src/recordings/import.js";
 import { ROOT, tempDir } from "../helpers/fixtures.js";
+import { makeTmsSession, TMS_SESSION_PULSES } from "../fixtures/recordings/make-tms-session.js";
 import { memorySignal, syntheticEmg } from "./emg.js";
 import { writeBrainVision } from "./writers.js";
 
@@ -134,5 +136,16 @@ describe("import --artifact", () => {
     const sorted = [...iv].sort((a, b) => a - b);
     expect(r.stderr).toMatch(new RegExp(`^found 18 pulses in EDC_L \\(jumps above 40 σ = [0-9.]+ µV, 150 ms apart at least\\); intervals ${sorted[0]!.toFixed(3)} to ${sorted[sorted.length - 1]!.toFixed(3)} s, median [0-9.]+ s: ${iv.map((x) => x.toFixed(2)).join(" ")}$`, "m"));
     expect(r.stdout).toBe(`${out}: 18 traces of EDC_L from nomarkers.vhdr, 200 + 200 samples at 2000 Hz\n`);
+  });
+});
+
+describe("the shipped fixture tms_session.vhdr (README's artifact example)", () => {
+  it("is what make-tms-session.ts writes, and the default threshold finds its 8 pulses within one sample", () => {
+    makeTmsSession(tmp.dir);
+    const shipped = join(ROOT, "test", "fixtures", "recordings");
+    for (const ext of [".vhdr", ".vmrk", ".eeg"]) expect(readFileSync(join(tmp.dir, `tms_session${ext}`)).equals(readFileSync(join(shipped, `tms_session${ext}`))), ext).toBe(true);
+    const r = importRecordingSync(join(shipped, "tms_session.vhdr"), join(tmp.dir, "fixture.hdf5"), { channels: ["FDI_L", "EDC_L"], artifact: "FDI_L" });
+    expect(r.artifact!.samples.map((s, i) => Math.abs(s - Math.round(TMS_SESSION_PULSES[i]! * 2000)) <= 1)).toEqual(TMS_SESSION_PULSES.map(() => true));
+    expect(r.traces).toBe(8);
   });
 });

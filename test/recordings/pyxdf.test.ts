@@ -15,6 +15,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { XdfError } from "../../src/recordings/errors.js";
 import { importRecordingSync } from "../../src/recordings/import.js";
 import { formatInspection, inspectRecordingSync } from "../../src/recordings/inspect.js";
 import { XdfFile } from "../../src/recordings/xdf.js";
@@ -285,5 +286,32 @@ describe("files written here", () => {
     }
     w.close();
     compare(path);
+  });
+});
+
+describe("time that runs backwards", () => {
+  it("where pyxdf reports a negative effective rate, the reader refuses with ETIMEORDER and inspect says why, without a rate", () => {
+    const path = join(tmp.dir, "backwards.xdf");
+    const w = new XdfWriter(path);
+    w.header(1, { name: "EMG", format: "float32", channels: [{ label: "EDC_L" }], srate: 1000 });
+    w.header(2, { name: "Markers", format: "string", channels: 1, srate: 0 });
+    // each stamp 1 ms before the one before: no break (|Δt| is small), one stretch whose line runs backwards
+    w.samples(1, Array.from({ length: 2000 }, (_, k) => 100 - k / 1000), Array.from({ length: 2000 }, () => 0));
+    w.samples(2, [99.5], [["TMS"]]);
+    w.close();
+    const ref = pyxdf(path);
+    expect(ref.streams.find((s) => s.id === 1)!.effective_srate).toBeLessThan(0);
+    let e: unknown;
+    try {
+      importRecordingSync(path, join(tmp.dir, "never.hdf5"), { channels: ["EDC_L"], event: "TMS" });
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(XdfError);
+    expect((e as XdfError).reason).toBe("ETIMEORDER");
+    expect((e as Error).message).toMatch(/stream 1 \(EMG\): pyxdf's synchronisation and dejittering make time run backwards over samples 0 to 1999 \(-0\.001000 s per sample\), so pyxdf's times for this stream are unusable/);
+    const info = inspectRecordingSync(path);
+    expect(info.signals[0]!.effectiveRate).toBeUndefined();
+    expect(formatInspection(info)).toMatch(/stream 1 "EMG" \[EMG\]: 1 channel\(s\) of float32, 1000 Hz, 2000 samples \(time stamps unusable: .*run backwards/);
   });
 });
