@@ -120,6 +120,11 @@ function eachSample(signal: Signal, channel: number, fn: (x: number, i: number) 
  * The robust standard deviation of a channel's sample-to-sample differences,
  * µV: 1.4826 x the median absolute deviation of the differences (of an
  * evenly spaced subset of at most 4 million of them).
+ * @example
+ * ```ts
+ * using rec = BrainVisionRecording.open("S01.vhdr");
+ * jumpSigma(rec, 0); // e.g. 11.6 (µV)
+ * ```
  */
 export function jumpSigma(signal: Signal, channel: number): number {
   const nd = signal.nSamples - 1;

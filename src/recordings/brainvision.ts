@@ -234,8 +234,6 @@ export class BrainVisionRecording implements Signal, Disposable {
   readonly events: RecordingEvent[];
   /** Markers of the marker file past the end of the data: left out of {@link events}, as MNE does (which warns "Omitted N annotation(s) that were outside data range"). */
   readonly omitted: readonly RecordingEvent[];
-  /** The number of {@link omitted} markers. */
-  readonly omittedMarkers: number;
   /** "YYYY-MM-DD HH:MM:SS.ffffff" from the first New Segment marker; undefined when the marker file states none. */
   readonly startDate?: string;
   /** What the reader had to make of a data file cut short (read as MNE reads it: the whole samples it holds). */
@@ -259,7 +257,6 @@ export class BrainVisionRecording implements Signal, Disposable {
     // as MNE, markers past the end of the data are left out (and listed)
     this.events = markers.events.filter((e) => e.sample! < this.nSamples);
     this.omitted = markers.events.filter((e) => e.sample! >= this.nSamples);
-    this.omittedMarkers = this.omitted.length;
     if (markers.startDate !== undefined) this.startDate = markers.startDate;
     if (markerPath !== undefined) this.markerPath = markerPath;
     const warnings: string[] = [];

@@ -11,6 +11,7 @@ import { LOCALITE_STREAMS, localiteStreamPulses } from "./localite.js";
 import { openRecording } from "./open.js";
 import { isTriggerName, triggerValues } from "./triggers.js";
 import { quote, type RecordingEvent } from "./types.js";
+import { channelLabels } from "./xdf.js";
 
 /** One signal (a BrainVision/EDF recording, or an XDF stream). */
 export interface InspectedSignal {
@@ -136,7 +137,7 @@ function* inspectWork(path: string, options: Omit<InspectOptions, "signal">): Ge
           format: s.channelFormat,
           samplingRate: s.nominalSrate,
           nSamples: s.sync.samples,
-          channels: Array.from({ length: s.channelCount }, (_, c) => ({ label: s.channels[c]?.label || `${c}`, unit: s.channels[c]?.unit ?? "" })),
+          channels: channelLabels(s).map((label, c) => ({ label, unit: s.channels[c]?.unit ?? "" })),
         };
         if (s.sync.samples === 0) signals.push({ ...base, duration: 0 });
         else {
@@ -208,7 +209,17 @@ function triggerSummaries(edf: EdfRecording, stim: string | undefined): Inspecte
   });
 }
 
-/** The inspection as text for a terminal. */
+/**
+ * The inspection as text for a terminal (what `cachefile inspect` prints).
+ * @example
+ * ```ts
+ * console.log(formatInspection(inspectRecordingSync("S01.bdf")));
+ * // S01.bdf: bdf, recorded 2024-06-11 09:30:00
+ * // ...
+ * // trigger channel "Status": 120 event(s)
+ * //   "1" x 120 (first at 3.100 s)
+ * ```
+ */
 export function formatInspection(info: Inspection): string {
   const lines: string[] = [`${info.file}: ${info.format}, ${info.date ? `recorded ${info.date}` : "date unknown"}${info.start !== undefined ? `; times from the first sample, LSL ${info.start.toFixed(3)} s` : ""}`];
   for (const s of info.signals) {

@@ -377,10 +377,12 @@ function prepareXdf(xdf: XdfFile, options: PulseOptions, warnings: string[]): Pr
     }
     if (hit.length === 0) findEvents(file, streams.filter((s) => s.markers).flatMap((s) => xdf.markerEvents(s.id)), options.event, "marker", "");
     const { s, events } = hit[0]!;
+    warnings.push(...s.sync.warnings);
     pulses = events.flatMap((e) => at(e.time, `${s.name}-${options.event}`) ?? []);
   } else {
     const loc = xdf.streams.find((s) => LOCALITE_STREAMS.includes(s.name) && s.markers);
     if (!loc) findEvents(file, xdf.streams.filter((s) => s.markers).flatMap((s) => xdf.markerEvents(s.id)), undefined, "marker", "");
+    warnings.push(...loc!.sync.warnings);
     const found = localiteStreamPulses(xdf.markerEvents(loc!.id));
     if (found.length === 0) throw new ImportError("ENOEVENT", file, `Localite's stream ${quote(loc!.name)} holds no pulse (no message with an amplitude): name the event with --event`);
     pulses = found.flatMap((q) => at(q.time, `${loc!.name}-coil_0_didt`, q) ?? []);

@@ -13,7 +13,14 @@
 /** Channel names taken as trigger channels when `--stim` names none (compared without case): MNE's (`status`, `trigger`) and other common ones. */
 export const TRIGGER_NAMES = ["status", "trigger", "trig", "stim", "sti 014", "sti014", "sti 101", "sti101", "dig dtrig", "dtrig"] as const;
 
-/** Whether a channel's label is one of the usual trigger channel names ({@link TRIGGER_NAMES}). */
+/**
+ * Whether a channel's label is one of the usual trigger channel names ({@link TRIGGER_NAMES}).
+ * @example
+ * ```ts
+ * isTriggerName("Status"); // true
+ * isTriggerName("EDC_L"); // false
+ * ```
+ */
 export function isTriggerName(label: string): boolean {
   return (TRIGGER_NAMES as readonly string[]).includes(label.trim().toLowerCase());
 }
@@ -87,7 +94,14 @@ export class TriggerDecoder {
   }
 }
 
-/** Counts and first samples of each value among the events, in order of first appearance. */
+/**
+ * Counts and first samples of each value among the events, in order of first appearance.
+ * @example
+ * ```ts
+ * triggerValues([{ sample: 5, from: 0, value: 1 }, { sample: 9, from: 0, value: 2 }, { sample: 20, from: 0, value: 1 }]);
+ * // [{ value: 1, count: 2, first: 5 }, { value: 2, count: 1, first: 9 }]
+ * ```
+ */
 export function triggerValues(events: readonly TriggerEvent[]): { value: number; count: number; first: number }[] {
   const by = new Map<number, { value: number; count: number; first: number }>();
   for (const e of events) {

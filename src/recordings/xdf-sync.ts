@@ -204,6 +204,10 @@ export function detectClockResets(times: readonly number[], values: readonly num
  * from the others (its interval more than 10 median intervals, or its value
  * more than 10 scaled MADs from the median). With fewer than 3 offsets,
  * false.
+ * @example
+ * ```ts
+ * corruptedLastOffset([{ time: 0, value: -0.001 }, { time: 5, value: -0.001 }, { time: 800005, value: -750000 }]); // true
+ * ```
  */
 export function corruptedLastOffset(offsets: readonly ClockOffset[]): boolean {
   const n = offsets.length;
@@ -260,6 +264,13 @@ export function clockRanges(offsets: readonly ClockOffset[], options: SyncOption
  * range while it is closer in time to the range's last clock offset than to
  * the next range's first, else the next range (or the one after, when the
  * next has no sample) takes over.
+ * @example
+ * ```ts
+ * const offsets = [{ time: 1, value: -1 }, { time: 6, value: -1 }, { time: 17, value: -12 }, { time: 22, value: -12 }];
+ * const sync = new ClockSync(offsets, clockRanges(offsets));
+ * [1, 2, 3, 17, 18].map((t) => sync.apply(t)); // ≈ [0, 1, 2, 5, 6]
+ * sync.segments; // [[0, 2], [3, 4]]
+ * ```
  */
 export class ClockSync {
   readonly ranges: readonly ClockRange[];
@@ -331,6 +342,12 @@ class Sum {
  * line comes from compensated sums of the time stamps' differences from a
  * line at the nominal rate (exact at any clock value, in one record per
  * segment).
+ * @example
+ * ```ts
+ * const dj = new Dejitter(1000);
+ * [10.0004, 10.0009, 10.0021, 10.0029].forEach((t, i) => dj.push(i, t));
+ * dj.finish(); // [{ first: 0, last: 3, intercept: ≈10.0003, slope: ≈0.00084 }]
+ * ```
  */
 export class Dejitter {
   readonly #threshold: number;
@@ -391,7 +408,13 @@ export class Dejitter {
   }
 }
 
-/** The dejittered time of a sample. */
+/**
+ * The dejittered time of a sample.
+ * @example
+ * ```ts
+ * timeAt([{ first: 0, last: 9, intercept: 5, slope: 0.1 }], 3); // 5.3
+ * ```
+ */
 export function timeAt(segments: readonly TimeSegment[], index: number): number {
   let lo = 0, hi = segments.length - 1;
   while (lo < hi) {
@@ -407,6 +430,10 @@ export function timeAt(segments: readonly TimeSegment[], index: number): number 
  * The sample whose dejittered time is closest to `t` (the first of equals),
  * as numpy's argmin over all samples (offspect's `find_closest_samples`).
  * Segments must not run backwards (slope ≥ 0).
+ * @example
+ * ```ts
+ * closestSample([{ first: 0, last: 9, intercept: 5, slope: 0.1 }], 5.33); // { index: 3, delta: ≈0.03 }
+ * ```
  */
 export function closestSample(segments: readonly TimeSegment[], t: number): { index: number; delta: number } {
   let best = -1;
@@ -430,6 +457,10 @@ export function closestSample(segments: readonly TimeSegment[], t: number): { in
 /**
  * pyxdf's effective sampling rate: the samples less one per segment over the
  * segments' durations; 0 when no segment has two samples.
+ * @example
+ * ```ts
+ * effectiveRate([{ first: 0, last: 100, intercept: 0, slope: 0.01 }, { first: 101, last: 200, intercept: 3, slope: 0.01 }]); // ≈ 100
+ * ```
  */
 export function effectiveRate(segments: readonly TimeSegment[]): number {
   let n = 0, dur = 0;
@@ -442,7 +473,13 @@ export function effectiveRate(segments: readonly TimeSegment[]): number {
   return any ? n / dur : 0;
 }
 
-/** The first segment of two or more samples whose time stands still or runs backwards. */
+/**
+ * The first segment of two or more samples whose time stands still or runs backwards.
+ * @example
+ * ```ts
+ * backwardSegment([{ first: 0, last: 9, intercept: 5, slope: -0.001 }]); // that segment
+ * ```
+ */
 export function backwardSegment(segments: readonly TimeSegment[]): TimeSegment | undefined {
   return segments.find((s) => s.last > s.first && !(s.slope > 0));
 }

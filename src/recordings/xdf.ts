@@ -417,6 +417,11 @@ export class XdfFile implements Disposable {
  * The channel labels of a stream as `cachefile inspect` lists them and
  * `--channel` takes them: each channel's `<label>`, or its 0-based index
  * where it has none.
+ * @example
+ * ```ts
+ * using xdf = XdfFile.open("minimal.xdf");
+ * channelLabels(xdf.streams[0]); // ["0", "1", "2"]
+ * ```
  */
 export function channelLabels(s: XdfStream): string[] {
   return Array.from({ length: s.channelCount }, (_, c) => s.channels[c]?.label || `${c}`);
