@@ -45,7 +45,7 @@ function count(n: number, word: string): string {
 export function formatDetection(d: ArtifactDetection, rate: number): string {
   const t = d.samples.map((s) => s / rate);
   const iv = t.slice(1).map((x, i) => x - t[i]!);
-  const threshold = "sd" in d.threshold ? `${d.threshold.sd} σ = ${d.thresholdUv.toFixed(1)} µV` : `${d.thresholdUv} µV = ${(d.thresholdUv / d.sigmaUv).toFixed(1)} σ`;
+  const threshold = "sd" in d.threshold ? `${d.threshold.sd} σ = ${d.thresholdUv.toFixed(1)} µV` : `${d.thresholdUv} µV${d.sigmaUv > 0 ? ` = ${(d.thresholdUv / d.sigmaUv).toFixed(1)} σ` : ""}`;
   let text = `found ${count(d.samples.length, "pulse")} in ${d.channel} (jumps above ${threshold}, ${d.refractoryMs} ms apart at least)`;
   if (iv.length > 0) {
     const sorted = [...iv].sort((a, b) => a - b);

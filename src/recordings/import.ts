@@ -194,7 +194,7 @@ function* cutWork(recording: string, out: string, options: ImportOptions): Gener
         leftOut.length > 0
           ? `none of the ${leftOut.length} pulse(s) can be cut: ${leftOut[0]!.reason}`
           : prepared.artifact
-            ? `no jump of ${prepared.artifact.channel} exceeds ${prepared.artifact.thresholdUv.toFixed(1)} µV (${(prepared.artifact.thresholdUv / prepared.artifact.sigmaUv).toFixed(1)} σ): lower --threshold, or check --artifact`
+            ? `no jump of ${prepared.artifact.channel} exceeds ${prepared.artifact.thresholdUv.toFixed(1)} µV${prepared.artifact.sigmaUv > 0 ? ` (${(prepared.artifact.thresholdUv / prepared.artifact.sigmaUv).toFixed(1)} σ)` : ""}: lower --threshold, or check --artifact`
             : "no pulse found: check --event",
       );
     }

@@ -110,15 +110,17 @@ function checkUnits(file: string, signal: Signal, idx: readonly number[], allow:
   for (const i of idx) {
     const c = signal.channels[i]!;
     if (c.microvolts) continue;
-    const unit = c.unit === "" ? "no unit" : quote(c.unit);
+    const unit = quote(c.unit);
+    const what = c.unit === "" ? "states no unit, so it cannot be taken as a voltage" : `is in ${unit}, not a voltage`;
+    const stored = c.unit === "" ? "in the file's own (unstated) unit" : `in ${unit}`;
     if (!allow) {
       throw new ImportError(
         "EUNIT",
         file,
-        `channel ${quote(c.label)} is in ${unit}, not a voltage, and a CacheFile's traces are µV: pick a voltage channel, or pass --allow-non-voltage to store its values unconverted, in ${unit}`,
+        `channel ${quote(c.label)} ${what}, and a CacheFile's traces are µV: pick a voltage channel, or pass --allow-non-voltage to store its values unconverted, ${stored}`,
       );
     }
-    warnings.push(`channel ${quote(c.label)} is in ${unit}, not a voltage: its values are stored as they are, in ${unit}, not in µV (--allow-non-voltage)`);
+    warnings.push(`channel ${quote(c.label)} ${what}: its values are stored as they are, ${stored}, not in µV (--allow-non-voltage)`);
   }
 }
 
@@ -132,7 +134,7 @@ function checkOptions(file: string, format: OpenedRecording["format"], o: PulseO
   if (o.artifact !== undefined && o.event !== undefined) throw optionError(file, "--artifact finds the pulses itself: leave out --event");
   if (o.artifact === undefined && (o.threshold !== undefined || o.refractoryMs !== undefined)) throw optionError(file, "--threshold and --refractory tune --artifact: name the channel with --artifact");
   if (o.stim !== undefined && o.stim !== false && (o.artifact !== undefined || o.eventsFile !== undefined)) throw optionError(file, "--stim reads the pulses from a trigger channel: leave out --artifact and --events");
-  if (o.stim !== undefined && format !== "edf" && format !== "bdf") {
+  if (typeof o.stim === "string" && format !== "edf" && format !== "bdf") {
     throw optionError(file, `--stim reads a trigger channel of an EDF or BDF file; a ${format === "xdf" ? "XDF file's pulses are marker-stream samples (--event, --event-stream)" : "BrainVision recording's pulses are its markers (--event)"}`);
   }
   if (format !== "xdf" && (o.stream !== undefined || o.eventStream !== undefined)) throw optionError(file, "--stream and --event-stream choose streams of an XDF file: leave them out");

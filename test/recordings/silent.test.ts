@@ -154,6 +154,15 @@ describe("channels that are not voltages", () => {
       );
     }
   });
+  it("an EDF channel that states no unit is no voltage either: refused, naming the option", () => {
+    const path = join(tmp.dir, "nounit.edf");
+    writeEdf(path, { signals: [{ label: "EMG", dim: "", pmin: -100, pmax: 100, dmin: -32768, dmax: 32767, spr: 1000 }], data: [wave(3000)], records: 3, duration: 1, annotations: [{ onset: 1.5, text: "TMS" }] });
+    expect(reason(() => importRecordingSync(path, join(tmp.dir, "never.hdf5"), { channels: ["EMG"], event: "TMS" }))).toMatch(
+      /^EUNIT: .*channel "EMG" states no unit, so it cannot be taken as a voltage, and a CacheFile's traces are µV: pick a voltage channel, or pass --allow-non-voltage to store its values unconverted, in the file's own \(unstated\) unit$/,
+    );
+    const r = importRecordingSync(path, join(tmp.dir, "nounit.hdf5"), { channels: ["EMG"], event: "TMS", allowNonVoltage: true });
+    expect(r.warnings).toEqual(['channel "EMG" states no unit, so it cannot be taken as a voltage: its values are stored as they are, in the file\'s own (unstated) unit, not in µV (--allow-non-voltage)']);
+  });
   it("with --allow-non-voltage: stored in their own unit (the resolution applied, no conversion), and said so", () => {
     const out = join(tmp.dir, "units.hdf5");
     const r = importRecordingSync(`${base}.vhdr`, out, { channels: ["EDC_L", "X_ARU"], event: "S  1", allowNonVoltage: true });
