@@ -397,12 +397,25 @@ export class EdfRecording implements Signal, Disposable {
     return { ...decoder.finish(), rate };
   }
 
-  /** Calls `fn` with one channel's digital values of each data record in turn, reading groups of records at once. */
+  /**
+   * Calls `fn` with one channel's digital values of each data record in
+   * turn: the channel's bytes of each record where they are a small part of
+   * it (a trigger channel among many), else groups of whole records at once.
+   */
   #eachRecord(lay: { byteOffset: number; spr: number }, fn: (digital: Int32Array) => void): void {
     const h = this.header;
     const bps = h.bytesPerSample;
-    const perRead = Math.max(1, Math.floor((4 << 20) / h.recordBytes));
     const dig = new Int32Array(lay.spr);
+    const slice = lay.spr * bps;
+    if (slice * 8 < h.recordBytes) {
+      for (let r = 0; r < h.nRecords; r++) {
+        const buf = this.#src.read(h.headerBytes + r * h.recordBytes + lay.byteOffset, slice);
+        for (let q = 0; q < lay.spr; q++) dig[q] = bps === 2 ? buf.readInt16LE(q * 2) : buf.readIntLE(q * 3, 3);
+        fn(dig);
+      }
+      return;
+    }
+    const perRead = Math.max(1, Math.floor((4 << 20) / h.recordBytes));
     for (let r0 = 0; r0 < h.nRecords; r0 += perRead) {
       const count = Math.min(perRead, h.nRecords - r0);
       const buf = this.#src.read(h.headerBytes + r0 * h.recordBytes, count * h.recordBytes);
