@@ -1,5 +1,6 @@
 import { Presets, SingleBar } from "cli-progress";
 import { annotateFile } from "../analysis/annotate.js";
+import type { ArtifactDetection, ArtifactThreshold } from "../recordings/artifact.js";
 import { type ImportProgress, importRecording } from "../recordings/import.js";
 import type { PairMode } from "../recordings/pairing.js";
 
@@ -12,6 +13,13 @@ export interface ImportCliOptions {
   event?: string;
   eventStream?: string;
   stream?: string;
+  /** A channel (--stim), false (--no-stim), or undefined. */
+  stim?: string | false;
+  events?: string;
+  artifact?: string;
+  threshold?: ArtifactThreshold;
+  refractory?: number;
+  allowNonVoltage?: boolean;
   readout: string;
   pair: PairMode;
   tolerance?: number;
@@ -21,11 +29,39 @@ export interface ImportCliOptions {
   annotate?: boolean;
 }
 
+/** "1 trace", "2 traces". */
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * What the artifact detector found, in one line: the count, the threshold, the intervals (so a wrong threshold shows at once).
+ * @example
+ * ```ts
+ * formatDetection(result.artifact!, result.samplingRate);
+ * // "found 8 pulses in FDI_L (jumps above 30 σ = 346.9 µV, 100 ms apart at least); intervals 4.350 to 4.850 s, median 4.500 s: 4.50 4.45 ..."
+ * ```
+ */
+export function formatDetection(d: ArtifactDetection, rate: number): string {
+  const t = d.samples.map((s) => s / rate);
+  const iv = t.slice(1).map((x, i) => x - t[i]!);
+  const threshold = "sd" in d.threshold ? `${d.threshold.sd} σ = ${d.thresholdUv.toFixed(1)} µV` : `${d.thresholdUv} µV${d.sigmaUv > 0 ? ` = ${(d.thresholdUv / d.sigmaUv).toFixed(1)} σ` : ""}`;
+  let text = `found ${count(d.samples.length, "pulse")} in ${d.channel} (jumps above ${threshold}, ${d.refractoryMs} ms apart at least)`;
+  if (iv.length > 0) {
+    const sorted = [...iv].sort((a, b) => a - b);
+    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    const shown = iv.slice(0, 40).map((x) => x.toFixed(2)).join(" ");
+    text += `; intervals ${sorted[0]!.toFixed(3)} to ${sorted[sorted.length - 1]!.toFixed(3)} s, median ${median.toFixed(3)} s: ${shown}${iv.length > 40 ? " ..." : ""}`;
+  }
+  return text;
+}
+
 /**
  * `cachefile import RECORDING [COORDS] -o OUT.hdf5 --channel EDC_L [...]`:
  * cuts the recording into a CacheFile with a progress bar on a terminal (a
- * line per phase otherwise), prints what it wrote and any warning, and
- * annotates the file with `--annotate`.
+ * line per phase otherwise), prints what the artifact detector found, every
+ * warning (each pulse left out among them), what it wrote, and annotates the
+ * file with `--annotate`.
  */
 export async function runImport(recording: string, coords: string | undefined, opts: ImportCliOptions): Promise<void> {
   const tty = process.stderr.isTTY === true;
@@ -43,7 +79,7 @@ export async function runImport(recording: string, coords: string | undefined, o
       bar!.update(e.done);
     } else if (phase !== `${e.phase}${e.done === e.total ? "." : ""}`) {
       phase = `${e.phase}${e.done === e.total ? "." : ""}`;
-      if (e.done === e.total && e.phase !== "read") process.stderr.write(`${e.phase === "cut" ? "cut" : "wrote"} ${e.total} traces\n`);
+      if (e.done === e.total && e.phase !== "read") process.stderr.write(`${e.phase === "cut" ? "cut" : "wrote"} ${count(e.total, "trace")}\n`);
     }
   };
   let result;
@@ -58,6 +94,12 @@ export async function runImport(recording: string, coords: string | undefined, o
       ...(opts.event !== undefined ? { event: opts.event } : {}),
       ...(opts.eventStream !== undefined ? { eventStream: opts.eventStream } : {}),
       ...(opts.stream !== undefined ? { stream: opts.stream } : {}),
+      ...(opts.stim !== undefined ? { stim: opts.stim } : {}),
+      ...(opts.events !== undefined ? { eventsFile: opts.events } : {}),
+      ...(opts.artifact !== undefined ? { artifact: opts.artifact } : {}),
+      ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+      ...(opts.refractory !== undefined ? { refractoryMs: opts.refractory } : {}),
+      ...(opts.allowNonVoltage ? { allowNonVoltage: true } : {}),
       ...(opts.tolerance !== undefined ? { toleranceMs: opts.tolerance } : {}),
       ...(opts.subject !== undefined ? { subject: opts.subject } : {}),
       ...(opts.subtractBaseline ? { subtractBaseline: true } : {}),
@@ -67,12 +109,13 @@ export async function runImport(recording: string, coords: string | undefined, o
   } finally {
     bar?.stop();
   }
+  if (result.artifact) process.stderr.write(`${formatDetection(result.artifact, result.samplingRate)}\n`);
   for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(
-    `${result.file}: ${result.traces} traces of ${opts.channel.join(", ")} from ${result.origin}, ${result.samplesPreEvent} + ${result.samplesPostEvent} samples at ${result.samplingRate} Hz\n`,
+    `${result.file}: ${count(result.traces, "trace")} of ${opts.channel.join(", ")} from ${result.origin}, ${result.samplesPreEvent} + ${result.samplesPostEvent} samples at ${result.samplingRate} Hz\n`,
   );
   if (opts.annotate) {
     const rows = await annotateFile(result.file);
-    process.stdout.write(`annotated ${rows.filter((r) => r.written).length} of ${rows.length} traces\n`);
+    process.stdout.write(`annotated ${rows.filter((r) => r.written).length} of ${count(rows.length, "trace")}\n`);
   }
 }

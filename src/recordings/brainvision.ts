@@ -232,9 +232,12 @@ export class BrainVisionRecording implements Signal, Disposable {
   readonly channels: readonly ChannelInfo[];
   /** The markers within the data. */
   readonly events: RecordingEvent[];
-  /** Markers of the marker file past the end of the data (left out of {@link events}, as MNE does). */
-  readonly omittedMarkers: number;
+  /** Markers of the marker file past the end of the data: left out of {@link events}, as MNE does (which warns "Omitted N annotation(s) that were outside data range"). */
+  readonly omitted: readonly RecordingEvent[];
+  /** "YYYY-MM-DD HH:MM:SS.ffffff" from the first New Segment marker; undefined when the marker file states none. */
   readonly startDate?: string;
+  /** What the reader had to make of a data file cut short (read as MNE reads it: the whole samples it holds). */
+  readonly warnings: readonly string[];
   readonly dataPath: string;
   readonly markerPath?: string;
   readonly #src: FileSource;
@@ -249,12 +252,27 @@ export class BrainVisionRecording implements Signal, Disposable {
     this.dataPath = dataPath;
     this.#src = src;
     this.#bps = FORMATS[header.binaryFormat];
-    this.nSamples = Math.floor(src.size / (this.#bps * header.channels.length));
-    // as MNE, markers past the end of the data are left out (and counted)
+    const frame = this.#bps * header.channels.length;
+    this.nSamples = Math.floor(src.size / frame);
+    // as MNE, markers past the end of the data are left out (and listed)
     this.events = markers.events.filter((e) => e.sample! < this.nSamples);
-    this.omittedMarkers = markers.events.length - this.events.length;
+    this.omitted = markers.events.filter((e) => e.sample! >= this.nSamples);
     if (markers.startDate !== undefined) this.startDate = markers.startDate;
     if (markerPath !== undefined) this.markerPath = markerPath;
+    const warnings: string[] = [];
+    const partial = src.size % frame;
+    const n = this.nSamples;
+    if (header.dataPoints !== undefined && header.dataPoints > n) {
+      warnings.push(`the header declares ${header.dataPoints} samples (DataPoints) but the data file holds ${n}: the data file was cut short; the ${n} samples it holds are read, as MNE does`);
+    } else if (partial > 0) {
+      warnings.push(`the data file ends ${partial} bytes into sample ${n} (a sample of ${header.channels.length} channels is ${frame} bytes): it was cut short; the ${n} whole samples are read, as MNE does`);
+    }
+    if (this.omitted.length > 0) {
+      warnings.push(
+        `${this.omitted.length} marker(s) of the marker file lie beyond the data's last sample ${n - 1}${warnings.length === 0 ? " (the data file may have been cut short)" : ""}: left out, as MNE does (first: ${quote(this.omitted[0]!.name)} at sample ${this.omitted[0]!.sample})`,
+      );
+    }
+    this.warnings = warnings;
   }
 
   /**
@@ -265,7 +283,7 @@ export class BrainVisionRecording implements Signal, Disposable {
    * rec.channels.map((c) => c.label); rec.events.filter((e) => e.name === "S  1").length;
    * const uv = rec.readWindow([0], 1200, 200); // 200 samples of the first channel, µV
    * ```
-   * @throws {BrainVisionError} a malformed header or marker file, a missing or truncated data file
+   * @throws {BrainVisionError} a malformed header or marker file, a missing data file (one cut short is read as MNE reads it, and {@link warnings} says so)
    */
   static open(path: string): BrainVisionRecording {
     const header = parseHeader(path);
@@ -290,20 +308,7 @@ export class BrainVisionRecording implements Signal, Disposable {
     }
     const src = FileSource.open(dataPath, (why) => new BrainVisionError("ENOTFILE", dataPath, `the data file is ${why}`));
     try {
-      const frame = FORMATS[header.binaryFormat] * header.channels.length;
-      if (src.size % frame !== 0) {
-        throw new BrainVisionError(
-          "ETRUNCATED",
-          dataPath,
-          `the data file has ${src.size} bytes, not a whole number of samples of ${header.channels.length} channels x ${FORMATS[header.binaryFormat]} bytes (${header.binaryFormat}): the file is truncated or the header does not belong to it`,
-          { offset: src.size - (src.size % frame) },
-        );
-      }
-      const rec = new BrainVisionRecording(path, header, dataPath, src, markers, markerPath);
-      if (header.dataPoints !== undefined && header.dataPoints > rec.nSamples) {
-        throw new BrainVisionError("ETRUNCATED", dataPath, `the header declares ${header.dataPoints} samples (DataPoints) but the data file holds ${rec.nSamples}: the data file is truncated`);
-      }
-      return rec;
+      return new BrainVisionRecording(path, header, dataPath, src, markers, markerPath);
     } catch (e) {
       src.close();
       throw e;

@@ -10,6 +10,7 @@
 import { basename } from "node:path";
 import { EdfError } from "./errors.js";
 import { FileSource, SequentialReader } from "./io.js";
+import { TriggerDecoder, type TriggerEvents } from "./triggers.js";
 import { type ChannelInfo, microvoltFactor, quote, type RecordingEvent, type Signal } from "./types.js";
 
 /** One signal of the header. */
@@ -35,10 +36,15 @@ export interface EdfHeader {
   plus: boolean;
   patient: string;
   recording: string;
-  /** "YYYY-MM-DD HH:MM:SS" from the header's start date and time. */
+  /** "YYYY-MM-DD HH:MM:SS" from the header's start date and time; "" when the file states none (EDF+'s "Startdate X", or no valid date). */
   startDate: string;
   headerBytes: number;
+  /** The data records read: as MNE, as many whole records as the file holds. */
   nRecords: number;
+  /** The number of data records the header declares (-1: unknown, the recording was not closed). */
+  declaredRecords: number;
+  /** Bytes after the last whole data record (a record cut short). */
+  trailingBytes: number;
   recordDuration: number;
   signals: EdfSignalHeader[];
   /** Bytes per sample: 2 (EDF) or 3 (BDF). */
@@ -73,7 +79,7 @@ export function parseEdfHeader(src: FileSource): EdfHeader {
   };
   const headerBytes = num(184, 8, "the number of header bytes", true);
   const reserved = field(h, 192, 44);
-  let nRecords = num(236, 8, "the number of data records", true);
+  const declaredRecords = num(236, 8, "the number of data records", true);
   const recordDuration = num(244, 8, "the duration of a data record", false);
   const ns = num(252, 4, "the number of signals", true);
   if (ns < 1 || ns > 100000) throw new EdfError("EBADHEADER", file, `expected 1 or more signals, got ${ns}`, { offset: 252 });
@@ -124,22 +130,17 @@ export function parseEdfHeader(src: FileSource): EdfHeader {
     signals.push(s);
   }
   const plus = reserved.startsWith("EDF+") || reserved.startsWith("BDF+");
-  const available = Math.floor((src.size - headerBytes) / recordBytes);
-  if (nRecords === -1) nRecords = available;
-  if (nRecords < 0) throw new EdfError("EBADHEADER", file, `expected a non-negative number of data records (or -1), got ${nRecords}`, { offset: 236 });
-  if (available < nRecords) {
-    throw new EdfError(
-      "ETRUNCATED",
-      file,
-      `the header declares ${nRecords} data records of ${recordBytes} bytes, but the file holds ${available} (${src.size} bytes): the copy is incomplete`,
-      { offset: headerBytes + available * recordBytes },
-    );
-  }
+  if (declaredRecords < -1) throw new EdfError("EBADHEADER", file, `expected a non-negative number of data records (or -1), got ${declaredRecords}`, { offset: 236 });
+  // as MNE: the records the file holds, whatever the header declares (a difference is reported by EdfRecording.warnings)
+  const nRecords = Math.floor((src.size - headerBytes) / recordBytes);
+  const trailingBytes = src.size - headerBytes - nRecords * recordBytes;
   // start date dd.mm.yy and time hh.mm.ss; years 85-99 are 19xx (EDF spec), EDF+ may state the year in the recording field
   const d = /^([0-9]{2})\.([0-9]{2})\.([0-9]{2})$/.exec(field(h, 168, 8));
   const t = /^([0-9]{2})\.([0-9]{2})\.([0-9]{2})$/.exec(field(h, 176, 8));
   let startDate = "";
-  if (d && t) {
+  // EDF+: "Startdate X" in the recording field says the date is not known (the date field then holds a placeholder)
+  const unknown = plus && /^Startdate X\b/.test(field(h, 88, 80));
+  if (d && t && !unknown && Number(d[1]) >= 1 && Number(d[1]) <= 31 && Number(d[2]) >= 1 && Number(d[2]) <= 12) {
     let year = Number(d[3]) + (Number(d[3]) >= 85 ? 1900 : 2000);
     const ry = /Startdate [0-9]{2}-[A-Z]{3}-([0-9]{4})/.exec(field(h, 88, 80));
     if (ry) year = Number(ry[1]);
@@ -154,6 +155,8 @@ export function parseEdfHeader(src: FileSource): EdfHeader {
     startDate,
     headerBytes,
     nRecords,
+    declaredRecords,
+    trailingBytes,
     recordDuration,
     signals,
     bytesPerSample: bps,
@@ -198,7 +201,10 @@ export class EdfRecording implements Signal, Disposable {
   /** The data signals (annotation signals left out). */
   readonly channels: readonly ChannelInfo[];
   readonly events: RecordingEvent[];
+  /** "YYYY-MM-DD HH:MM:SS", or "" when the file states no date. */
   readonly startDate: string;
+  /** What the reader had to make of a file cut short or longer than its header says (read as MNE reads it). */
+  readonly warnings: readonly string[];
   readonly #src: FileSource;
   /** For each data channel: its signal's index in the header and its byte offset within a record. */
   readonly #layout: { signal: number; byteOffset: number; spr: number }[];
@@ -235,6 +241,18 @@ export class EdfRecording implements Signal, Disposable {
     this.samplingRate = header.recordDuration > 0 ? maxSpr / header.recordDuration : 0;
     this.nSamples = maxSpr * header.nRecords;
     this.events = this.#readAnnotations();
+    const warnings: string[] = [];
+    const { declaredRecords: declared, nRecords: held, trailingBytes: trailing } = header;
+    if (declared !== -1 && declared > held) {
+      warnings.push(
+        `the header declares ${declared} data records but the file holds ${held}${trailing > 0 ? ` and ${trailing} bytes of the next` : ""}: the file was cut short; the ${held} whole records are read, as MNE does, and anything recorded after ${(held * header.recordDuration).toFixed(3)} s is missing`,
+      );
+    } else if (declared !== -1 && declared < held) {
+      warnings.push(`the header declares ${declared} data records but the file holds ${held}: all ${held} are read, as MNE does`);
+    } else if (trailing > 0) {
+      warnings.push(`the file ends with ${trailing} bytes of an incomplete data record: they are left out, as MNE does`);
+    }
+    this.warnings = warnings;
   }
 
   /**
@@ -325,6 +343,88 @@ export class EdfRecording implements Signal, Disposable {
   /** Samples of one channel. */
   samplesOf(channel: number): number {
     return this.#layout[channel]!.spr * this.header.nRecords;
+  }
+
+  /**
+   * The events of a trigger channel as MNE's `find_events` finds them with
+   * its defaults, on the channel as MNE reads it when `read_raw_edf` /
+   * `read_raw_bdf` are told it is the stim channel: BDF digital values, EDF
+   * physical values truncated to integers, both masked to their 17 lowest
+   * bits (`& 0x1FFFF`); a channel at another rate than the other channels
+   * is held (zero order) onto their sample grid instead, unmasked, as MNE
+   * does. Event samples count at `rate`, the highest rate of the other data
+   * channels (MNE's sampling rate of the file). One pass over the channel.
+   * @example
+   * ```ts
+   * using rec = EdfRecording.open("S01.bdf");
+   * const { events, rate } = rec.triggerEvents(rec.channels.findIndex((c) => c.label === "Status"));
+   * events.filter((e) => e.value === 1).map((e) => e.sample / rate); // seconds
+   * ```
+   */
+  triggerEvents(channel: number): TriggerEvents & { rate: number } {
+    const h = this.header;
+    const lay = this.#layout[channel]!;
+    const sig = h.signals[lay.signal]!;
+    const others = this.#layout.filter((_, c) => c !== channel);
+    const grid = others.length > 0 ? Math.max(...others.map((l) => l.spr)) : lay.spr;
+    const rate = h.recordDuration > 0 ? grid / h.recordDuration : 0;
+    const bdf = h.format === "bdf";
+    const cal = bdf ? 1 : (sig.physicalMax - sig.physicalMin) / (sig.digitalMax - sig.digitalMin);
+    const off = bdf ? 0 : sig.physicalMin - sig.digitalMin * cal;
+    const physical = (dig: number) => (bdf ? dig : dig * cal + off);
+    const decoder = new TriggerDecoder();
+    if (lay.spr === grid) {
+      this.#eachRecord(lay, (dig) => decoder.push(dig.map((d) => Math.trunc(physical(d)) & 0x1ffff)));
+      return { ...decoder.finish(), rate };
+    }
+    // scipy's zero-order interp1d onto numpy's linspace grids, record by record, as MNE resamples a stim channel
+    const n = lay.spr;
+    const source = new Int32Array(grid);
+    for (let j = 0; j < grid; j++) {
+      const x = j * (1 / grid);
+      let i = Math.min(n - 1, Math.floor((j * n) / grid));
+      while (i + 1 < n && (i + 1) * (1 / n) <= x) i++;
+      while (i > 0 && i * (1 / n) > x) i--;
+      source[j] = i;
+    }
+    const held = (dig: Int32Array) => Float64Array.from(source, (i) => Math.trunc(physical(dig[i]!)));
+    // as MNE's find_events: negative values anywhere make the whole channel absolute
+    let negative = false;
+    this.#eachRecord(lay, (dig) => {
+      if (held(dig).some((v) => v < 0)) negative = true;
+    });
+    this.#eachRecord(lay, (dig) => decoder.push(negative ? held(dig).map(Math.abs) : held(dig)));
+    return { ...decoder.finish(), rate };
+  }
+
+  /**
+   * Calls `fn` with one channel's digital values of each data record in
+   * turn: the channel's bytes of each record where they are a small part of
+   * it (a trigger channel among many), else groups of whole records at once.
+   */
+  #eachRecord(lay: { byteOffset: number; spr: number }, fn: (digital: Int32Array) => void): void {
+    const h = this.header;
+    const bps = h.bytesPerSample;
+    const dig = new Int32Array(lay.spr);
+    const slice = lay.spr * bps;
+    if (slice * 8 < h.recordBytes) {
+      for (let r = 0; r < h.nRecords; r++) {
+        const buf = this.#src.read(h.headerBytes + r * h.recordBytes + lay.byteOffset, slice);
+        for (let q = 0; q < lay.spr; q++) dig[q] = bps === 2 ? buf.readInt16LE(q * 2) : buf.readIntLE(q * 3, 3);
+        fn(dig);
+      }
+      return;
+    }
+    const perRead = Math.max(1, Math.floor((4 << 20) / h.recordBytes));
+    for (let r0 = 0; r0 < h.nRecords; r0 += perRead) {
+      const count = Math.min(perRead, h.nRecords - r0);
+      const buf = this.#src.read(h.headerBytes + r0 * h.recordBytes, count * h.recordBytes);
+      for (let r = 0; r < count; r++) {
+        const base = r * h.recordBytes + lay.byteOffset;
+        for (let q = 0; q < lay.spr; q++) dig[q] = bps === 2 ? buf.readInt16LE(base + q * 2) : buf.readIntLE(base + q * 3, 3);
+        fn(dig);
+      }
+    }
   }
 
   /**

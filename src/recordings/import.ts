@@ -8,37 +8,29 @@
  * @module
  */
 import { basename, extname } from "node:path";
-import { AnnotationFactory, createCacheFile, createCacheFileSync, type Annotation, type ProgressEvent } from "../build.js";
+import { NOTHING_WRITTEN } from "../abort.js";
+import { AnnotationFactory, createCacheFileSync, createCacheFile, type Annotation, type ProgressEvent } from "../build.js";
 import { checkValidSuffix } from "../cachefile.js";
 import { TargetFolderError } from "../errors.js";
 import { runAsync, runSync } from "../work.js";
-import { BrainVisionRecording } from "./brainvision.js";
+import type { ArtifactDetection } from "./artifact.js";
 import { readBrainsight } from "./brainsight.js";
-import { type CoilPulse, type CoilPulses, NAN_XYZ } from "./coords.js";
-import { EdfRecording } from "./edf.js";
+import { type CoilPulses, NAN_XYZ } from "./coords.js";
 import { CoordsError, ImportError } from "./errors.js";
-import { LOCALITE_STREAMS, localiteStreamPulses, readTriggerMarkers } from "./localite.js";
+import { readTriggerMarkers } from "./localite.js";
 import { openRecording } from "./open.js";
 import { type PairMode, pairPulses } from "./pairing.js";
-import { quote, type RecordingEvent, type Signal } from "./types.js";
-import { localDateTime, type XdfFile, type XdfSignal } from "./xdf.js";
-import { statSync } from "node:fs";
-import { NOTHING_WRITTEN } from "../abort.js";
+import { type LeftOut, type Prepared, type Pulse, type PulseOptions, preparePulses } from "./prepare.js";
+import { quote } from "./types.js";
 
-/** Options of {@link importRecording} and {@link importRecordingSync}. */
-export interface ImportOptions {
-  /** The channel(s) to cut; the first is the channel of interest. */
-  channels: string[];
+export type { LeftOut, Pulse, PulseOptions } from "./prepare.js";
+
+/** Options of {@link importRecording} and {@link importRecordingSync}: the recording's channels and pulses ({@link PulseOptions}), the window, the coordinates, the fields. */
+export interface ImportOptions extends PulseOptions {
   /** Milliseconds before each pulse (default 100). */
   preMs?: number;
   /** Milliseconds after each pulse (default 100). */
   postMs?: number;
-  /** The event marking a pulse: a BrainVision marker's description (`S  1`), an EDF+ annotation's text, an XDF marker sample. Default for XDF: the pulses of Localite's stream. */
-  event?: string;
-  /** XDF: the marker stream (name or id) to look for `event` in. */
-  eventStream?: string;
-  /** XDF: the data stream (name or id) holding the channels; default: the stream with the first channel. */
-  stream?: string;
   /** The readout (default "cmep"; readin "tms"). */
   readout?: string;
   /** A Localite TriggerMarker XML or Brainsight text export with coordinates and intensities. */
@@ -63,17 +55,6 @@ export interface ImportProgress {
   total: number;
 }
 
-/** One pulse found in a recording. */
-export interface Pulse {
-  /** The event_name offspect stores. */
-  eventName: string;
-  /** 0-based sample of the signal. */
-  sample: number;
-  /** Seconds from the signal's first sample. */
-  time: number;
-  coil?: CoilPulse;
-}
-
 /** What {@link importRecording} did. */
 export interface ImportResult {
   /** The CacheFile written (absolute path). */
@@ -85,116 +66,12 @@ export interface ImportResult {
   samplesPostEvent: number;
   /** 0-based indices (in the recording's pulse order) of pulses left out by `dropIncomplete`. */
   dropped: number[];
-  /** Things the user should know (a rounded rate, a pulse far from any sample, ...). */
+  /** Every pulse the recording names that is not in the file, and why (each one is also in {@link warnings}). */
+  leftOut: LeftOut[];
+  /** The pulses found from the TMS artifact (`artifact`): how many, where, with which threshold. */
+  artifact?: ArtifactDetection;
+  /** Things the user should know: every pulse left out, a file cut short, a date unknown, a unit not converted, a rounded rate, ... */
   warnings: string[];
-}
-
-/** A recording opened for cutting: the signal, its pulses and the fields around them. */
-interface Prepared {
-  signal: Signal;
-  channelIndices: number[];
-  pulses: Pulse[];
-  filedate: string;
-  close(): void;
-}
-
-function findEvents(file: string, events: readonly RecordingEvent[], name: string | undefined, what: string): RecordingEvent[] {
-  const counts = new Map<string, number>();
-  for (const e of events) counts.set(e.name, (counts.get(e.name) ?? 0) + 1);
-  const listing = () =>
-    counts.size === 0
-      ? `the recording has no ${what}s`
-      : `its ${what}s are ${[...counts.entries()].slice(0, 20).map(([n, c]) => `${quote(n)} (${c})`).join(", ")}${counts.size > 20 ? ", ..." : ""}`;
-  if (name === undefined) throw new ImportError("ENOEVENT", file, `name the ${what} that marks a pulse with --event; ${listing()}`);
-  const found = events.filter((e) => e.name === name);
-  if (found.length === 0) throw new ImportError("ENOEVENT", file, `no ${what} is ${quote(name)}; ${listing()} (cachefile inspect lists them)`);
-  return found;
-}
-
-function channelIndices(file: string, signal: Signal, labels: readonly string[]): number[] {
-  if (labels.length === 0) throw new ImportError("ENOCHANNEL", file, "name the channel of interest with --channel");
-  return labels.map((label) => {
-    const i = signal.channels.findIndex((c) => c.label === label);
-    if (i === -1) {
-      throw new ImportError("ENOCHANNEL", file, `${signal.name} has no channel ${quote(label)}; its channels are ${signal.channels.map((c) => quote(c.label)).join(", ")}: pick one with --channel`);
-    }
-    return i;
-  });
-}
-
-function prepareSampled(file: string, rec: BrainVisionRecording | EdfRecording, options: ImportOptions, what: string): Prepared {
-  const idx = channelIndices(file, rec, options.channels);
-  let rate = rec.samplingRate;
-  if (rec instanceof EdfRecording) {
-    rate = rec.rateOf(idx[0]!);
-    if (idx.some((i) => rec.rateOf(i) !== rate)) {
-      throw new ImportError("ERATE", file, `the channels ${options.channels.map(quote).join(", ")} have different sampling rates (${idx.map((i) => rec.rateOf(i)).join(", ")} Hz): cut channels of one rate`);
-    }
-  }
-  const events = findEvents(file, rec.events, options.event, what);
-  const pulses = events.map((e) => {
-    const sample = rec instanceof EdfRecording ? rec.sampleOf(idx[0]!, e.time) : e.sample!;
-    return { eventName: e.name, sample, time: sample / rate };
-  });
-  const signal: Signal =
-    rec instanceof EdfRecording
-      ? {
-          file: rec.file,
-          name: rec.name,
-          samplingRate: rate,
-          nSamples: rec.samplesOf(idx[0]!),
-          channels: rec.channels,
-          readWindow: (c, s, l) => rec.readWindow(c, s, l),
-        }
-      : rec;
-  const filedate = rec instanceof EdfRecording ? rec.startDate : (rec.startDate?.slice(0, 19) ?? localDateTime(statSync(rec.dataPath).mtime));
-  return { signal, channelIndices: idx, pulses, filedate: filedate || localDateTime(statSync(file).mtime), close: () => rec.close() };
-}
-
-function streamByKey(xdf: XdfFile, key: string, what: string) {
-  const byId = /^[0-9]+$/.test(key) ? xdf.streams.find((s) => s.id === Number(key)) : undefined;
-  const found = byId ?? xdf.streams.find((s) => s.name === key);
-  if (!found) throw new ImportError("ENOSTREAM", xdf.file, `no stream is named ${quote(key)}; the streams are ${xdf.streams.map((s) => `${s.id} ${quote(s.name)}`).join(", ")}: name the ${what} by name or id`);
-  return found;
-}
-
-function prepareXdf(xdf: XdfFile, options: ImportOptions, warnings: string[]): Prepared {
-  const file = xdf.file;
-  if (options.channels.length === 0) throw new ImportError("ENOCHANNEL", file, "name the channel of interest with --channel");
-  const dataStream = options.stream !== undefined ? streamByKey(xdf, options.stream, "data stream (--stream)") : xdf.streamWithChannel(options.channels[0]!);
-  const signal: XdfSignal = xdf.signal(dataStream.id);
-  const idx = channelIndices(file, signal, options.channels);
-  let found: { time: number; name: string; coil?: CoilPulse }[];
-  if (options.event !== undefined) {
-    const streams = options.eventStream !== undefined ? [streamByKey(xdf, options.eventStream, "marker stream (--event-stream)")] : xdf.streams.filter((s) => s.markers);
-    const per = streams.filter((s) => s.markers).map((s) => ({ s, events: xdf.markerEvents(s.id).filter((e) => e.name === options.event) }));
-    const hit = per.filter((p) => p.events.length > 0);
-    if (hit.length > 1) {
-      throw new ImportError("EAMBIGUOUS", file, `${quote(options.event)} is a sample of ${hit.length} marker streams (${hit.map((p) => quote(p.s.name)).join(", ")}): name one with --event-stream`);
-    }
-    if (hit.length === 0) {
-      const all = streams.filter((s) => s.markers).flatMap((s) => xdf.markerEvents(s.id));
-      findEvents(file, all, options.event, "marker");
-    }
-    const { s, events } = hit[0]!;
-    found = events.map((e) => ({ time: e.time, name: `${s.name}-${options.event}` }));
-  } else {
-    const loc = xdf.streams.find((s) => LOCALITE_STREAMS.includes(s.name) && s.markers);
-    if (!loc) {
-      const all = xdf.streams.filter((s) => s.markers).flatMap((s) => xdf.markerEvents(s.id));
-      findEvents(file, all, undefined, "marker");
-    }
-    const pulses = localiteStreamPulses(xdf.markerEvents(loc!.id));
-    if (pulses.length === 0) throw new ImportError("ENOEVENT", file, `Localite's stream ${quote(loc!.name)} holds no pulse (no message with an amplitude): name the event with --event`);
-    found = pulses.map((p) => ({ time: p.time, name: `${loc!.name}-coil_0_didt`, coil: p }));
-  }
-  const t0 = signal.timeOf(0);
-  const pulses: Pulse[] = found.map((f) => {
-    const { index, delta } = signal.sampleAt(f.time);
-    if (delta > 0.5) warnings.push(`the pulse at ${f.time.toFixed(3)} s (LSL clock) is ${delta.toFixed(3)} s from the closest sample of ${quote(signal.name)}`);
-    return { eventName: f.name, sample: index, time: signal.timeOf(index) - t0, ...(f.coil ? { coil: f.coil } : {}) };
-  });
-  return { signal, channelIndices: idx, pulses, filedate: xdf.recordingDate, close: () => xdf.close() };
 }
 
 /** Reads a coordinates export by its content: Localite XML or Brainsight text. */
@@ -294,10 +171,7 @@ function* cutWork(recording: string, out: string, options: ImportOptions): Gener
   const opened = openRecording(recording);
   let prepared: Prepared;
   try {
-    prepared =
-      opened.format === "xdf"
-        ? prepareXdf(opened.xdf, options, warnings)
-        : prepareSampled(recording, opened.recording, options, opened.format === "brainvision" ? "marker" : "annotation");
+    prepared = preparePulses(opened, options, warnings);
   } catch (e) {
     opened.close();
     throw e;
@@ -312,6 +186,18 @@ function* cutWork(recording: string, out: string, options: ImportOptions): Gener
     const post = Math.trunc((postMs * fs) / 1000);
     if (pre + post === 0) throw new ImportError("EOPTION", recording, `--pre ${preMs} and --post ${postMs} ms are no sample at ${fs} Hz: cut a longer window`);
     let pulses = [...prepared.pulses].sort((a, b) => a.sample - b.sample);
+    const leftOut = [...prepared.leftOut];
+    if (pulses.length === 0) {
+      throw new ImportError(
+        "ENOEVENT",
+        recording,
+        leftOut.length > 0
+          ? `none of the ${leftOut.length} pulse(s) can be cut: ${leftOut[0]!.reason}`
+          : prepared.artifact
+            ? `no jump of ${prepared.artifact.channel} exceeds ${prepared.artifact.thresholdUv.toFixed(1)} µV${prepared.artifact.sigmaUv > 0 ? ` (${(prepared.artifact.thresholdUv / prepared.artifact.sigmaUv).toFixed(1)} σ)` : ""}: lower --threshold, or check --artifact`
+            : "no pulse found: check --event",
+      );
+    }
     if (coils) {
       if (pulses.some((p) => p.coil)) warnings.push(`the coordinates of ${basename(coils.file)} replace those of the recording's Localite stream`);
       const paired = pairPulses(
@@ -322,6 +208,7 @@ function* cutWork(recording: string, out: string, options: ImportOptions): Gener
       pulses = pulses.map((p, i) => ({ ...p, coil: paired[i]! }));
     }
     const dropped: number[] = [];
+    const windowLeftOut: LeftOut[] = [];
     pulses = pulses.filter((p, i) => {
       const fits = p.sample - pre >= 0 && p.sample + post <= signal.nSamples;
       if (fits) return true;
@@ -333,10 +220,16 @@ function* cutWork(recording: string, out: string, options: ImportOptions): Gener
         );
       }
       dropped.push(i);
+      windowLeftOut.push({ eventName: p.eventName, time: p.time, sample: p.sample, reason: "their window does not fit in the recording (--drop-incomplete)" });
       return false;
     });
-    if (dropped.length > 0) warnings.push(`${dropped.length} pulse(s) left out: their window does not fit in the recording (${dropped.map((i) => i + 1).join(", ")})`);
-    if (pulses.length === 0) throw new ImportError("ENOEVENT", recording, "no pulse is left to cut: check --event and --pre/--post");
+    if (dropped.length > 0) {
+      warnings.push(
+        `${dropped.length} pulse(s) left out: their window does not fit in the recording (--drop-incomplete): ${dropped.map((i, k) => `pulse ${i + 1} at sample ${windowLeftOut[k]!.sample}, ${windowLeftOut[k]!.time.toFixed(3)} s`).join("; ")}`,
+      );
+      leftOut.push(...windowLeftOut);
+    }
+    if (pulses.length === 0) throw new ImportError("ENOEVENT", recording, "no pulse is left to cut: every window reaches outside the recording; shorten --pre/--post");
     const coi = options.channels[0]!;
     factory.setOriginAttrs({
       channel_labels: [...options.channels],
@@ -351,7 +244,12 @@ function* cutWork(recording: string, out: string, options: ImportOptions): Gener
     const values = (p: Pulse, i: number): Record<string, unknown> => {
       const since = i === 0 ? Infinity : p.time - pulses[i - 1]!.time;
       if (!(since > 0)) {
-        throw new ImportError("EDUPLICATE", recording, `pulses ${i} and ${i + 1} are both at sample ${p.sample}: one pulse is marked twice; check --event`);
+        const q = pulses[i - 1]!;
+        throw new ImportError(
+          "EDUPLICATE",
+          recording,
+          `pulses ${i} and ${i + 1} (${quote(q.eventName)} and ${quote(p.eventName)}) both fall on sample ${p.sample} at ${fs} Hz: a pulse is marked twice, or two events lie closer than a sample; check --event`,
+        );
       }
       const coil = p.coil;
       return {
@@ -384,7 +282,21 @@ function* cutWork(recording: string, out: string, options: ImportOptions): Gener
       progress?.({ phase: "cut", done: i + 1, total: pulses.length });
       if ((i & 31) === 31) yield;
     }
-    return { anno, traces, result: { origin: anno.origin, traces: pulses.length, samplingRate: rate, samplesPreEvent: pre, samplesPostEvent: post, dropped, warnings } };
+    return {
+      anno,
+      traces,
+      result: {
+        origin: anno.origin,
+        traces: pulses.length,
+        samplingRate: rate,
+        samplesPreEvent: pre,
+        samplesPostEvent: post,
+        dropped,
+        leftOut,
+        ...(prepared.artifact ? { artifact: prepared.artifact } : {}),
+        warnings,
+      },
+    };
   } finally {
     prepared.close();
   }

@@ -11,13 +11,12 @@
  * then read from the nearest seek point.
  * @module
  */
-import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { XdfError } from "./errors.js";
 import { FileSource, SequentialReader } from "./io.js";
 import { type ChannelInfo, microvoltFactor, quote, type RecordingEvent, type Signal } from "./types.js";
-import { ClockMap, type ClockOffset, type ClockSegment, clockSegments, closestSample, Dejitter, effectiveRate, type TimeSegment, timeAt } from "./xdf-sync.js";
+import { backwardSegment, type ClockOffset, type ClockRange, clockRanges, ClockSync, closestSample, corruptedLastOffset, Dejitter, effectiveRate, type TimeSegment, timeAt } from "./xdf-sync.js";
 
 /** Bytes per value of each numeric channel format. */
 export const XDF_FORMATS = { int8: 1, int16: 2, int32: 4, int64: 8, float32: 4, double64: 8, string: 0 } as const;
@@ -56,10 +55,15 @@ export interface XdfStream {
   /** The stream header's `<info>` as parsed XML (values are text). */
   header: Record<string, unknown>;
   footer?: Record<string, unknown>;
+  /** The samples the file holds. */
   sampleCount: number;
   clockOffsets: ClockOffset[];
   /** Kept samples of marker streams (string streams, and numeric streams without a nominal rate): first channel's value and raw time stamp. */
   markers?: { values: string[]; times: number[]; truncated: boolean };
+  /** `desc/synchronization/can_drop_samples` is true: pyxdf leaves such a stream's time stamps undejittered. */
+  canDropSamples: boolean;
+  /** How pyxdf's `load_xdf` synchronises the stream (set after the first pass). */
+  sync: StreamSync;
   /** Seek points of numeric streams: file offset of a samples chunk and its first sample's index. */
   checkpoints: { offset: number; sample: number }[];
 }
@@ -84,6 +88,8 @@ function parseXml(file: string, bytes: Buffer, offset: number, what: string): Re
     throw new XdfError("EBADHEADER", file, `the ${what} is not well-formed XML (${(e as Error).message}): the file is damaged`, { offset });
   }
   const info = doc["info"];
+  // an empty <info/> (pyxdf reads it as None) is an element without content
+  if (info === "") return {};
   if (!info || typeof info !== "object") throw new XdfError("EBADHEADER", file, `the ${what} has no <info> element: the file is damaged`, { offset });
   return info as Record<string, unknown>;
 }
@@ -103,6 +109,46 @@ function channelsOf(info: Record<string, unknown>): XdfChannel[] {
     const o = (c && typeof c === "object" ? c : {}) as Record<string, unknown>;
     return { label: text(o["label"]), unit: text(o["unit"]), type: text(o["type"]) };
   });
+}
+
+/** How a stream is synchronised, as pyxdf's `load_xdf` does by default. */
+export interface StreamSync {
+  /** The samples used: all, or the footer's `sample_count` where pyxdf truncates (the pylsl#67 bug). */
+  samples: number;
+  /** The clock offsets used (the last one left out where pyxdf truncates). */
+  offsets: ClockOffset[];
+  /** The clock ranges between resets and their fits. */
+  ranges: ClockRange[];
+  /** What pyxdf warns about (a truncation, a range that cannot be fitted), for the user. */
+  warnings: string[];
+}
+
+function canDropSamples(info: Record<string, unknown>): boolean {
+  const desc = info["desc"];
+  const sync = desc && typeof desc === "object" ? (desc as Record<string, unknown>)["synchronization"] : undefined;
+  const v = sync && typeof sync === "object" ? (sync as Record<string, unknown>)["can_drop_samples"] : undefined;
+  return text(v).toLowerCase() === "true";
+}
+
+/** pyxdf's `_truncate_corrupted_offsets` and `_clock_sync` ranges for one stream. */
+function streamSync(s: XdfStream): StreamSync {
+  const warnings: string[] = [];
+  let samples = s.sampleCount;
+  let offsets = s.clockOffsets;
+  const footerText = text(s.footer?.["sample_count"]);
+  const footerCount = footerText === "" ? NaN : Math.trunc(Number(footerText));
+  if (Number.isFinite(footerCount) && s.sampleCount > footerCount && corruptedLastOffset(offsets)) {
+    offsets = offsets.slice(0, -1);
+    samples = Math.max(0, footerCount);
+    warnings.push(
+      `stream ${s.id} (${s.name}): its last clock offset is anomalous and it holds ${s.sampleCount} samples where its footer counts ${footerCount}: the extra sample(s) and that offset are left out, as pyxdf does (the pylsl#67 bug)`,
+    );
+  }
+  const ranges = samples > 0 ? clockRanges(offsets) : [];
+  for (const r of ranges) {
+    if (!r.usable) warnings.push(`stream ${s.id} (${s.name}): clock offsets ${r.firstOffset}-${r.lastOffset} cannot be fitted (all measured at one time): those samples are left unsynchronised, as pyxdf does`);
+  }
+  return { samples, offsets, ranges, warnings };
 }
 
 /** An open XDF file after its first pass. */
@@ -227,7 +273,7 @@ export class XdfFile implements Disposable {
           if (s.clockOffsets.length >= MAX_CLOCK_OFFSETS) {
             throw new XdfError("EBADCHUNK", file, `stream ${id} has more than ${MAX_CLOCK_OFFSETS} clock offsets (one every 5 s would be 11 days): the file is damaged`, { offset: chunkStart });
           }
-          s.clockOffsets.push({ time, value, samplesBefore: s.sampleCount });
+          s.clockOffsets.push({ time, value });
           break;
         }
         case 6: {
@@ -246,6 +292,7 @@ export class XdfFile implements Disposable {
       if (r.pos > end) throw new XdfError("EBADCHUNK", file, `a chunk with tag ${tag} holds more than its declared ${length} bytes: the chunk's length is wrong`, { offset: chunkStart });
       r.seek(end);
     }
+    for (const s of this.streams) s.sync = streamSync(s);
     return fileHeader ?? {};
   }
 
@@ -279,36 +326,58 @@ export class XdfFile implements Disposable {
       sampleCount: 0,
       clockOffsets: [],
       checkpoints: [],
+      canDropSamples: canDropSamples(info),
+      sync: { samples: 0, offsets: [], ranges: [], warnings: [] },
     };
     if (channelFormat === "string" || srate === 0) stream.markers = { values: [], times: [], truncated: false };
     return stream;
   }
 
-  /** The stream whose channel labels include `label`, or an error listing what there is. */
+  /**
+   * The regular numeric stream that has a channel `label`, as
+   * {@link channelLabels} lists it (so an unlabelled channel goes by its
+   * 0-based index, as `cachefile inspect` shows it); an error naming the
+   * option that resolves an ambiguity, or listing what there is.
+   * @throws {XdfError} `EAMBIGUOUS` (in several streams: name one with --stream), `ENOCHANNEL`
+   */
   streamWithChannel(label: string): XdfStream {
-    const found = this.streams.filter((s) => s.channelFormat !== "string" && s.channels.some((c) => c.label === label));
+    const regular = this.streams.filter((s) => !s.markers);
+    const found = regular.filter((s) => channelLabels(s).includes(label));
     if (found.length === 1) return found[0]!;
     if (found.length > 1) {
-      throw new XdfError("EAMBIGUOUS", this.file, `channel ${quote(label)} is in ${found.length} streams (${found.map((s) => `${s.id} ${quote(s.name)}`).join(", ")}): name the stream with --stream`);
+      throw new XdfError(
+        "EAMBIGUOUS",
+        this.file,
+        `channel ${quote(label)} is in ${found.length} streams (${found.map((s) => `${s.id} ${quote(s.name)}`).join(", ")}): name the stream with --stream (e.g. --stream ${found[0]!.id})`,
+      );
     }
-    const all = this.streams.flatMap((s) => s.channels.map((c) => c.label)).filter((l) => l !== "");
-    throw new XdfError("ENOCHANNEL", this.file, `no stream has a channel ${quote(label)}; the channels are ${all.length ? all.map(quote).join(", ") : "(none labelled)"}: pick one with --channel`);
-  }
-
-  /** The clock segments of a stream (pyxdf's synchronisation). */
-  clockSegments(id: number): ClockSegment[] {
-    return clockSegments(this.stream(id).clockOffsets);
+    const listing = regular.map((s) => `stream ${s.id} ${quote(s.name)}: ${channelLabels(s).slice(0, 20).join(", ")}${s.channelCount > 20 ? ", ..." : ""}`).join("; ");
+    throw new XdfError("ENOCHANNEL", this.file, `no stream has a channel ${quote(label)}; ${listing || "there is no regular data stream"}: pick one with --channel (and --stream where several streams have it)`);
   }
 
   /**
-   * The kept samples of a marker stream as events, time stamps synchronised.
-   * @throws {XdfError} `ENOTMARKERS` the stream is a regular numeric stream
+   * The kept samples of a marker stream as events, with pyxdf's time stamps
+   * (synchronised; dejittered too where the stream has a nominal rate, as
+   * pyxdf does for any stream with one).
+   * @throws {XdfError} `ENOTMARKERS` the stream is a regular numeric stream; `ETIMEORDER` its dejittered time runs backwards
    */
   markerEvents(id: number): RecordingEvent[] {
     const s = this.stream(id);
     if (!s.markers) throw new XdfError("ENOTMARKERS", this.file, `stream ${id} (${s.name}) is a regular ${s.channelFormat} stream, not a marker stream`);
-    const map = new ClockMap(this.clockSegments(id));
-    return s.markers.values.map((v, i) => ({ name: v, type: s.name, time: map.apply(i, s.markers!.times[i]!) }));
+    const m = s.markers;
+    const n = Math.min(m.times.length, s.sync.samples);
+    const sync = new ClockSync(s.sync.offsets, s.sync.ranges);
+    const synced = m.times.slice(0, n).map((t) => sync.apply(t));
+    let times = synced;
+    if (s.nominalSrate > 0 && !s.canDropSamples && n > 0) {
+      const dj = new Dejitter(s.nominalSrate);
+      synced.forEach((t, i) => dj.push(i, t));
+      const segments = dj.finish();
+      const bad = backwardSegment(segments);
+      if (bad) throw backwards(this.file, s, bad);
+      times = synced.map((_, i) => timeAt(segments, i));
+    }
+    return times.map((time, i) => ({ name: m.values[i]!, type: s.name, time }));
   }
 
   /**
@@ -322,18 +391,17 @@ export class XdfFile implements Disposable {
     if (s.channelFormat === "string" || s.nominalSrate <= 0) {
       throw new XdfError("ENOTREGULAR", this.file, `stream ${id} (${s.name}) is ${s.channelFormat === "string" ? "a string stream" : "irregularly sampled (nominal_srate 0)"}: traces are cut from a regularly sampled numeric stream`);
     }
-    if (s.sampleCount === 0) throw new XdfError("EEMPTY", this.file, `stream ${id} (${s.name}) holds no samples`);
+    if (s.sync.samples === 0) throw new XdfError("EEMPTY", this.file, `stream ${id} (${s.name}) holds no samples`);
     const sig = new XdfSignal(this, this.#src, s);
     this.#signals.set(id, sig);
     return sig;
   }
 
-  /** The file's recording date from the file header (`<datetime>`), else the file's modification time, as "YYYY-MM-DD HH:MM:SS". */
-  get recordingDate(): string {
+  /** The recording date from the file header's `<datetime>`, as "YYYY-MM-DD HH:MM:SS"; undefined when the header states none (never guessed). */
+  get recordingDate(): string | undefined {
     const dt = text(this.fileHeader["datetime"]);
     const m = /^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})/.exec(dt);
-    if (m) return `${m[1]} ${m[2]}`;
-    return localDateTime(statSync(this.file).mtime);
+    return m ? `${m[1]} ${m[2]}` : undefined;
   }
 
   close(): void {
@@ -345,10 +413,26 @@ export class XdfFile implements Disposable {
   }
 }
 
-/** "YYYY-MM-DD HH:MM:SS" in local time. */
-export function localDateTime(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+/**
+ * The channel labels of a stream as `cachefile inspect` lists them and
+ * `--channel` takes them: each channel's `<label>`, or its 0-based index
+ * where it has none.
+ * @example
+ * ```ts
+ * using xdf = XdfFile.open("minimal.xdf");
+ * channelLabels(xdf.streams[0]); // ["0", "1", "2"]
+ * ```
+ */
+export function channelLabels(s: XdfStream): string[] {
+  return Array.from({ length: s.channelCount }, (_, c) => s.channels[c]?.label || `${c}`);
+}
+
+function backwards(file: string, s: XdfStream, seg: TimeSegment): XdfError {
+  return new XdfError(
+    "ETIMEORDER",
+    file,
+    `stream ${s.id} (${s.name}): pyxdf's synchronisation and dejittering make time run backwards over samples ${seg.first} to ${seg.last} (${seg.slope.toPrecision(4)} s per sample), so pyxdf's times for this stream are unusable: its clock or clock offsets are damaged; import another stream (--stream)`,
+  );
 }
 
 function truncated(file: string, at: number): XdfError {
@@ -448,22 +532,32 @@ function readNumber(view: DataView, at: number, fmt: XdfChannelFormat): number {
 }
 
 /**
- * A regular numeric stream of an XDF file: time stamps synchronised and
- * dejittered (the second pass, run when it is made), windows read from the
- * nearest seek point.
+ * A regular numeric stream of an XDF file: time stamps as pyxdf's
+ * `load_xdf` gives them (the second pass, run when it is made: synchronised,
+ * then dejittered, or for a stream that can drop samples kept per sample),
+ * windows read from the nearest seek point.
  */
 export class XdfSignal implements Signal {
   readonly file: string;
   readonly name: string;
   readonly stream: XdfStream;
   readonly samplingRate: number;
+  /** The samples used (pyxdf's: the footer's count where it truncates a pylsl#67 sample). */
   readonly nSamples: number;
   readonly channels: readonly ChannelInfo[];
-  /** The dejittered time stamps, as lines per stretch without a break. */
-  readonly segments: readonly TimeSegment[];
-  /** pyxdf's effective sampling rate. */
-  readonly effectiveRate: number;
-  readonly clock: readonly ClockSegment[];
+  /** The dejittered time stamps, as lines per stretch without a break (pyxdf's `segments`); one undejittered segment for a stream that can drop samples. */
+  readonly segments: readonly { first: number; last: number }[];
+  /** The sample ranges of each clock range (pyxdf's `clock_segments`). */
+  readonly clockSegments: readonly [number, number][];
+  /** pyxdf's effective sampling rate; undefined where time runs backwards ({@link timeProblem}). */
+  readonly effectiveRate: number | undefined;
+  /** Why no time can be given to the samples (time runs backwards after synchronisation and dejittering); times and {@link sampleAt} throw it. */
+  readonly timeProblem: XdfError | undefined;
+  /** What pyxdf warns about for this stream (a truncation, a fit that failed, an effective rate 10% off the nominal). */
+  readonly warnings: readonly string[];
+  readonly #lines: readonly TimeSegment[];
+  /** The time stamps of a stream that can drop samples (pyxdf leaves them undejittered). */
+  readonly #times: Float64Array | undefined;
   readonly #xdf: XdfFile;
   readonly #src: FileSource;
   #reader: SequentialReader | undefined;
@@ -477,33 +571,58 @@ export class XdfSignal implements Signal {
     this.name = stream.name;
     this.stream = stream;
     this.samplingRate = stream.nominalSrate;
-    this.nSamples = stream.sampleCount;
-    this.channels = Array.from({ length: stream.channelCount }, (_, c) => {
-      const ch = stream.channels[c];
-      const unit = ch?.unit ?? "";
+    this.nSamples = stream.sync.samples;
+    const labels = channelLabels(stream);
+    this.channels = labels.map((label, c) => {
+      const unit = stream.channels[c]?.unit ?? "";
       const factor = microvoltFactor(unit);
-      return { label: ch?.label || `${c}`, unit, gain: factor ?? 1, offset: 0, microvolts: factor !== undefined || unit === "" };
+      // a channel without a stated unit is taken as µV, as offspect does
+      return { label, unit, gain: factor ?? 1, offset: 0, microvolts: factor !== undefined || unit === "" };
     });
-    this.clock = xdf.clockSegments(stream.id);
-    this.segments = this.#secondPass();
-    this.effectiveRate = effectiveRate(this.segments, this.samplingRate);
+    const warnings = [...stream.sync.warnings];
+    const sync = new ClockSync(stream.sync.offsets, stream.sync.ranges);
+    const times = stream.canDropSamples ? new Float64Array(this.nSamples) : undefined;
+    const dj = new Dejitter(stream.nominalSrate);
+    this.#secondPass(sync, times ? (i, t) => (times[i] = t) : (i, t) => dj.push(i, t));
+    this.clockSegments = sync.segments;
+    this.#times = times;
+    let problem: XdfError | undefined;
+    if (times) {
+      this.#lines = [];
+      this.segments = [{ first: 0, last: this.nSamples - 1 }];
+      const duration = times[times.length - 1]! - times[0]!;
+      if (times.length > 1 && !(duration > 0)) {
+        problem = backwards(this.file, stream, { first: 0, last: times.length - 1, intercept: times[0]!, slope: duration / (times.length - 1) });
+      }
+      this.effectiveRate = problem ? undefined : times.length > 1 ? (times.length - 1) / duration : 0;
+    } else {
+      const lines = dj.finish();
+      this.#lines = lines;
+      this.segments = lines.map((l) => ({ first: l.first, last: l.last }));
+      const bad = backwardSegment(lines);
+      if (bad) problem = backwards(this.file, stream, bad);
+      this.effectiveRate = problem ? undefined : effectiveRate(lines);
+    }
+    this.timeProblem = problem;
+    const eff = this.effectiveRate;
+    if (eff !== undefined && Math.abs(this.samplingRate - eff) / this.samplingRate > 0.1) {
+      warnings.push(`stream ${stream.id} (${stream.name}): its effective sampling rate ${eff.toFixed(4)} Hz differs from its nominal ${this.samplingRate} Hz by more than 10%`);
+    }
+    this.warnings = warnings;
   }
 
-  #secondPass(): TimeSegment[] {
+  /** Reads every time stamp of the stream in file order, synchronises it and hands it on. */
+  #secondPass(sync: ClockSync, feed: (index: number, t: number) => void): void {
     const s = this.stream;
     const file = this.file;
-    const map = new ClockMap(this.clock);
-    const single = this.clock.length <= 1;
-    const a = this.clock[0]?.intercept ?? 0;
-    const b = this.clock[0]?.slope ?? 0;
-    const dj = new Dejitter(s.nominalSrate);
+    const nUsed = this.nSamples;
     const tdiff = 1 / s.nominalSrate;
     const valueBytes = s.channelCount * XDF_FORMATS[s.channelFormat];
     const r = new SequentialReader(this.#src, s.checkpoints[0]!.offset);
     const size = this.#src.size;
     let index = 0;
     let last = 0;
-    while (r.pos < size && index < s.sampleCount) {
+    while (r.pos < size && index < nUsed) {
       const chunkStart = r.pos;
       const { length, tag, contentStart } = readChunkHead(r, file, size);
       const end = contentStart + length;
@@ -539,7 +658,7 @@ export class XdfSignal implements Signal {
                 );
               }
               last = t;
-              dj.push(index, single ? t + (a + b * t) : map.apply(index, t));
+              if (index < nUsed) feed(index, sync.apply(t));
               index++;
             }
             r.pos += p - r.index;
@@ -557,7 +676,7 @@ export class XdfSignal implements Signal {
               else throw new XdfError("EBADCHUNK", file, `stream ${s.id}: a sample's time stamp field has ${flag} bytes: XDF allows 0 or 8`, { offset: r.pos - 1 });
               last = t;
               r.pos += valueBytes;
-              dj.push(index, map.apply(index, t));
+              if (index < nUsed) feed(index, sync.apply(t));
               index++;
             }
           }
@@ -566,17 +685,35 @@ export class XdfSignal implements Signal {
       }
       r.seek(end);
     }
-    return dj.finish();
   }
 
-  /** The stream's (synchronised, dejittered) time of a sample, seconds on the LSL clock. */
+  /**
+   * The stream's time of a sample as pyxdf gives it, seconds on the LSL clock.
+   * @throws {XdfError} `ETIMEORDER` ({@link timeProblem})
+   */
   timeOf(sample: number): number {
-    return timeAt(this.segments, sample);
+    if (this.timeProblem) throw this.timeProblem;
+    return this.#times ? this.#times[sample]! : timeAt(this.#lines, sample);
   }
 
-  /** The sample closest in time to `t` (as offspect's find_closest_samples) and how far it is, seconds. */
+  /**
+   * The sample closest in time to `t` (numpy's argmin over pyxdf's time
+   * stamps, as offspect's find_closest_samples) and how far it is, seconds.
+   * @throws {XdfError} `ETIMEORDER` ({@link timeProblem})
+   */
   sampleAt(t: number): { index: number; delta: number } {
-    return closestSample(this.segments, t);
+    if (this.timeProblem) throw this.timeProblem;
+    const times = this.#times;
+    if (!times) return closestSample(this.#lines, t);
+    let index = -1, delta = Infinity;
+    for (let i = 0; i < times.length; i++) {
+      const d = Math.abs(times[i]! - t);
+      if (d < delta) {
+        delta = d;
+        index = i;
+      }
+    }
+    return { index, delta };
   }
 
   readWindow(channels: readonly number[], start: number, length: number): Float64Array {

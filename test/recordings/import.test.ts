@@ -221,7 +221,7 @@ describe("an XDF session with Localite's stream", () => {
 
   it("refuses, writing nothing: an unknown channel, event or stream; a window outside the recording", () => {
     const o = join(tmp.dir, "never.hdf5");
-    expect(expectThrows(() => importRecordingSync(xdf, o, { channels: ["APB_R"] }), XdfError, "ENOCHANNEL").message).toMatch(/"EDC_L", "FDI_L"/);
+    expect(expectThrows(() => importRecordingSync(xdf, o, { channels: ["APB_R"] }), XdfError, "ENOCHANNEL").message).toMatch(/stream 1 "EMG": EDC_L, FDI_L: pick one with --channel/);
     expect(expectThrows(() => importRecordingSync(xdf, o, { channels: ["EDC_L"], event: "S  1" }), ImportError, "ENOEVENT").message).toMatch(/"Starte freien Modus" \(1\)/);
     expectThrows(() => importRecordingSync(xdf, o, { channels: ["EDC_L"], stream: "EEG" }), ImportError, "ENOSTREAM");
     expect(expectThrows(() => importRecordingSync(xdf, o, { channels: ["EDC_L"], preMs: 5000 }), ImportError, "EWINDOW").message).toMatch(/--drop-incomplete/);

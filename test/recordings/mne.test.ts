@@ -106,7 +106,7 @@ describe("BrainVision against MNE", () => {
     expect(rec.header.version).toBe(1);
     using v2 = BrainVisionRecording.open(join(REC, "testv2.vhdr"));
     expect(v2.header.version).toBe(2);
-    expect(v2.omittedMarkers).toBe(3); // past the end of the data, as MNE leaves them out
+    expect(v2.omitted).toHaveLength(3); // past the end of the data, as MNE leaves them out
   });
 
   const n = 1500;
@@ -176,15 +176,35 @@ describe("BrainVision against MNE", () => {
         expectError(() => BrainVisionRecording.open(`${b}.vhdr`), "EBRAINVISION", reason);
       }
     });
-    it("a truncated data file, a missing data or marker file, a malformed marker", () => {
+    it("a data file cut short is read as MNE reads it (its whole samples) and reported, never an error", () => {
       let b = good();
-      truncateSync(`${b}.eeg`, 399);
-      expect(expectError(() => BrainVisionRecording.open(`${b}.vhdr`), "EBRAINVISION", "ETRUNCATED").offset).toBe(396);
+      truncateSync(`${b}.eeg`, 399); // 99 samples of 2 x INT_16 and 3 bytes of the 100th
+      let ref = mne("brainvision", `${b}.vhdr`);
+      {
+        using rec = BrainVisionRecording.open(`${b}.vhdr`);
+        expect(rec.nSamples).toBe(99);
+        expect(ref.n_times).toBe(99);
+        expect(rec.warnings).toEqual([expect.stringMatching(/^the data file ends 3 bytes into sample 99 .*: it was cut short; the 99 whole samples are read, as MNE does$/)]);
+      }
       b = good();
       edit(b, ".vhdr", (s) => s.replace("NumberOfChannels=2", "NumberOfChannels=2\r\nDataPoints=100"));
       truncateSync(`${b}.eeg`, 80);
-      expectError(() => BrainVisionRecording.open(`${b}.vhdr`), "EBRAINVISION", "ETRUNCATED");
-      b = good();
+      ref = mne("brainvision", `${b}.vhdr`);
+      {
+        using rec = BrainVisionRecording.open(`${b}.vhdr`);
+        expect([rec.nSamples, ref.n_times]).toEqual([20, 20]);
+        // the marker at sample 50 lies beyond the data now: left out, as MNE does, and listed
+        expect(rec.events.map((e) => e.name)).toEqual([""]);
+        expect(ref.annotations.map((a) => a.description)).toEqual(["New Segment/"]);
+        expect(rec.omitted.map((e) => [e.name, e.sample])).toEqual([["S  1", 50]]);
+        expect(rec.warnings).toEqual([
+          "the header declares 100 samples (DataPoints) but the data file holds 20: the data file was cut short; the 20 samples it holds are read, as MNE does",
+          '1 marker(s) of the marker file lie beyond the data\'s last sample 19: left out, as MNE does (first: "S  1" at sample 50)',
+        ]);
+      }
+    });
+    it("a missing data or marker file, a malformed marker", () => {
+      let b = good();
       edit(b, ".vhdr", (s) => s.replace(/DataFile=\S+/, "DataFile=elsewhere.eeg").replace(/MarkerFile=\S+/, "MarkerFile=elsewhere.vmrk"));
       copyFileSync(`${b}.vhdr`, `${b}x.vhdr`);
       expectError(() => BrainVisionRecording.open(`${b}x.vhdr`), "EBRAINVISION", "EMISSINGFILE");
@@ -262,10 +282,19 @@ describe("EDF and BDF against MNE", () => {
       b.write(text, offset, "latin1");
       writeFileSync(path, b);
     };
-    it("truncated inside the records, inside the header, empty", () => {
+    it("cut short inside the records: read as MNE reads it (its whole records) and reported; inside the header, empty: ETRUNCATED", () => {
       let p = good("t1.edf");
       truncateSync(p, readFileSync(p).length - 10);
-      expectError(() => EdfRecording.open(p), "EEDF", "ETRUNCATED");
+      const ref = mne("edf", p);
+      {
+        using rec = EdfRecording.open(p);
+        expect([rec.header.nRecords, rec.header.declaredRecords, rec.nSamples, ref.n_times]).toEqual([2, 3, 200, 200]);
+        expect(rec.warnings).toEqual([
+          `the header declares 3 data records but the file holds 2 and ${rec.header.recordBytes - 10} bytes of the next: the file was cut short; the 2 whole records are read, as MNE does, and anything recorded after 2.000 s is missing`,
+        ]);
+        // the annotation at 1.5 s lies in a record read
+        expect(rec.events.map((e) => [e.name, e.time])).toEqual(ref.annotations.map((a) => [a.description, a.onset]));
+      }
       p = good("t2.edf");
       truncateSync(p, 300);
       expectError(() => EdfRecording.open(p), "EEDF", "ETRUNCATED");

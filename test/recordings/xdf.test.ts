@@ -158,7 +158,7 @@ describe("files written here", () => {
     const s = xdf.stream(1);
     expect(s.clockOffsets.length).toBeGreaterThan(10);
     expect(s.checkpoints.length).toBeGreaterThan(10); // a seek point every 64 KiB
-    const seg = xdf.clockSegments(1);
+    const seg = s.sync.ranges;
     expect(seg).toHaveLength(1);
     expect(seg[0]!.intercept).toBeCloseTo(0.5, 4);
     expect(seg[0]!.slope).toBeCloseTo(1e-5, 6);
@@ -198,46 +198,45 @@ describe("files written here", () => {
     const path = join(tmp.dir, "reset.xdf");
     session(path, { n: 60000, rate: 1000, chunk: 50, a: 0.5, b: 0, resetAt: 30000 });
     using xdf = XdfFile.open(path);
-    const seg = xdf.clockSegments(1);
+    const seg = xdf.stream(1).sync.ranges;
     expect(seg).toHaveLength(2);
     expect(seg[0]!.intercept).toBeCloseTo(0.5, 4);
     expect(seg[1]!.intercept).toBeCloseTo(1000.5, 3);
-    expect(seg[1]!.firstSample).toBeGreaterThan(29000);
-    expect(seg[1]!.firstSample).toBeLessThanOrEqual(30050);
+    // the samples after the reset are closer in time to the next range's first clock offset: they are its samples
+    const sig = xdf.signal(1);
+    expect(sig.clockSegments).toEqual([[0, 29999], [30000, 59999]]);
+    expect(sig.segments.map((g) => [g.first, g.last])).toEqual([[0, 29999], [30000, 59999]]);
   });
 
-  it("robustFit equals pyxdf's Huber fit by ADMM (restated in numpy) and resists a moderate outlier", () => {
+  it("robustFit equals pyxdf's _robust_fit (its source in test/reference/pyxdf) and resists a moderate outlier", () => {
     const x = Array.from({ length: 50 }, (_, i) => 1000 + 5 * i);
     const cases = [x.map((t) => 0.25 + 2e-6 * t), x.map((t, i) => 0.25 + 2e-6 * t + (i === 20 ? 0.0005 : 0)), x.map((t, i) => 0.25 + 2e-6 * t + (i === 20 ? 4.75 : 0))];
     const ref = python<number[][]>(
       `
 import json, sys
 import numpy as np
-def fit(A, y, rho=1, iters=1000):
-    Aty = A.T @ y; L = np.linalg.cholesky(A.T @ A); U = L.T
-    z = np.zeros_like(y); u = z; x = z
-    for _ in range(iters):
-        x = np.linalg.solve(U, np.linalg.solve(L, Aty + A.T @ (z - u)))
-        d = A @ x - y + u
-        tmp = np.maximum(0, 1 - (1 + 1 / rho) / np.abs(d))
-        z = rho / (1 + rho) * d + 1 / (1 + rho) * tmp * d
-        u = d - z
-    return x
+sys.path.insert(0, sys.argv[2])
+import pyxdf
 x, cases = json.loads(sys.argv[1])
 x = np.array(x, float); w = 1e-4
-A = np.stack([np.ones(len(x)), x], 1) / w
-print(json.dumps([fit(A, np.array(y, float) / w).tolist() for y in cases]))
+out = []
+for y in cases:
+    c = pyxdf._robust_fit(np.column_stack([np.ones(len(x)), x / w]), np.array(y, float) / w)
+    out.append([float(c[0] * w), float(c[1])])
+print(json.dumps(out))
 `,
-      [JSON.stringify([x, cases])],
+      [JSON.stringify([x, cases]), join(ROOT, "test", "reference", "pyxdf", "src", "pyxdf")],
     );
     cases.forEach((y, k) => {
-      const [a, b] = robustFit(x, y);
-      expect(a).toBeCloseTo(ref[k]![0]!, 7);
-      expect(b).toBeCloseTo(ref[k]![1]!, 10);
+      const [a, b] = robustFit(x, y)!;
+      // the fitted offsets at the measurement times agree to rounding (the intercept at t = 0 extrapolates far)
+      for (const t of x) expect(Math.abs(a + b * t - (ref[k]![0]! + ref[k]![1]! * t))).toBeLessThan(1e-12);
     });
-    const [a, b] = robustFit(x, cases[1]!);
+    const [a, b] = robustFit(x, cases[1]!)!;
     expect(a).toBeCloseTo(0.25, 4);
     expect(b).toBeCloseTo(2e-6, 7);
+    // all times equal: numpy's Cholesky fails (pyxdf's LinAlgError)
+    expect(robustFit([3, 3, 3], [1, 2, 3])).toBeUndefined();
   });
 });
 
@@ -319,9 +318,8 @@ describe("malformed files give typed errors", () => {
     w2.close();
     expectXdfError(() => open(order), "EBADCHUNK");
   });
-  it("random damage: every outcome is a result or a RecordingError, quickly", () => {
+  it("random damage: every outcome is a result or a RecordingError (a hang would hit the test's timeout)", () => {
     const R = rng(2024);
-    const t0 = Date.now();
     let errors = 0;
     for (let k = 0; k < 400; k++) {
       const b = Buffer.from(bytes);
@@ -344,6 +342,5 @@ describe("malformed files give typed errors", () => {
       }
     }
     expect(errors).toBeGreaterThan(50);
-    expect(Date.now() - t0).toBeLessThan(20000);
   });
 });
