@@ -95,16 +95,21 @@ export class ReviewSession {
   edit(fileId: number, updates: { index: number; values: TraceUpdate }[], label: string): Promise<EditResult> {
     return this.#serial(async () => {
       const f = this.#fileOrThrow(fileId);
-      const before = updates.map((u) => {
-        const attrs = f.cf.traceSync(u.index).attrs as Record<string, unknown>;
-        return Object.fromEntries(Object.keys(u.values).map((k) => [k, valueBefore(attrs, k)])) as TraceUpdate;
+      // Only the values that differ from the stored ones are sent: a value stored in another spelling
+      // (offspect's "True" for true) stays as it is.
+      const before = updates.map((u) => (typeof u.values === "object" && u.values !== null ? (f.cf.traceSync(u.index).attrs as Record<string, unknown>) : {}));
+      const sent = updates.map((u, k) => {
+        if (typeof u.values !== "object" || u.values === null) return u;
+        const values = Object.fromEntries(Object.entries(u.values).filter(([key, v]) => !sameValue(before[k]![key], v)));
+        return { index: u.index, values: values as TraceUpdate };
       });
-      const results = await f.write(updates);
-      const changes = updates.flatMap((u, k) => {
+      const results = await f.write(sent);
+      const changes = sent.flatMap((u, k) => {
         const keys = results[k]!.written;
         if (keys.length === 0) return [];
-        const pick = (v: TraceUpdate) => Object.fromEntries(keys.map((key) => [key, (v as Record<string, unknown>)[key]])) as TraceUpdate;
-        return [{ index: u.index, before: pick(before[k]!), after: pick(u.values) }];
+        const was = Object.fromEntries(keys.map((key) => [key, valueBefore(before[k]!, key)])) as TraceUpdate;
+        const now = Object.fromEntries(keys.map((key) => [key, (u.values as Record<string, unknown>)[key]])) as TraceUpdate;
+        return [{ index: u.index, before: was, after: now }];
       });
       if (changes.length === 0) return { results, undo: null };
       this.#history.push({ file: fileId, label, changes });
