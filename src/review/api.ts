@@ -13,7 +13,7 @@ import type { TraceUpdate } from "../typed/types.js";
 import { ReviewError } from "./errors.js";
 import { FLAG_NAMES, ptpOf } from "./flags.js";
 import { sameValue } from "./history.js";
-import { glassFigure, mapOf, pixelsOf } from "./mapview.js";
+import { glassFigure, mapOf, pixelsOf, pointsOf } from "./mapview.js";
 import { overview } from "./overview.js";
 import type { ReviewFile } from "./reviewfile.js";
 import type { ReviewSession } from "./session.js";
@@ -154,8 +154,7 @@ const ROUTES: [string, RegExp, Handler][] = [
     async (s, m, _q, res, url) => {
       const f = fileOf(s, m[1]);
       const trace = await f.trace(traceIndex(f, m[2]));
-      const view = traceView(f, trace, url.searchParams.get("samples") !== "none");
-      sendJson(res, 200, { ...view, coil: view.coords ? await pixelsOf(view.coords) : [] });
+      sendJson(res, 200, traceView(f, trace, url.searchParams.get("samples") !== "none"));
     },
   ],
   [
@@ -190,6 +189,7 @@ const ROUTES: [string, RegExp, Handler][] = [
       const updates = updatesOf(b, f);
       if (b["dryRun"] === true) {
         // What would change, value by value: nothing is written.
+        await f.settled();
         const changes: { index: number; key: string; from: unknown; to: unknown }[] = [];
         let unchanged = 0;
         for (const u of updates) {
@@ -223,6 +223,17 @@ const ROUTES: [string, RegExp, Handler][] = [
   ],
   ["GET", /^\/api\/files\/([^/]+)\/map$/, async (s, m, _q, res) => sendJson(res, 200, (await mapOf(fileOf(s, m[1]))).meta)],
   ["GET", /^\/api\/files\/([^/]+)\/map\.png$/, async (s, m, _q, res) => sendBytes(res, "image/png", (await mapOf(fileOf(s, m[1]))).png)],
+  ["GET", /^\/api\/files\/([^/]+)\/points$/, async (s, m, _q, res) => sendJson(res, 200, await pointsOf(fileOf(s, m[1])))],
+  [
+    "GET",
+    /^\/api\/coil$/,
+    async (_s, _m, _q, res, url) => {
+      const xyz = (url.searchParams.get("xyz") ?? "").split(",").map(Number);
+      if (xyz.length !== 3 || !xyz.every(Number.isFinite)) throw new BadRequest("xyz must be three numbers, x,y,z in MNI mm");
+      sendJson(res, 200, { xyz, pixels: await pixelsOf(xyz as [number, number, number]) });
+    },
+  ],
+  ["GET", /^\/api\/glass$/, async (_s, _m, _q, res) => sendJson(res, 200, await glassFigure().then((g) => ({ width: g.width, height: g.height, views: g.views })))],
   ["GET", /^\/api\/glass\.png$/, async (_s, _m, _q, res) => sendBytes(res, "image/png", await (await glassFigure()).toBuffer())],
   ["GET", /^\/api\/history$/, async (s, _m, _q, res) => sendJson(res, 200, s.history())],
   [

@@ -12,4 +12,4 @@ export type { FileSummary } from "./reviewfile.js";
 export type { ReviewStatus } from "./table.js";
 export type { TraceView } from "./traceview.js";
 export type { Overview } from "./overview.js";
-export type { MapMeta } from "./mapview.js";
+export type { MapMeta, MapPoints } from "./mapview.js";

@@ -34,7 +34,11 @@ export interface MapMeta {
   summary: string;
   empty: string | null;
   marks: PlacedMark[];
-  /** The pixel of each trace with coordinates, in each view (the map's and the coil view's). */
+}
+
+/** The pixel of each trace with coordinates, in each view of the map and the coil view (`GET /api/files/ID/points`). */
+export interface MapPoints {
+  version: number;
   points: { index: number; pixels: Pixels }[];
 }
 
@@ -59,17 +63,36 @@ async function make(file: ReviewFile, table: FileTable, version: number): Promis
   mv.counts.total = table.rows.length;
   table.rows.forEach((r, index) => addMapValue(mv, r.mapText, file.path, index, (x) => x, true));
   const g = await glassFigure();
-  const points = table.rows.flatMap((r, index) => (r.coords ? [{ index, pixels: g.locate(r.coords).map((p) => ({ view: p.view, x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 })) }] : []));
   try {
     const fig = await drawMap(mv, plan);
     return {
-      meta: { version, width: fig.width, height: fig.height, glassWidth: g.width, glassHeight: g.height, counts: fig.counts, summary: fig.summary, empty: null, marks: [...fig.marks], points },
+      meta: { version, width: fig.width, height: fig.height, glassWidth: g.width, glassHeight: g.height, counts: fig.counts, summary: fig.summary, empty: null, marks: [...fig.marks] },
       png: await fig.toBuffer(),
     };
   } catch (e) {
     if (!(e instanceof PlotError) || e.code !== "EPLOTEMPTY") throw e;
-    return { meta: { version, width: g.width, height: g.height, glassWidth: g.width, glassHeight: g.height, counts: null, summary: "", empty: e.message, marks: [], points }, png: await g.toBuffer() };
+    return { meta: { version, width: g.width, height: g.height, glassWidth: g.width, glassHeight: g.height, counts: null, summary: "", empty: e.message, marks: [] }, png: await g.toBuffer() };
   }
+}
+
+const pointsCache = new WeakMap<ReviewFile, { version: number; made: Promise<MapPoints> }>();
+
+/**
+ * Where every trace with coordinates is drawn (once per version of the file).
+ * @throws the errors of reading the file
+ */
+export async function pointsOf(file: ReviewFile): Promise<MapPoints> {
+  const table = await file.ready();
+  const version = file.version;
+  const hit = pointsCache.get(file);
+  if (hit && hit.version === version) return hit.made;
+  const made = glassFigure().then((g) => ({
+    version,
+    points: table.rows.flatMap((r, index) => (r.coords ? [{ index, pixels: g.locate(r.coords).map((p) => ({ view: p.view, x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 })) }] : [])),
+  }));
+  pointsCache.set(file, { version, made });
+  made.catch(() => pointsCache.delete(file));
+  return made;
 }
 
 /**

@@ -5,7 +5,8 @@
  * index, reject state and flags.
  * @module
  */
-import { channelsOf, processedSamples } from "./traceview.js";
+import { decodeText, truthy } from "../analysis/attrs.js";
+import { loggedSteps, processData } from "../steps.js";
 import type { ReviewFile } from "./reviewfile.js";
 
 /** The butterfly of an origin. */
@@ -37,15 +38,24 @@ export async function overview(file: ReviewFile, origin: number, from: number, t
   const indices = Array.from({ length: count }, (_, k) => start + k);
   const out: Overview = { origin: s.origins[origin]!, indices, t0: from, dt: 1, columns: 0, values: [], reject: [] };
   let dtSet = false;
+  await file.settled();
   for (const [k, index] of indices.entries()) {
-    if (k % 64 === 63) await new Promise<void>((r) => setImmediate(r));
-    const trace = file.cf.traceSync(index);
-    const a = trace.attrs as Record<string, unknown>;
-    const fs = typeof a["samplingrate"] === "number" ? (a["samplingrate"] as number) : NaN;
-    const pre = typeof a["samples_pre_event"] === "number" ? (a["samples_pre_event"] as number) : NaN;
-    const shift = typeof a["onset_shift"] === "number" ? (a["onset_shift"] as number) : 0;
-    out.reject.push(a["reject"] === true);
-    if (!(fs > 0) || !Number.isFinite(pre)) {
+    if (k % 64 === 63) {
+      await new Promise<void>((r) => setImmediate(r));
+      await file.settled();
+    }
+    // The stored text and the samples (no typed decoding of every attribute: a few are needed).
+    const attrs = file.cf.getTraceAttrs(index);
+    const trace = file.cf.getTraceData(index);
+    const num = (key: string) => {
+      const v = decodeText(attrs[key]);
+      return typeof v === "number" && Number.isFinite(v) ? v : NaN;
+    };
+    const fs = num("samplingrate");
+    const pre = num("samples_pre_event");
+    const shift = Number.isInteger(num("onset_shift")) ? num("onset_shift") : 0;
+    out.reject.push(truthy(decodeText(attrs["reject"])));
+    if (!(fs > 0) || !Number.isInteger(pre)) {
       out.values.push([]);
       continue;
     }
@@ -55,9 +65,16 @@ export async function overview(file: ReviewFile, origin: number, from: number, t
       out.dt = (to - from) / out.columns;
       dtSet = true;
     }
-    const { data } = processedSamples(trace);
-    const { coi } = channelsOf(trace);
+    let data = trace.data;
+    try {
+      if (loggedSteps(attrs).length > 0) data = processData(trace, attrs).data;
+    } catch {
+      // A _log that cannot be replayed: the raw samples (the trace view says why).
+    }
+    const labels = decodeText(attrs["channel_labels"]);
     const channels = trace.shape[1];
+    const at = Array.isArray(labels) ? labels.map(String).indexOf(attrs["channel_of_interest"] ?? "") : -1;
+    const coi = at >= 0 && at < channels ? at : 0;
     const p0 = pre + shift;
     const row: (number | null)[] = new Array(out.columns);
     for (let c = 0; c < out.columns; c++) {

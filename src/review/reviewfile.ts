@@ -31,10 +31,15 @@ export interface FileSummary {
   globalComments: string[];
 }
 
+/** How long a new review waits for the page before it builds a file's table. */
+const BUILD_DELAY_MS = 1000;
+
 export class ReviewFile {
   readonly id: number;
   readonly path: string;
   readonly cf: CacheFile;
+  /** The same file for the background reads of the table: a session of its own, so that page requests do not wait for it. */
+  readonly #reader: CacheFile;
   #table: FileTable | undefined;
   #build: Promise<FileTable> | undefined;
   #progress = 0;
@@ -44,14 +49,23 @@ export class ReviewFile {
   /** Traces written while a build ran: read again when it ends. */
   #dirty = new Set<number>();
   #globalComments: string[];
+  /** The origins and their trace counts, read when the file was opened and whenever it changed. */
+  #origins: string[];
+  #originCounts: number[];
+  /** The write under way: no blocking read of the file may start while it waits for its lock (see {@link settled}). */
+  #pendingWrite: Promise<unknown> | undefined;
+  #deferred: NodeJS.Timeout | undefined;
   /** Called when the file changed (version grew). */
   onChange: (() => void) | undefined;
 
-  private constructor(id: number, cf: CacheFile) {
+  private constructor(id: number, cf: CacheFile, reader: CacheFile) {
     this.id = id;
     this.cf = cf;
+    this.#reader = reader;
     this.path = cf.fname;
     this.#stamp = stampOf(cf.fname);
+    this.#origins = cf.origins;
+    this.#originCounts = cf.originCounts;
     this.#globalComments = this.#readGlobalComments();
   }
 
@@ -61,8 +75,11 @@ export class ReviewFile {
    */
   static async open(id: number, path: string, lockTimeout: number): Promise<ReviewFile> {
     const cf = await CacheFile.open(path, { lockTimeout });
-    const f = new ReviewFile(id, cf);
-    f.#startBuild();
+    const f = new ReviewFile(id, cf, await CacheFile.open(path, { lockTimeout }));
+    // The table is built when first asked for (the page asks once its first trace is drawn), or
+    // after a second: the first trace does not wait behind it.
+    f.#deferred = setTimeout(() => void f.ready().catch(() => undefined), BUILD_DELAY_MS);
+    f.#deferred.unref();
     return f;
   }
 
@@ -77,13 +94,14 @@ export class ReviewFile {
 
   /** The table, once built. */
   async ready(): Promise<FileTable> {
+    clearTimeout(this.#deferred);
     this.fresh();
     if (this.#table && !this.#build) return this.#table;
     return this.#build ?? this.#startBuild();
   }
 
   #readGlobalComments(): string[] {
-    const counts = this.cf.originCounts;
+    const counts = this.#originCounts;
     let start = 0;
     return counts.map((n) => {
       const at = start;
@@ -94,9 +112,13 @@ export class ReviewFile {
 
   #startBuild(): Promise<FileTable> {
     this.#progress = 0;
-    const build = FileTable.build(this.cf, (done, total) => {
-      if (this.#build === build) this.#progress = total === 0 ? 1 : done / total;
-    }).then((table) => {
+    const build = FileTable.build(
+      this.#reader,
+      (done, total) => {
+        if (this.#build === build) this.#progress = total === 0 ? 1 : done / total;
+      },
+      () => this.settled(),
+    ).then((table) => {
       if (this.#build !== build) return table;
       if (this.#dirty.size > 0) table.refresh(this.cf, this.#dirty);
       this.#dirty.clear();
@@ -128,6 +150,8 @@ export class ReviewFile {
     const now = stampOf(this.path);
     if (sameStamp(now, this.#stamp)) return;
     this.#stamp = now;
+    this.#origins = this.cf.origins;
+    this.#originCounts = this.cf.originCounts;
     this.#globalComments = this.#readGlobalComments();
     this.#changed();
     void this.#startBuild().catch(() => undefined);
@@ -139,14 +163,25 @@ export class ReviewFile {
       id: this.id,
       path: this.path,
       name: basename(this.path),
-      origins: this.cf.origins,
-      originCounts: this.cf.originCounts,
-      traces: this.cf.length,
+      origins: [...this.#origins],
+      originCounts: [...this.#originCounts],
+      traces: this.#originCounts.reduce((a, b) => a + b, 0),
       status: t ? t.status() : null,
       progress: this.#table && !this.#build ? 1 : this.#progress,
       version: this.#version,
       globalComments: [...this.#globalComments],
     };
+  }
+
+  /**
+   * Resolves when no write of this review is under way on the file. A
+   * blocking read must not start while a write waits for its lock: the
+   * read would wait for the write, and the write for the event loop the
+   * read blocks. Every blocking read of the review's modules awaits this
+   * first (writes themselves are one at a time, see session.ts).
+   */
+  async settled(): Promise<void> {
+    while (this.#pendingWrite) await this.#pendingWrite;
   }
 
   /** One trace, read now. @throws {IndexRangeError} / {IndexTypeError} a bad index */
@@ -164,15 +199,19 @@ export class ReviewFile {
     this.fresh();
     this.#writing++;
     let results: WriteResult[];
+    const write = this.cf.updateMany(updates);
+    this.#pendingWrite = write.catch(() => undefined);
     try {
-      results = await this.cf.updateMany(updates);
+      results = await write;
     } finally {
       this.#writing--;
+      this.#pendingWrite = undefined;
     }
     const written = updates.filter((_, k) => results[k]!.written.length > 0).map((u) => u.index);
     this.#stamp = stampOf(this.path);
     if (written.length > 0) {
       if (this.#build) for (const i of written) this.#dirty.add(i);
+      // Read through the CacheFile that wrote: its index stays valid across its own writes.
       this.#table?.refresh(this.cf, written);
       this.#changed();
     }
@@ -180,6 +219,8 @@ export class ReviewFile {
   }
 
   close(): void {
+    clearTimeout(this.#deferred);
     this.cf.close();
+    this.#reader.close();
   }
 }

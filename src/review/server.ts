@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { handleApi, isWrite, sendError } from "./api.js";
 import { loadAssets, type Asset } from "./assets.js";
+import { glassFigure, mapOf } from "./mapview.js";
 import { ReviewError } from "./errors.js";
 import { hostAllowed, isJson, newToken, sameOrigin, SECURITY_HEADERS, tokenMatches, tokensOf } from "./security.js";
 import { ReviewSession } from "./session.js";
@@ -69,6 +70,10 @@ export async function startReview(files: readonly string[], options: ReviewOptio
   const { port, host, lockTimeout, custom } = checkOptions(options);
   const assets = loadAssets();
   const session = await ReviewSession.open(files, lockTimeout);
+  // The coil view's glass brain, which every trace's coil pixels are computed on: drawn while the page loads.
+  glassFigure().catch(() => undefined);
+  // The map of each file's new state is drawn as soon as the file changes, before the page asks for it.
+  for (const f of session.files) f.onChange = () => void mapOf(f).catch(() => undefined);
   const token = newToken();
   const listenHost = custom ? host : undefined;
 

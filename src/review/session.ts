@@ -95,6 +95,7 @@ export class ReviewSession {
   edit(fileId: number, updates: { index: number; values: TraceUpdate }[], label: string): Promise<EditResult> {
     return this.#serial(async () => {
       const f = this.#fileOrThrow(fileId);
+      await f.settled();
       // Only the values that differ from the stored ones are sent: a value stored in another spelling
       // (offspect's "True" for true) stays as it is.
       const before = updates.map((u) => (typeof u.values === "object" && u.values !== null ? (f.cf.traceSync(u.index).attrs as Record<string, unknown>) : {}));
@@ -149,6 +150,7 @@ export class ReviewSession {
 
   async #apply(edit: Edit, how: "undo" | "redo"): Promise<void> {
     const f = this.#fileOrThrow(edit.file);
+    await f.settled();
     const from = (c: Edit["changes"][number]) => (how === "undo" ? c.after : c.before);
     const to = (c: Edit["changes"][number]) => (how === "undo" ? c.before : c.after);
     for (const c of edit.changes) {

@@ -85,7 +85,7 @@ export function rowOf(trace: Trace, origin: number): Row {
 }
 
 /** Traces read between two turns of the event loop while a table is built. */
-const SLICE = 48;
+const SLICE = 16;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -121,17 +121,20 @@ export class FileTable {
 
   /**
    * Reads every trace of `cf` (the event loop turns every few traces;
-   * `onProgress` gets the fraction done), then computes the flags.
+   * `onProgress` gets the fraction done; each slice of reads waits for
+   * `settled`, see ReviewFile.settled), then computes the flags.
    * @throws the errors of reading the file
    */
-  static async build(cf: CacheFile, onProgress?: (done: number, total: number) => void): Promise<FileTable> {
+  static async build(cf: CacheFile, onProgress?: (done: number, total: number) => void, settled: () => Promise<void> = async () => undefined): Promise<FileTable> {
     await turn();
+    await settled();
     const table = new FileTable(cf.origins, cf.originCounts);
     const total = table.length;
     for (let i = 0; i < total; i++) {
       if (i % SLICE === 0 && i > 0) {
         onProgress?.(i, total);
         await turn();
+        await settled();
       }
       table.rows.push(rowOf(cf.traceSync(i), table.originOf(i)));
     }

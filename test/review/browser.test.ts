@@ -226,15 +226,15 @@ describe("a scripted review session", () => {
     await page.click("#confirm");
     await page.waitForFunction((n) => document.getElementById("history")?.textContent?.includes(`reject ${n} traces (selection)`), changing.length, { timeout: 30_000 });
     for (const i of changing) setExpected(i, { reject: true });
-    const table = await page.evaluate(() => (window as unknown as { review: { table: { reject: boolean[] } } }).review.table.reject);
-    for (const i of inBox) expect(table[i], String(i)).toBe(true);
+    // The page's table follows (it is read again after the trace and the map).
+    await page.waitForFunction((ids) => ids.every((i) => (window as unknown as { review: { table: { reject: boolean[] } } }).review.table.reject[i] === true), inBox, { timeout: 30_000 });
   });
 
   it("lists a site's traces from a click on the map, and marks the coil position", async () => {
     const index = 45;
     const at = await page.evaluate((i) => {
-      const r = (window as unknown as { review: { view: { index: number; coil: { view: string; x: number; y: number }[] }; map: { pagePixel(x: number, y: number): { x: number; y: number } } } }).review;
-      const z = r.view.coil.find((p) => p.view === "z")!;
+      const r = (window as unknown as { review: { view: { index: number }; coilShown: { view: string; x: number; y: number }[]; map: { pagePixel(x: number, y: number): { x: number; y: number } } } }).review;
+      const z = r.coilShown.find((p) => p.view === "z")!;
       return { page: r.map.pagePixel(z.x, z.y), index: r.view.index === i };
     }, index);
     expect(at.index).toBe(true);

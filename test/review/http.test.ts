@@ -200,7 +200,9 @@ describe("the API", () => {
     expect(t.estimate.ptp_uv).toBeGreaterThan(0);
     expect(Array.isArray(t.flags)).toBe(true);
     expect(t.flagsFinal).toBe(true);
-    expect(t.coil.map((p: { view: string }) => p.view)).toEqual(["x", "y", "z"]);
+    const coil = (await raw(port, { path: `/api/coil?xyz=${t.coords.join(",")}`, headers: auth })).json();
+    expect(coil.pixels.map((p: { view: string }) => p.view)).toEqual(["x", "y", "z"]);
+    expect((await raw(port, { path: "/api/coil?xyz=1,2", headers: auth })).status).toBe(400);
     const bare = (await raw(port, { path: "/api/files/0/traces/2?samples=none", headers: auth })).json();
     expect(bare.samples).toBeUndefined();
     const bin = await new Promise<Buffer>((resolve) =>

@@ -11,7 +11,7 @@ import { annotateTrace } from "../../src/analysis/measures.js";
 import { CacheFile } from "../../src/cachefile.js";
 import { plotMap } from "../../src/map/index.js";
 import { processData } from "../../src/steps.js";
-import { mapOf } from "../../src/review/mapview.js";
+import { mapOf, pointsOf } from "../../src/review/mapview.js";
 import { overview } from "../../src/review/overview.js";
 import { ReviewSession } from "../../src/review/session.js";
 import { OUTLIER_Z } from "../../src/review/flags.js";
@@ -121,7 +121,7 @@ describe("the map of the current state", () => {
     expect(first.png.equals(await (await plotMap(f.path, options)).toBuffer())).toBe(true);
     expect(first.meta.counts).toEqual({ used: 108, total: 120, rejected: 12, uninspected: 9, dropped: 0 });
     expect(first.meta.marks.map((m) => m.name)).toEqual(["cog", "hotspot", "cog", "hotspot", "cog", "hotspot"]);
-    expect(first.meta.points).toHaveLength(120);
+    expect((await pointsOf(f)).points).toHaveLength(120);
     const edit = await session.edit(0, [{ index: 0, values: { reject: true } }, { index: 1, values: { reject: true } }], "reject 0 and 1");
     expect(edit.results.map((r) => r.written)).toEqual([["reject"], ["reject"]]);
     const after = await mapOf(f);

@@ -33,6 +33,14 @@ export class Butterfly {
     this.draw();
   }
 
+  /** Updates which traces are rejected (after an edit: the samples are the same). */
+  rejects(isRejected: (index: number) => boolean): void {
+    const d = this.#data;
+    if (!d) return;
+    d.indices.forEach((i, k) => (d.reject[k] = isRejected(i)));
+    this.draw();
+  }
+
   set current(index: number) {
     this.#current = index;
     this.draw();

@@ -14,7 +14,7 @@ import { KEYS } from "./keys.js";
 import { GlassPanel } from "./mappanel.js";
 import { Scatter, type ScatterPoint } from "./scatter.js";
 import { channelOf, TracePlot, timesOf, type PeakPick } from "./traceplot.js";
-import type { FileSummary, FlagName, MapMeta, Overview, Table, TraceView } from "./types.js";
+import type { FileSummary, FlagName, MapMeta, MapPoints, Overview, Pixel, Table, TraceView } from "./types.js";
 
 type Filter = "all" | "flagged" | FlagName;
 type Values = Record<string, unknown>;
@@ -31,6 +31,8 @@ const STEP_KEYS: Record<string, string> = { B: "baseline", D: "detrend", L: "lin
 interface PendingWrite {
   run: () => Promise<void>;
   what: string;
+  /** Whether it may change samples (the overview is then read again). */
+  samples: boolean;
 }
 
 class App {
@@ -42,6 +44,9 @@ class App {
   filter: Filter = "all";
   allChannels = false;
   cache = new Map<string, Promise<TraceView>>();
+  coils = new Map<string, Promise<Pixel[]>>();
+  /** The coil position marked now, in the glass brain's pixels. */
+  coilShown: Pixel[] = [];
   overviewOrigin = -1;
   overviewVersion = -1;
   mapVersion = -1;
@@ -222,8 +227,8 @@ class App {
   }
 
   async loadGlass(): Promise<void> {
-    const meta = await get<MapMeta>(`/api/files/${this.file}/map`).catch(() => undefined);
-    if (meta) await this.coil.load("/api/glass.png", meta.glassWidth, meta.glassHeight).catch(() => undefined);
+    const glass = await get<{ width: number; height: number }>("/api/glass").catch(() => undefined);
+    if (glass) await this.coil.load("/api/glass.png", glass.width, glass.height).catch((e: unknown) => this.error(e));
     this.drawCoil();
   }
 
@@ -330,8 +335,16 @@ class App {
 
   async refreshAll(): Promise<void> {
     await this.loadTable();
-    await this.loadOverview();
-    await this.loadMap();
+    await Promise.all([this.loadOverview(), this.loadMap(), this.loadPoints()]);
+  }
+
+  /** Where each trace is on the map (for a click on a site): read when the file is opened or another program changed it. */
+  async loadPoints(): Promise<void> {
+    try {
+      this.map.points = (await get<MapPoints>(`/api/files/${this.file}/points`)).points;
+    } catch (e) {
+      this.error(e);
+    }
   }
 
   async loadTable(): Promise<void> {
@@ -375,7 +388,6 @@ class App {
     }
     if (meta.version === this.mapVersion) return;
     this.mapVersion = meta.version;
-    this.map.points = meta.points;
     await this.map.load(`/api/files/${this.file}/map.png?v=${meta.version}`, meta.width, meta.height).catch((e: unknown) => this.error(e));
     this.el.mapNote.textContent = meta.empty ?? meta.summary.replace(/\n\s*/g, " · ");
     this.drawCoil();
@@ -397,47 +409,62 @@ class App {
     this.files = files;
     this.renderQueue();
     const now = files[this.file]?.version;
-    if (now !== before || (this.table === undefined && files[this.file]?.progress === 1)) await this.changed();
+    if (now !== before || (this.table === undefined && files[this.file]?.progress === 1)) await this.changed(true);
   }
 
-  /** The file changed: read the trace, the table, the overview and the map again. */
-  async changed(): Promise<void> {
+  /**
+   * The file changed: the trace, the map and the table are read again; the
+   * overview too when samples may have changed (another program's change,
+   * `_log` or `onset_shift`), otherwise only its rejects follow the table.
+   */
+  async changed(samples: boolean): Promise<void> {
     this.cache.clear();
-    await this.go(this.index);
+    // The trace and the map first; the table (10,000 rows of a large file) after them.
+    await Promise.all([this.go(this.index), this.loadMap()]);
     await this.loadTable();
-    this.overviewOrigin = -1;
-    await this.loadOverview();
-    await this.loadMap();
+    if (samples) {
+      this.overviewOrigin = -1;
+      await Promise.all([this.loadOverview(), this.loadPoints()]);
+    } else if (this.table) {
+      const reject = this.table.reject;
+      this.butterfly.rejects((i) => reject[i] === true);
+    }
   }
 
   // ------------------------------------------------------------ edits
 
-  async write(run: () => Promise<void>, what: string): Promise<void> {
+  async write(run: () => Promise<void>, what: string, samples = true): Promise<void> {
     this.pending = undefined;
     this.hideBanner();
     try {
       await run();
     } catch (e) {
       if (e instanceof ApiError && e.retryable) {
-        this.pending = { run, what };
+        this.pending = { run, what, samples };
         this.banner(`${what}: ${e.message}`, true);
       } else this.error(e);
       return;
     }
-    const summary = await get<{ files: FileSummary[] }>("/api/files").catch(() => undefined);
-    if (summary) {
-      this.files = summary.files;
-      this.renderQueue();
-    }
-    await this.changed();
+    const summary = get<{ files: FileSummary[] }>("/api/files").then(
+      (s) => {
+        this.files = s.files;
+        this.renderQueue();
+      },
+      () => undefined,
+    );
+    await Promise.all([summary, this.changed(samples)]);
   }
 
   /** Writes `values` to the current trace. */
   edit(values: Values, label: string, index = this.index): Promise<void> {
     this.mapWanted = performance.now();
-    return this.write(async () => {
-      await patch(`/api/files/${this.file}/traces/${index}`, { values, label });
-    }, label);
+    return this.write(
+      async () => {
+        await patch(`/api/files/${this.file}/traces/${index}`, { values, label });
+      },
+      label,
+      "_log" in values || "onset_shift" in values,
+    );
   }
 
   toggleReject(): Promise<void> {
@@ -548,7 +575,7 @@ class App {
             void this.write(async () => {
               await patch(`/api/files/${this.file}/traces`, { updates: changing.map((index) => ({ index, values: { reject } })), label: `${reject ? "reject" : "accept"} ${changing.length} traces (selection)` });
               this.clearSelection();
-            }, "bulk edit");
+            }, "bulk edit", false);
           },
         }),
         h("button", { type: "button", text: "cancel", click: () => this.clearSelection() }),
@@ -654,11 +681,29 @@ class App {
     this.el.flags.replaceChildren(...flags.map((f) => h("span", { class: `badge ${f}`, text: FLAG_TEXT[f] })));
   }
 
+  /** The pixels of coordinates in the glass brain's views (asked once per coordinates). */
+  coilPixels(xyz: [number, number, number]): Promise<Pixel[]> {
+    const key = xyz.join(",");
+    let p = this.coils.get(key);
+    if (!p) {
+      p = get<{ pixels: Pixel[] }>(`/api/coil?xyz=${key}`).then((r) => r.pixels);
+      this.coils.set(key, p);
+      p.catch(() => this.coils.delete(key));
+    }
+    return p;
+  }
+
   drawCoil(): void {
     const v = this.view;
     if (!v) return;
-    this.coil.mark(v.coil);
-    this.map.mark(v.coil);
+    const mark = (pixels: Pixel[]) => {
+      if (this.view !== v) return;
+      this.coilShown = pixels;
+      this.coil.mark(pixels);
+      this.map.mark(pixels);
+    };
+    if (v.coords) this.coilPixels(v.coords).then(mark, (e: unknown) => this.error(e));
+    else mark([]);
     this.el.coilNote.textContent = v.coords ? `xyz_coords (${v.coords.map((c) => c.toFixed(1)).join(", ")}) mm` : "warning: this trace has no coordinates (xyz_coords), so it is not on the map";
     this.el.coilNote.className = v.coords ? "" : "warn";
   }
@@ -709,7 +754,7 @@ class App {
     b.hidden = false;
     b.className = retry ? "busy" : "error";
     b.replaceChildren(h("span", { text }));
-    if (retry) b.append(h("button", { type: "button", id: "retry", text: "retry", click: () => this.pending && void this.write(this.pending.run, this.pending.what) }));
+    if (retry) b.append(h("button", { type: "button", id: "retry", text: "retry", click: () => this.pending && void this.write(this.pending.run, this.pending.what, this.pending.samples) }));
     b.append(h("button", { type: "button", text: "×", title: "dismiss", click: () => this.hideBanner() }));
   }
 

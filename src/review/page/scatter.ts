@@ -45,10 +45,22 @@ export class Scatter {
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
+  /**
+   * Shows `points`; the axes keep their range while the same points (the
+   * same origin and axis) are shown again and all still fit, so that a point
+   * stays where the reviewer saw it.
+   */
   show(points: ScatterPoint[], labels: { x: string; y: string }, current: number): void {
+    const same = labels.x === this.#labels.x && points.length === this.#points.length && points.every((p, k) => p.index === this.#points[k]!.index);
     this.#points = points;
     this.#labels = labels;
     this.#current = current;
+    const [bx0, bx1, by0, by1] = this.#box;
+    if (same && points.every((p) => p.x >= bx0 && p.x <= bx1 && p.y >= by0 && p.y <= by1)) {
+      this.#selected = new Set([...this.#selected].filter((i) => points.some((p) => p.index === i)));
+      this.draw();
+      return;
+    }
     const xs = points.map((p) => p.x);
     const ys = points.map((p) => p.y);
     const span = (v: number[]): [number, number] => {

@@ -59,7 +59,6 @@ export interface TraceView {
   globalComment: string;
   coords: [number, number, number] | null;
   samples: (number | null)[];
-  coil: Pixel[];
 }
 
 export interface Table {
@@ -103,5 +102,9 @@ export interface MapMeta {
   summary: string;
   empty: string | null;
   marks: { name: string; label: string; view: string; x: number; y: number }[];
+}
+
+export interface MapPoints {
+  version: number;
   points: { index: number; pixels: Pixel[] }[];
 }
