@@ -51,6 +51,13 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
 }
 
 export const get = <T>(path: string) => request<T>("GET", path);
+
+/** A picture (or other bytes) of the API. */
+export async function blob(path: string): Promise<Blob> {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+  if (!res.ok) throw new ApiError(res.status, `HTTP${res.status}`, `${path} answered ${res.status}`);
+  return res.blob();
+}
 export const patch = <T>(path: string, body: unknown) => request<T>("PATCH", path, body);
 export const post = <T>(path: string, body: unknown) => request<T>("POST", path, body);
 

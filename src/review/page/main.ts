@@ -7,7 +7,7 @@
  * reports.
  * @module
  */
-import { ApiError, get, initToken, patch, post } from "./api.js";
+import { ApiError, blob, get, initToken, patch, post } from "./api.js";
 import { Butterfly } from "./butterfly.js";
 import { fmt, h } from "./dom.js";
 import { KEYS } from "./keys.js";
@@ -50,6 +50,8 @@ class App {
   overviewOrigin = -1;
   overviewVersion = -1;
   mapVersion = -1;
+  mapRequests = 0;
+  mapUrl: string | undefined;
   scatterX: "onset" | "negLat" | "rms" = "onset";
   selection: number[] = [];
   site: number[] = [];
@@ -218,6 +220,8 @@ class App {
 
   async start(): Promise<void> {
     initToken();
+    // The first trace is asked for together with the list of files.
+    void this.fetchTrace(0).catch(() => undefined);
     const { files } = await get<{ files: FileSummary[] }>("/api/files");
     this.files = files;
     this.renderQueue();
@@ -379,6 +383,11 @@ class App {
   }
 
   async loadMap(): Promise<void> {
+    // The picture and what is known of it, asked for at once (the server draws each version once).
+    const version = this.files[this.file]?.version ?? 0;
+    const src = `/api/files/${this.file}/map.png?v=${version}-${++this.mapRequests}`;
+    const picture = blob(src);
+    picture.catch(() => undefined);
     let meta: MapMeta;
     try {
       meta = await get<MapMeta>(`/api/files/${this.file}/map`);
@@ -388,7 +397,14 @@ class App {
     }
     if (meta.version === this.mapVersion) return;
     this.mapVersion = meta.version;
-    await this.map.load(`/api/files/${this.file}/map.png?v=${meta.version}`, meta.width, meta.height).catch((e: unknown) => this.error(e));
+    try {
+      const url = URL.createObjectURL(await picture);
+      await this.map.load(url, meta.width, meta.height);
+      if (this.mapUrl) URL.revokeObjectURL(this.mapUrl);
+      this.mapUrl = url;
+    } catch (e) {
+      this.error(e);
+    }
     this.el.mapNote.textContent = meta.empty ?? meta.summary.replace(/\n\s*/g, " · ");
     this.drawCoil();
     if (this.mapWanted !== undefined) {
