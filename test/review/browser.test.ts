@@ -230,6 +230,56 @@ describe("a scripted review session", () => {
     await page.waitForFunction((ids) => ids.every((i) => (window as unknown as { review: { table: { reject: boolean[] } } }).review.table.reject[i] === true), inBox, { timeout: 30_000 });
   });
 
+  it("selects by a lasso (Shift+drag) the points inside it, and clears the selection with Escape", async () => {
+    const pts = await page.evaluate(() => {
+      const r = (window as unknown as { review: { table: { originStart: number[]; originCounts: number[] }; scatter: { pixelOf(i: number): { x: number; y: number } | undefined } } }).review;
+      const out: { index: number; x: number; y: number }[] = [];
+      for (let i = r.table.originStart[1]!; i < r.table.originStart[1]! + r.table.originCounts[1]!; i++) {
+        const p = r.scatter.pixelOf(i);
+        if (p) out.push({ index: i, ...p });
+      }
+      return out;
+    });
+    // A triangle around the upper part of the points' column, its corners on whole pixels.
+    const xs = pts.map((p) => p.x);
+    const ys = pts.map((p) => p.y);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const tri = [
+      { x: Math.round(x0 - 30), y: Math.round(y0 - 6) },
+      { x: Math.round(x1 + 30), y: Math.round(y0 - 6) },
+      { x: Math.round((x0 + x1) / 2), y: Math.round((y0 + y1) / 2) },
+    ];
+    const inside = (x: number, y: number) => {
+      let inn = false;
+      for (let i = 0, j = tri.length - 1; i < tri.length; j = i++) {
+        const a = tri[i]!;
+        const b = tri[j]!;
+        if (a.y > y !== b.y > y && x < ((b.x - a.x) * (y - a.y)) / (b.y - a.y) + a.x) inn = !inn;
+      }
+      return inn;
+    };
+    const want = pts.filter((p) => inside(p.x, p.y)).map((p) => p.index).sort((a, b) => a - b);
+    expect(want.length).toBeGreaterThan(0);
+    await page.keyboard.down("Shift");
+    await page.mouse.move(tri[0]!.x, tri[0]!.y);
+    await page.mouse.down();
+    for (const p of [tri[1]!, tri[2]!]) await page.mouse.move(p.x, p.y, { steps: 12 });
+    await page.mouse.up();
+    await page.keyboard.up("Shift");
+    expect(await page.evaluate(() => (window as unknown as { review: { selection: number[] } }).review.selection)).toEqual(want);
+    await page.keyboard.press("Escape");
+    expect(await page.evaluate(() => (window as unknown as { review: { selection: number[] } }).review.selection)).toEqual([]);
+  });
+
+  it("follows a change another program makes to the file", async () => {
+    const index = 45;
+    // (h5py does not wait for a lock the review holds for a moment: it tries again.)
+    execFileSync(PYTHON, ["-c", "import h5py, sys, time\nfor attempt in range(100):\n    try:\n        f = h5py.File(sys.argv[1], 'r+')\n        break\n    except BlockingIOError:\n        time.sleep(0.05)\npaths = [f'{o}/traces/{k}' for o in f.keys() for k in sorted(f[o]['traces'].keys(), key=int)]\nf[paths[int(sys.argv[2])]].attrs['comment'] = 'seen by another program'\nf.close()", file, String(index)]);
+    await shown(page, index, "comment", "seen by another program");
+    expect(await page.inputValue("#comment")).toBe("seen by another program");
+    setExpected(index, { comment: "seen by another program" });
+  });
+
   it("lists a site's traces from a click on the map, and marks the coil position", async () => {
     const index = 45;
     const at = await page.evaluate((i) => {
