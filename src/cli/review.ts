@@ -38,7 +38,14 @@ function interrupted(): Promise<NodeJS.Signals> {
   });
 }
 
-/** Serves the review until interrupted. */
+/**
+ * Serves the review until interrupted: `cachefile review S01.hdf5 --port 0`.
+ * @example
+ * ```ts
+ * await runReview(["S01.hdf5"], { port: 0 }); // prints "review: http://127.0.0.1:PORT/#token=...", returns after Ctrl-C
+ * ```
+ * @throws the errors of startReview (ReviewError EREVIEWLISTEN for a port in use, FileNotFoundError, ...)
+ */
 export async function runReview(files: string[], opts: { port: number; host?: string; open?: boolean }): Promise<void> {
   const { startReview } = await import("../review/index.js");
   const review = await startReview(files, { port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) });
@@ -53,7 +60,14 @@ export async function runReview(files: string[], opts: { port: number; host?: st
   await review.close();
 }
 
-/** Adds `review` to the program. */
+/**
+ * Adds the `review` command to the program (its module is loaded only when it runs).
+ * @example
+ * ```ts
+ * const program = new Command("cachefile");
+ * addReviewCommand(program);
+ * ```
+ */
 export function addReviewCommand(program: Command): void {
   program
     .command("review")

@@ -34,6 +34,11 @@ export interface FileSummary {
 /** How long a new review waits for the page before it builds a file's table. */
 const BUILD_DELAY_MS = 1000;
 
+/**
+ * One file of a review: its CacheFile (every page read and every write),
+ * a second CacheFile for the table's background reads, the table, and the
+ * version the page follows.
+ */
 export class ReviewFile {
   readonly id: number;
   readonly path: string;

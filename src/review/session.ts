@@ -26,6 +26,17 @@ export interface EditResult {
   undo: string | null;
 }
 
+/**
+ * The files of a review and its undo/redo stack; edits, undos and redos run
+ * one at a time, each one batch write.
+ * @example
+ * ```ts
+ * const session = await ReviewSession.open(["S01.hdf5"], 1000);
+ * await session.edit(0, [{ index: 3, values: { reject: true } }], "reject trace 3");
+ * await session.undo(); // writes reject: false back
+ * await session.close();
+ * ```
+ */
 export class ReviewSession {
   readonly files: ReviewFile[];
   /** Paths given more than once (reviewed once). */

@@ -89,7 +89,7 @@ const SLICE = 16;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The rows of every trace of a file. */
+/** The rows of every trace of a file, with its origins; built by {@link FileTable.build}. */
 export class FileTable {
   readonly rows: Row[] = [];
   readonly origins: string[];
