@@ -1,7 +1,7 @@
 /**
  * Bundles the review page (src/review/page/: TypeScript, uPlot, CSS) into
- * dist/review/page/ with esbuild: index.html, app.js (one IIFE, minified,
- * with its source map inline-free), app.css, and licenses.txt (the notices
+ * dist/review/page/ with esbuild: index.html, app.js (one IIFE, minified)
+ * and its source map app.js.map, app.css, and licenses.txt (the notices
  * of what the bundle contains). Run by `npm run build:dist`, so that the
  * package ships the page and needs no network or CDN at run time.
  *
@@ -32,6 +32,9 @@ export async function buildPage(out = PAGE_OUT): Promise<void> {
     format: "iife",
     target: "es2022",
     minify: true,
+    // Linked, with the sources inside: stack traces and the browser's tools map to the TypeScript.
+    sourcemap: "linked",
+    sourcesContent: true,
     legalComments: "none",
     outfile: join(out, "app.js"),
     logLevel: "warning",

@@ -16,6 +16,7 @@ export const PAGE_DIR = fileURLToPath(new URL("../../dist/review/page/", import.
 const FILES: Record<string, { name: string; type: string }> = {
   "/": { name: "index.html", type: "text/html; charset=utf-8" },
   "/app.js": { name: "app.js", type: "text/javascript; charset=utf-8" },
+  "/app.js.map": { name: "app.js.map", type: "application/json; charset=utf-8" },
   "/app.css": { name: "app.css", type: "text/css; charset=utf-8" },
   "/licenses.txt": { name: "licenses.txt", type: "text/plain; charset=utf-8" },
 };
