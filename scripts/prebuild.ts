@@ -246,6 +246,8 @@ function notices(manifest: Manifest): string {
     "  `assets/fonts/DejaVuSans-LICENSE.txt`.",
     "- The brain outline in `dist/map/outline-data.js` is derived from the Colin27",
     "  template of Debian's `mricron-data` (BSD-3-clause); see `assets/colin27/NOTICE`.",
+    "- The review page's bundle, `dist/review/page/app.js` and `app.css`, contains uPlot",
+    "  (MIT); its licence is in `dist/review/page/licenses.txt`.",
     "- The file format and API follow offspect (MIT).",
     "",
   ].join("\n");

@@ -4,7 +4,7 @@
 # present, installing them with apt-get when they are missing and we may
 # (root on Debian/Ubuntu).
 #   scripts/system-deps.sh build   libhdf5 and liblzf headers and a compiler (npm install)
-#   scripts/system-deps.sh test    also h5py, numpy, scipy, PyYAML, MNE, h5dump and patchelf (npm test)
+#   scripts/system-deps.sh test    also h5py, numpy, scipy, PyYAML, MNE, h5dump, patchelf and chromium (npm test)
 #   scripts/system-deps.sh pack    also patchelf (npm run prebuild, npm pack)
 # Set OFFSPECT_SKIP_SYSTEM_DEPS=1 to skip (e.g. when you manage packages yourself).
 #
@@ -43,6 +43,7 @@ if [ "$what" = "test" ]; then
   /usr/bin/python3 -c "import yaml" 2>/dev/null || need python3-yaml
   /usr/bin/python3 -c "import mne" 2>/dev/null || need python3-mne
   command -v h5dump >/dev/null 2>&1 || need hdf5-tools
+  command -v chromium >/dev/null 2>&1 || need chromium
 fi
 
 [ -z "$missing" ] && exit 0

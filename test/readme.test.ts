@@ -5,7 +5,9 @@
  * Conventions (README.md follows them; test/helpers/readme.ts implements them):
  *
  * - ```ts blocks are complete programs. `import ... from "offspect-cachefile"`
- *   is pointed at the repository's `src/index.ts`; each block runs (with tsx)
+ *   is pointed at the repository's `src/index.ts` (a subpath such as
+ *   `offspect-cachefile/review` at `src/review/index.ts`, and its types at
+ *   `dist/review/index.d.ts`); each block runs (with tsx)
  *   in a fresh temporary directory holding a copy of `test/fixtures/`, so
  *   `test/fixtures/offspect/template_R001.hdf5` is a copy of that shipped
  *   file and nothing a block writes reaches the repository. The blocks of one

@@ -19,8 +19,11 @@
  *    with 1,000 bootstrap resamples (scripts/bench/analysis.ts).
  * 5. import: a 30-minute, 5 kHz, 8-channel recording with 600 pulses, as
  *    XDF and BrainVision, and its peak RSS (scripts/bench/import.ts).
+ * 6. review: the review page in chromium on a 10,000-trace file: first
+ *    trace, next trace after a key, an origin's overview, the map after a
+ *    reject (scripts/bench/review.ts).
  *
- * Usage: `npm run bench [-- --runs 5] [-- --only iterate,merge,map,analysis,import] [-- --json]`.
+ * Usage: `npm run bench [-- --runs 5] [-- --only iterate,merge,map,analysis,import,review] [-- --json]`.
  * Each benchmark runs in a child process of its own (this script again,
  * with `--only` one of them and `--result FILE`), so that none inherits
  * another's heap and compiled code: V8 decides per allocation site whether
@@ -45,8 +48,9 @@ import { BENCH_DIR, buildBaselines, ensureBenchData, median, runCIterate, source
 import { benchImport, type ImportBenchResult } from "./import.js";
 import { benchMap, type MapBenchResult } from "./map.js";
 import { benchMerge, type MergeBench } from "./merge.js";
+import { benchReview, type ReviewBenchResult } from "./review.js";
 
-const BENCHMARKS = ["iterate", "merge", "map", "analysis", "import"] as const;
+const BENCHMARKS = ["iterate", "merge", "map", "analysis", "import", "review"] as const;
 
 interface AsyncTiming {
   seconds: number;
@@ -226,7 +230,7 @@ async function main(): Promise<void> {
   }
   const sourceCounts = only.has("merge") ? [100, 200, 400] : [];
   await ensureBenchData(BENCH_DIR, sourceCounts);
-  const results: { iterate?: IterateBench; merge?: MergeBench; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[] } = {};
+  const results: { iterate?: IterateBench; merge?: MergeBench; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[]; review?: ReviewBenchResult[] } = {};
 
   if (only.has("iterate")) {
     const it = await benchIterate(join(BENCH_DIR, "iterate.hdf5"), runs);
@@ -296,6 +300,13 @@ async function main(): Promise<void> {
           `peak RSS ${r.peakRssMb.toFixed(0)} MB (target <= ${r.target_rss_mb} MB: ${verdict(r.peakRssMb <= r.target_rss_mb)})`,
       );
     }
+  }
+
+  if (only.has("review")) {
+    const r = await benchReview({ runs: Math.min(runs, 3) });
+    results.review = r;
+    log("\nreview in the browser (chromium), 10,000 traces of 2000 samples, 500 per origin:");
+    for (const x of r) log(`  ${x.name.padEnd(72)} ${x.ms.toFixed(0).padStart(5)} ms (target ${x.target_ms} ms: ${verdict(x.ms <= x.target_ms)})`);
   }
 
   if (result !== undefined) {

@@ -1,3 +1,5 @@
+import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
 import { AnalysisError } from "../analysis/errors.js";
 import { parseMarks, type MarkName } from "../analysis/marks.js";
 import { CacheFile } from "../cachefile.js";
@@ -34,20 +36,44 @@ function markNames(text: string | undefined): MarkName[] {
   return names;
 }
 
+/** The files, each once (by its real path), and those given again. */
+function distinct(files: string[]): { once: string[]; again: string[] } {
+  const seen = new Set<string>();
+  const once: string[] = [];
+  const again: string[] = [];
+  for (const f of files) {
+    let key: string;
+    try {
+      key = realpathSync(f);
+    } catch {
+      key = resolve(f); // opening it reports what is wrong
+    }
+    if (seen.has(key)) again.push(f);
+    else {
+      seen.add(key);
+      once.push(f);
+    }
+  }
+  return { once, again };
+}
+
 /**
  * `cachefile plot FILE... -o MAP.png`: the motor map of the files, written as
  * a PNG; offspect's summary (traces used, rejected, uninspected) and any
  * warning (nothing visibly coloured) on stderr. `--vmax` is in µV peak to
  * peak with `--log` and `--threshold` too. `--mark cog,hotspot` draws the
  * map's centre of gravity and hotspot on every view (computed from the
- * traces the map draws) and prints where they are.
+ * traces the map draws) and prints where they are. A file given more than
+ * once is mapped once, with a warning.
  */
 export async function runPlot(files: string[], opts: PlotCliOptions): Promise<void> {
   if (opts.log && opts.threshold !== undefined) throw new UsageError("--log and --threshold exclude each other; pick one");
   if (!/\.png$/i.test(opts.output)) throw new UsageError(`--output must name a .png file, got ${JSON.stringify(opts.output)}`);
   const marks = markNames(opts.mark);
   TargetFolderError.check(opts.output);
-  const cachefiles = files.map((f) => new CacheFile(f));
+  const { once, again } = distinct(files);
+  for (const f of again) process.stderr.write(`warning: ${f} is given more than once: its traces are counted once\n`);
+  const cachefiles = once.map((f) => new CacheFile(f));
   const options: MapOptions = {
     displayMode: opts.displayMode as DisplayMode,
     smooth: opts.smooth,

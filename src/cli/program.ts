@@ -21,6 +21,7 @@ import { runMerge } from "./merge.js";
 import { runPeek } from "./peek.js";
 import { runPlot } from "./plot.js";
 import { runPlotTrace } from "./plottrace.js";
+import { addReviewCommand } from "./review.js";
 import { runValidate } from "./validate.js";
 
 /** A user error: printed as one line, exit code 1. */
@@ -241,6 +242,8 @@ export function buildProgram(): Command {
     .action((file: string, index: number, opts: { output: string; channel?: string; ylim?: [number, number] | "auto" | "offspect"; title: string }) =>
       runPlotTrace(file, index, opts),
     );
+
+  addReviewCommand(program);
 
   program
     .command("demo")

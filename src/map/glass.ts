@@ -374,10 +374,11 @@ async function renderGlass(
         `<path d="${o.silhouette}" fill="#f4f4f4" stroke="#8c8c8c" stroke-width="${(1.1 / s).toFixed(3)}" stroke-linejoin="round"/>` +
         `<path d="${o.inner}" fill="none" stroke="#c2c2c2" stroke-width="${(0.8 / s).toFixed(3)}" stroke-linejoin="round"/></g>`,
     );
-    if (p.view === "y" || p.view === "z") {
-      svg.push(`<path d="${textPath("L", p.x + 4, p.y + LR_SIZE + 2, LR_SIZE).d}" fill="#404040"/>`);
-      svg.push(`<path d="${textPath("R", p.x + p.width - 4, p.y + LR_SIZE + 2, LR_SIZE, "end").d}" fill="#404040"/>`);
-    }
+    // Which side is which: left and right in the coronal and axial views, anterior and posterior in the
+    // sagittal ones (anterior to the right in x and r, to the left in l, which is seen from the left).
+    const sides = p.view === "y" || p.view === "z" ? ["L", "R"] : p.view === "l" ? ["A", "P"] : ["P", "A"];
+    svg.push(`<path d="${textPath(sides[0]!, p.x + 4, p.y + LR_SIZE + 2, LR_SIZE).d}" fill="#404040"/>`);
+    svg.push(`<path d="${textPath(sides[1]!, p.x + p.width - 4, p.y + LR_SIZE + 2, LR_SIZE, "end").d}" fill="#404040"/>`);
   }
   if (opts.title) svg.push(`<path d="${textPath(opts.title, PAD, PAD + TITLE_SIZE, TITLE_SIZE).d}" fill="black"/>`);
 

@@ -29,6 +29,8 @@ export interface PlacedMark {
   y: number;
   /** `[left, top, right, bottom]`, pixels, exclusive of right and bottom: everything the mark changed lies inside. */
   box: [number, number, number, number];
+  /** The same of its label alone (with its halo): no other label of the view overlaps it where there is room. */
+  labelBox: [number, number, number, number];
 }
 
 /** The rectangle of a view, and the pixel of a point in it (undefined where the view does not show it). @internal */
@@ -144,16 +146,19 @@ export async function drawMarks(rgba: Uint8Array, width: number, height: number,
       inks.push(symbol(m.name, at.x, at.y, scale, line, undefined));
       const text = STYLE[m.name].text;
       const textWidth = textPath(text, 0, 0, size).width;
+      // A label's box reaches `pad` beyond its text (the halo and a pixel of antialiasing).
+      const pad = halo + 1.5;
       const boxOf = (x: number, y: number, anchor: "start" | "end"): Box => {
         const x0 = anchor === "start" ? x : x - textWidth;
-        return [x0 - halo - 1.5, y - size * 0.95 - halo - 1.5, x0 + textWidth + halo + 1.5, y + size * 0.3 + halo + 1.5];
+        return [x0 - pad, y - size * 0.95 - pad, x0 + textWidth + pad, y + size * 0.3 + pad];
       };
-      // Spots beside the symbol, right then left, level with it, then further up and down, then clear of every symbol here.
-      const near = RADIUS[m.name] * scale + gap;
-      const clear = Math.max(...symbols.map((b) => Math.max(b[2] - at.x, at.x - b[0]))) + gap;
+      // Spots beside the symbol, right then left, level with it, then further up and down, then clear of
+      // every symbol here (the text starting beyond the symbols' reach and its own box's pad).
+      const near = reachOf(m) + pad + gap / 2;
+      const clear = Math.max(...symbols.map((b) => Math.max(b[2] - at.x, at.x - b[0]))) + pad + gap / 2;
       const spots: { x: number; y: number; anchor: "start" | "end" }[] = [];
       for (const dx of [near, clear]) {
-        for (const dy of [0, -1.1 * size, 1.1 * size, -2.2 * size, 2.2 * size]) {
+        for (const dy of [0, -1.1 * size, 1.1 * size, -2.2 * size, 2.2 * size, -3.3 * size, 3.3 * size]) {
           spots.push({ x: at.x + dx, y: at.y + size * 0.35 + dy, anchor: "start" });
           spots.push({ x: at.x - dx, y: at.y + size * 0.35 + dy, anchor: "end" });
         }
@@ -173,6 +178,7 @@ export async function drawMarks(rgba: Uint8Array, width: number, height: number,
         x: at.x,
         y: at.y,
         box: [Math.max(0, Math.floor(all[0])), Math.max(0, Math.floor(all[1])), Math.min(width, Math.ceil(all[2])), Math.min(height, Math.ceil(all[3]))],
+        labelBox: [Math.max(0, Math.floor(box[0])), Math.max(0, Math.floor(box[1])), Math.min(width, Math.ceil(box[2])), Math.min(height, Math.ceil(box[3]))],
       });
     });
   }

@@ -174,12 +174,10 @@ export function* mapValuesSteps(cachefiles: MapFiles, options: Pick<MapOptions, 
 }
 
 function* valuesOf(files: CacheFile[], foo: (value: number) => number, ignoreRejected: boolean): Generator<void, MapValues> {
-
-  const out: MapValues = { coords: [], values: [], traces: [], counts: { used: 0, total: 0, rejected: 0, uninspected: 0, dropped: 0 } };
-  const c = out.counts;
+  const out = emptyMapValues();
   for (const cf of files) {
     const n = cf.length;
-    c.total += n;
+    out.counts.total += n;
     for (let index = 0; index < n; index++) {
       if ((index & 255) === 255) {
         // Let go of the file between batches: a writer elsewhere can get in, and a read
@@ -188,33 +186,56 @@ function* valuesOf(files: CacheFile[], foo: (value: number) => number, ignoreRej
         yield;
       }
       const attrs = cf.getTraceAttrs(index);
-      const file = attrs["cache_file"] ?? String(cf);
-      if (ignoreRejected && truthy(decodeText(attrs["reject"]))) {
-        c.rejected++;
-        continue;
-      }
-      const pos = peak(decodeText(attrs["pos_peak_magnitude_uv"]));
-      const neg = peak(decodeText(attrs["neg_peak_magnitude_uv"]));
-      let raw = 0;
-      if (pos === null || neg === null) c.uninspected++;
-      else raw = pos - neg;
-      const value = foo(raw);
-      if (typeof value !== "number" || !Number.isFinite(value)) {
-        throw new PlotError(
-          "EPLOTINPUT",
-          "foo",
-          `foo returned ${describe(value)} for the value ${raw} of trace ${index} of ${file}${pos === null || neg === null ? " (not inspected, so its value is 0)" : ""}: make foo return a finite number for every value, e.g. x => Math.log10(x + 1)`,
-        );
-      }
-      const xyz = coordsOf(decodeText(attrs["xyz_coords"]));
-      if (xyz === null || mniToVoxel(xyz) === undefined) c.dropped++;
-      else c.used++;
-      out.coords.push(xyz);
-      out.values.push(value);
-      out.traces.push({ file, index });
+      addMapValue(out, attrs, attrs["cache_file"] ?? String(cf), index, foo, ignoreRejected);
     }
   }
   return out;
+}
+
+/** Map values with no trace yet. @internal */
+export function emptyMapValues(): MapValues {
+  return { coords: [], values: [], traces: [], counts: { used: 0, total: 0, rejected: 0, uninspected: 0, dropped: 0 } };
+}
+
+/**
+ * Adds one trace, given its stored attributes (text), to map values as
+ * {@link mapValues} does (the caller counts it in `counts.total`): left
+ * out when rejected (and `ignoreRejected`), its value `foo(ptp)` (0 when a
+ * peak is null), its coordinates or null (dropped).
+ * @internal
+ */
+export function addMapValue(
+  out: MapValues,
+  attrs: Readonly<Record<string, string | undefined>>,
+  file: string,
+  index: number,
+  foo: (value: number) => number,
+  ignoreRejected: boolean,
+): void {
+  const c = out.counts;
+  if (ignoreRejected && truthy(decodeText(attrs["reject"]))) {
+    c.rejected++;
+    return;
+  }
+  const pos = peak(decodeText(attrs["pos_peak_magnitude_uv"]));
+  const neg = peak(decodeText(attrs["neg_peak_magnitude_uv"]));
+  let raw = 0;
+  if (pos === null || neg === null) c.uninspected++;
+  else raw = pos - neg;
+  const value = foo(raw);
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new PlotError(
+      "EPLOTINPUT",
+      "foo",
+      `foo returned ${describe(value)} for the value ${raw} of trace ${index} of ${file}${pos === null || neg === null ? " (not inspected, so its value is 0)" : ""}: make foo return a finite number for every value, e.g. x => Math.log10(x + 1)`,
+    );
+  }
+  const xyz = coordsOf(decodeText(attrs["xyz_coords"]));
+  if (xyz === null || mniToVoxel(xyz) === undefined) c.dropped++;
+  else c.used++;
+  out.coords.push(xyz);
+  out.values.push(value);
+  out.traces.push({ file, index });
 }
 
 /** The `marks` option of plotMap: names of marks or marks. */
@@ -287,11 +308,31 @@ export function mapSummary(counts: MapCounts): string {
  *   other than "cog" or "hotspot"
  */
 export async function plotMap(cachefiles: MapFiles, options: MapOptions = {}): Promise<MapPlot> {
+  const plan = planMap(options);
+  const mv = mapValues(cachefiles, { ...(plan.foo !== undefined ? { foo: plan.foo } : {}), ...(options.ignoreRejected !== undefined ? { ignoreRejected: options.ignoreRejected } : {}) });
+  return drawMap(mv, plan);
+}
+
+/** plotMap's options, checked and resolved. @internal */
+export interface MapPlan {
+  foo: ((value: number) => number) | undefined;
+  marks: (MarkName | MapMark)[];
+  drawnVmax: number | undefined;
+  labels: ((value: number) => string) | undefined;
+  glass: Omit<GlassOptions, "marks" | "vmax" | "tickLabel">;
+}
+
+/**
+ * Checks and resolves plotMap's options (the values' `foo`, the drawn vmax, the labels).
+ * @throws {PlotError} `EPLOTOPTION` for a bad option
+ * @internal
+ */
+export function planMap(options: MapOptions): MapPlan {
   if (options === null || typeof options !== "object" || Array.isArray(options)) throw optionError("options", "an options object", options);
   const { marks: wantedMarks, ...rest } = options;
   checkGlassOptions(rest, ["foo", "transform", "ignoreRejected", "marks"]);
   const marks = checkMapMarks(wantedMarks);
-  const { foo: userFoo, transform, ignoreRejected, vmax, tickLabel, ...glass } = rest;
+  const { foo: userFoo, transform, ignoreRejected: _ignoreRejected, vmax, tickLabel, ...glass } = rest;
   const scaled = resolveScale(transform, userFoo, PLOT_ERRORS);
   const foo = scaled.foo;
   let drawnVmax: number | undefined;
@@ -306,7 +347,15 @@ export async function plotMap(cachefiles: MapFiles, options: MapOptions = {}): P
     }
   }
   const labels = tickLabel ?? scaled.tickLabel ?? (foo ? short : undefined);
-  const mv = mapValues(cachefiles, { ...(foo !== undefined ? { foo } : {}), ...(ignoreRejected !== undefined ? { ignoreRejected } : {}) });
+  return { foo, marks, drawnVmax, labels, glass };
+}
+
+/**
+ * Draws map values (from {@link mapValues}, or made with {@link addMapValue}) as plotMap draws them.
+ * @throws {PlotError} `EPLOTEMPTY` when no trace can be mapped
+ * @internal
+ */
+export async function drawMap(mv: MapValues, plan: MapPlan): Promise<MapPlot> {
   const counts = mv.counts;
   if (counts.used === 0) {
     throw new PlotError(
@@ -315,11 +364,11 @@ export async function plotMap(cachefiles: MapFiles, options: MapOptions = {}): P
       `no trace can be mapped: of ${counts.total} traces ${counts.rejected} are rejected and ${counts.dropped} have unusable or outside coordinates${counts.rejected > 0 ? "; pass ignoreRejected: false to map rejected traces too" : ""}`,
     );
   }
-  const drawnMarks = await resolveMarks(marks, mv, labels);
+  const drawnMarks = await resolveMarks(plan.marks, mv, plan.labels);
   const fig = await plotGlass(mv.coords, mv.values, {
-    ...glass,
-    ...(drawnVmax !== undefined ? { vmax: drawnVmax } : {}),
-    ...(labels !== undefined ? { tickLabel: labels } : {}),
+    ...plan.glass,
+    ...(plan.drawnVmax !== undefined ? { vmax: plan.drawnVmax } : {}),
+    ...(plan.labels !== undefined ? { tickLabel: plan.labels } : {}),
     ...(drawnMarks.length > 0 ? { marks: drawnMarks } : {}),
   });
   return Object.defineProperties(fig, {

@@ -11,7 +11,7 @@
  */
 import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { inspect } from "node:util";
 import type * as TS from "typescript";
@@ -167,7 +167,8 @@ function throwsSpec(text: string, line: number): CheckSpec | string {
 /**
  * Rewrites a ts block so that each `// →`, `// ≈` and `// throws` check
  * reports to the runner (`__readme`), and points its imports of
- * "offspect-cachefile" at `entry`. Line breaks stay where they are, so a
+ * "offspect-cachefile" at `entry` (and "offspect-cachefile/SUB" at
+ * `SUB/index.ts` beside it). Line breaks stay where they are, so a
  * line of the rewritten block is the same line of the Markdown file.
  */
 export function instrumentTs(code: string, firstLine: number, entry: string): Instrumented {
@@ -257,13 +258,15 @@ export function instrumentTs(code: string, firstLine: number, entry: string): In
     }
   }
 
-  // The import of the package, pointed at the repository's entry: its specifier replaced.
+  // The import of the package, pointed at the repository's entry: its specifier replaced (a subpath
+  // such as "offspect-cachefile/review" at the index.ts of that folder beside the entry).
   const replacements: { start: number; end: number; text: string }[] = [];
-  const entryUrl = JSON.stringify(pathToFileURL(entry).href);
   for (const s of sf.statements) {
-    if ((t.isImportDeclaration(s) || t.isExportDeclaration(s)) && s.moduleSpecifier && t.isStringLiteral(s.moduleSpecifier) && s.moduleSpecifier.text === "offspect-cachefile") {
-      replacements.push({ start: s.moduleSpecifier.getStart(sf), end: s.moduleSpecifier.end, text: entryUrl });
-    }
+    if (!(t.isImportDeclaration(s) || t.isExportDeclaration(s)) || !s.moduleSpecifier || !t.isStringLiteral(s.moduleSpecifier)) continue;
+    const m = /^offspect-cachefile(?:\/([a-z]+))?$/.exec(s.moduleSpecifier.text);
+    if (!m) continue;
+    const target = m[1] === undefined ? entry : join(dirname(entry), m[1], "index.ts");
+    replacements.push({ start: s.moduleSpecifier.getStart(sf), end: s.moduleSpecifier.end, text: JSON.stringify(pathToFileURL(target).href) });
   }
   // Applied from the end, so positions stay valid. At one position, a statement's closing text
   // (order 1) goes before the next one's opening text (order 0): the opening is applied first.
@@ -415,7 +418,7 @@ export function typecheckFiles(files: string[], declarations: string, typeRoots:
     skipLibCheck: true,
     types: ["node"],
     typeRoots: [typeRoots],
-    paths: { "offspect-cachefile": [declarations] },
+    paths: { "offspect-cachefile": [declarations], "offspect-cachefile/*": [join(dirname(declarations), "*", "index.d.ts")] },
   };
   const host = t.createCompilerHost(options);
   const out: Record<string, [number, string][]> = {};

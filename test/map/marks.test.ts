@@ -125,6 +125,40 @@ describe("plotMap's marks", () => {
     ]);
   });
 
+  it.each([1, 1.5, 2, 3])("at %s pixels per mm, in every display mode, no label is drawn over another label or a symbol (no \"hotsCoGot\")", async (scale) => {
+    for (const mode of DISPLAY_MODES) {
+      const fig = await plotMap(cf, { displayMode: mode, scale, marks: ["cog", "hotspot"] });
+      const overlap = (a: readonly number[], b: readonly number[]) => a[0]! < b[2]! && b[0]! < a[2]! && a[1]! < b[3]! && b[1]! < a[3]!;
+      for (const view of new Set(fig.marks.map((m) => m.view))) {
+        const here = fig.marks.filter((m) => m.view === view);
+        expect(here.length, `${mode} ${view}`).toBe(2);
+        expect(overlap(here[0]!.labelBox, here[1]!.labelBox), `${mode} ${view}: the labels`).toBe(false);
+        for (const m of here) {
+          // A label lies beside the symbols, not over them: the CoG's ring reaches 7.5 mm around its point.
+          for (const other of here) {
+            const r = 7.5 * scale;
+            expect(overlap(m.labelBox, [other.x - r, other.y - r, other.x + r, other.y + r]), `${mode} ${view}: ${m.name}'s label over ${other.name}`).toBe(false);
+          }
+        }
+      }
+    }
+  });
+
+  it("labels the sagittal views anterior and posterior (A, P), the others left and right", async () => {
+    // The letters are drawn in the top corners of each view: the figure differs there from one without them.
+    const fig = await plotGlass([[-37, -21, 58]], [800], { displayMode: "lyrz", colorbar: false });
+    const { data, width } = await pixels(fig);
+    const dark = (x0: number, y0: number) => {
+      let n = 0;
+      for (let y = y0; y < y0 + 18; y++) for (let x = x0; x < x0 + 14; x++) if (data[(y * width + x) * 3]! < 120) n++;
+      return n;
+    };
+    for (const p of fig.panels) {
+      expect(dark(Math.round(p.x + 3), Math.round(p.y)), `${p.view} left corner`).toBeGreaterThan(8);
+      expect(dark(Math.round(p.x + p.width - 17), Math.round(p.y)), `${p.view} right corner`).toBeGreaterThan(8);
+    }
+  });
+
   it("refuses marks it cannot draw with PlotError EPLOTOPTION", async () => {
     const code = async (p: Promise<unknown>) => {
       try {
@@ -146,6 +180,20 @@ describe("cachefile plot --mark", () => {
     const r = spawnSync(process.execPath, ["--import", TSX, join(ROOT, "src", "cli.ts"), ...args], { encoding: "utf8", cwd: tmp.dir, timeout: 120_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
+
+  it("warns about a file given twice and counts its traces once", () => {
+    const file = copyFixture("map_session.hdf5", tmp.dir, "twice.hdf5");
+    const r = cli("plot", file, "./twice.hdf5", "-o", "twice.png");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.split("\n")).toEqual([
+      "warning: ./twice.hdf5 is given more than once: its traces are counted once",
+      "This plot is based on 108/120 traces.",
+      " 12 traces were rejected.",
+      "  9 traces were not inspected.",
+      "wrote twice.png",
+      "",
+    ]);
+  });
 
   it("draws the CoG and the hotspot and says where they are; an unknown name is a usage error (exit 2) and writes nothing", async () => {
     const file = copyFixture("map_session.hdf5", tmp.dir);

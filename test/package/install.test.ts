@@ -236,6 +236,17 @@ describe.skipIf(skip)("the packed package on a machine without compiler or libhd
       expect(JSON.parse(h5py.stdout)).toEqual(["true", "x"]);
     });
 
+    it("serves the review from its own subpath, the page bundle inside the package, no network needed", () => {
+      const copy = join(project, "review.hdf5");
+      copyFileSync(fixture(FIXTURE), copy);
+      const r = box.run("node", ["review.mjs", copy], { cwd: project });
+      expect(r.status, r.stderr).toBe(0);
+      const got = JSON.parse(r.stdout) as { url: string; page: number; html: boolean; script: number; bytes: number; traces: number };
+      expect(got).toEqual({ url: "http://127.0.0.1:PORT/#token=TOKEN", page: 200, html: true, script: 200, bytes: got.bytes, traces: expected(FIXTURE).len });
+      expect(got.bytes).toBeGreaterThan(10_000);
+      expect(packed.files).toEqual(expect.arrayContaining(["dist/review/index.js", "dist/review/page/app.js", "dist/review/page/index.html", "dist/review/page/licenses.txt"]));
+    });
+
     it("is require()d from CommonJS on this Node (require(esm))", () => {
       const r = box.run("node", ["require.cjs"], { cwd: project });
       expect(r.status, r.stderr).toBe(0);

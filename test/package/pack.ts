@@ -22,6 +22,7 @@ const INPUTS = [
   "assets",
   "docs",
   "scripts/prebuild.ts",
+  "scripts/build-page.ts",
   "scripts/system-deps.sh",
 ];
 

@@ -1,0 +1,23 @@
+/** Every key of the page, as the help overlay lists them. */
+export const KEYS: readonly [string, string][] = [
+  ["→ or j", "next trace (of the filter)"],
+  ["← or k", "previous trace"],
+  ["Shift+→ / Shift+←, PageDown / PageUp", "10 traces on / back"],
+  ["Home / End", "first / last trace"],
+  ["g", "jump to a trace number"],
+  ["n / Shift+N", "next / previous flagged trace"],
+  ["r", "reject / accept the trace"],
+  ["e", "accept the estimate (its peaks and zero crossing)"],
+  ["m", "MEP negative: all four peak fields 0"],
+  ["l", "amplitude from latency: the magnitudes at the stored latencies"],
+  ["click / drag a peak", "set a peak; it snaps to the extremum near the pointer"],
+  ["- / +", "onset_shift one sample back / on"],
+  ["c", "edit the comment"],
+  ["B, D, L, F", "preprocess: baseline, detrend, linenoise, flipsign (appended to _log)"],
+  ["w", "whole trace / the window around the pulse"],
+  ["a", "all channels / the channel of interest"],
+  ["Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y)", "undo / redo the last edit (of the session)"],
+  ["< / >", "previous / next file of the queue"],
+  ["?", "this help"],
+  ["Esc", "close the help, clear a selection"],
+];
