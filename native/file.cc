@@ -1,6 +1,9 @@
 #include "file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <unordered_set>
 
@@ -64,6 +67,54 @@ FileHandle* openFile(const std::string& path, OpenMode mode, bool locking) {
   return handle;
 }
 
+namespace {
+
+// The descriptor libhdf5 writes the file through (sec2 driver), or -1.
+int vfdOf(hid_t fid) {
+  void* vfd = nullptr;
+  if (H5Fget_vfd_handle(fid, H5P_DEFAULT, &vfd) >= 0 && vfd != nullptr) return *static_cast<int*>(vfd);
+  H5Eclear2(H5E_DEFAULT);
+  return -1;
+}
+
+// Closes a file. libhdf5 1.10 cannot recover from a close whose writes
+// fail (a full disk): the file stays half-destroyed, and closing it again,
+// as its exit handler does, crashes. So the file is flushed first; when
+// that fails, its descriptor is pointed at an anonymous file in memory,
+// where the close's writes succeed and are dropped, and the flush's error
+// is thrown. The file on disk keeps what was written before the failure:
+// the caller reports it (a file this library writes through libhdf5 is a
+// temporary one, removed then).
+void closeReleasing(hid_t fid, const std::string& what) {
+  if (H5Fflush(fid, H5F_SCOPE_LOCAL) >= 0) {
+    check(H5Fclose(fid), what);
+    return;
+  }
+  try {
+    throwStack(what);
+  } catch (...) {
+    int fd = vfdOf(fid);
+    if (fd >= 0) {
+      int sink = static_cast<int>(syscall(SYS_memfd_create, "offspect-abandoned", MFD_CLOEXEC));
+      if (sink >= 0) {
+        dup3(sink, fd, O_CLOEXEC);
+        close(sink);
+      }
+    }
+    // libhdf5 1.10.8 (measured): after a failed flush, its close fails too and leaves the file
+    // half-destroyed; a second flush (which fails, resetting the cache's flush state) lets the close
+    // that follows succeed, with every write going to the memory file.
+    H5Eclear2(H5E_DEFAULT);
+    H5Fflush(fid, H5F_SCOPE_LOCAL);
+    H5Eclear2(H5E_DEFAULT);
+    H5Fclose(fid);
+    H5Eclear2(H5E_DEFAULT);
+    throw;
+  }
+}
+
+}  // namespace
+
 void closeFile(FileHandle* handle) {
   quiet();
   hid_t fid = handle->fid.exchange(H5I_INVALID_HID);
@@ -72,7 +123,7 @@ void closeFile(FileHandle* handle) {
     std::lock_guard<std::mutex> lock(registryMutex);
     registry().erase(handle);
   }
-  check(H5Fclose(fid), "cannot close file");
+  closeReleasing(fid, "cannot close file");
 }
 
 void beginOperation(FileHandle* handle) {
@@ -197,7 +248,7 @@ void RegisterFile(Napi::Env env, Napi::Object exports) {
     }
     for (FileHandle* handle : open) {
       hid_t fid = handle->fid.exchange(H5I_INVALID_HID);
-      if (fid >= 0) H5Fclose(fid);
+      if (fid >= 0) capture([&] { closeReleasing(fid, "cannot close file"); }, handle->path);
     }
   });
   exports.Set("fileOpen", Napi::Function::New(env, FileOpen, "fileOpen"));

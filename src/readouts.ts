@@ -275,6 +275,13 @@ function tryDecode(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
+/** Whether `coi` is one of the decoded `labels`, as offspect compares them (both decoded: "0" is the label 0). */
+export function isLabel(labels: readonly unknown[], coi: string): boolean {
+  if (labels.includes(coi)) return true;
+  const d = tryDecode(coi);
+  return d.ok && labels.some((l) => l === d.value || (typeof l === "bigint" && typeof d.value === "bigint" && l === d.value));
+}
+
 /**
  * A list from text as offspect's `decode` reads it (YAML, with the text
  * items decoded again): what its readers (`iscoords`, the map) can use. A
@@ -315,7 +322,8 @@ function checkKind(kind: ValueKind, text: string): boolean {
     case "number-list":
       return decodedList(text)?.every(isNum) ?? false;
     case "string-list":
-      return decodedList(text)?.every((x) => typeof x === "string") ?? false;
+      // offspect decodes a list's text items again: ['0'] reads as [0], which it still uses as a label.
+      return decodedList(text)?.every((x) => typeof x === "string" || isNum(x)) ?? false;
     case "version":
       return /^[0-9]+[.][0-9]+[.][0-9]+[a-zA-Z]?$/.test(text);
     case "filedate": {
@@ -402,7 +410,7 @@ export function validate(attrs: Record<string, string>): AttributeProblem[] {
   // offspect finds the channel of interest among the labels: one that is not there cannot be read.
   const coi = attrs["channel_of_interest"];
   const labels = coi === undefined ? undefined : decodedList(attrs["channel_labels"] ?? "");
-  if (coi !== undefined && labels?.every((x) => typeof x === "string") && !labels.includes(coi) && !problems.some((p) => p.key === "channel_labels" || p.key === "channel_of_interest")) {
+  if (coi !== undefined && labels && !isLabel(labels, coi) && !problems.some((p) => p.key === "channel_labels" || p.key === "channel_of_interest")) {
     problems.push({
       key: "channel_of_interest",
       value: coi,

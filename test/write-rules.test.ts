@@ -61,7 +61,7 @@ describe("values offspect cannot read back as their kind are refused", () => {
     expect(fileSha256(file)).toBe(sha);
     const r = cli(["attrs", file, "0", "--set", "xyz_coords=-37.5,-20,60"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^error: .*xyz_coords: expected a list of three numbers/m);
+    expect(r.stderr).toMatch(/^error: .*xyz_coords: expected a list of three finite numbers/m);
     expect(fileSha256(file)).toBe(sha);
     // What is accepted offspect reads as coordinates.
     expect(cli(["attrs", file, "0", "--set", "xyz_coords=[-37.5, -20, 60]"]).status).toBe(0);

@@ -10,7 +10,7 @@
  */
 import { decode, encode } from "../codec.js";
 import { type AttributeProblem, describe, ForeignAttributesError, InvalidAttributeError, ShapeMismatchError } from "../errors.js";
-import { checkValue, getReadout, traceKeySpecs, TRANSIENT_KEYS } from "../readouts.js";
+import { checkValue, getReadout, isLabel, traceKeySpecs, TRANSIENT_KEYS } from "../readouts.js";
 import type { TraceAttributes, TraceData } from "./types.js";
 import { setOwn } from "../own.js";
 
@@ -70,19 +70,19 @@ function writeProblem(key: string, value: string, before: string | undefined, st
   }
   if (key === "channel_of_interest") {
     const labels = channelLabels(stored["channel_labels"] ?? readoutOf("channel_labels"));
-    if (labels && !labels.includes(value)) {
+    if (labels && !isLabel(labels, value)) {
       return { key, value, expected: `one of channel_labels ${JSON.stringify(labels)}`, message: `channel_of_interest: expected one of the channel_labels ${JSON.stringify(labels)}, got ${JSON.stringify(value)}` };
     }
   }
   return undefined;
 }
 
-/** A channel_labels text as offspect decodes it, or undefined when it is not a list of texts. */
-export function channelLabels(text: string | undefined): string[] | undefined {
+/** A channel_labels text as offspect decodes it (text items decoded again), or undefined when it is not a list. */
+function channelLabels(text: string | undefined): unknown[] | undefined {
   if (text === undefined) return undefined;
   try {
     const v = decode(text);
-    return Array.isArray(v) && v.every((x) => typeof x === "string") ? v : undefined;
+    return Array.isArray(v) ? v : undefined;
   } catch {
     return undefined;
   }
