@@ -49,6 +49,7 @@ export type { ObjectChange };
 export type Op =
   | { op: "statfs"; dir: string }
   | { op: "write"; fd: number; at: number; bytes: Buffer }
+  | { op: "writev"; fd: number; at: number; buffers: Buffer[] }
   | { op: "copyRange"; from: number; to: number; at: number; length: number; source: number }
   | { op: "copyFile"; from: string; to: string }
   | { op: "sync"; fd: number }
@@ -183,10 +184,10 @@ export function* commit(target: CommitTarget, changes: readonly ObjectChange[]):
 /** Appends the plan's region, flushes, then switches the superblock and flushes again. */
 function* writeAppended(t: CommitTarget, plan: RewritePlan): Generator<Op, CommitResult, unknown> {
   const base = t.format!.superblock.base;
-  const region = plan.out.toBuffer();
+  const region = plan.out.buffers();
   const end = base + plan.eoa;
   try {
-    yield { op: "write", fd: t.fd, at: base + plan.out.start, bytes: region };
+    yield { op: "writev", fd: t.fd, at: base + plan.out.start, buffers: region };
     yield { op: "sync", fd: t.fd };
   } catch (e) {
     // Nothing refers to what was appended: cut it off again.
@@ -208,7 +209,7 @@ function* writeAppended(t: CommitTarget, plan: RewritePlan): Generator<Op, Commi
     );
   }
   if (t.size > end) yield { op: "truncate", fd: t.fd, length: end }; // left over from an earlier write that stopped
-  return { way: "append", bytes: region.length + plan.superblock.length, addresses: plan.addresses };
+  return { way: "append", bytes: plan.out.size + plan.superblock.length, addresses: plan.addresses };
 }
 
 /** Writes `steps` into a new file beside the target, then renames it over the target; removes it on failure. */

@@ -22,6 +22,7 @@ import {
   rmSync,
   statfsSync,
   writeSync,
+  writevSync,
 } from "node:fs";
 import { close, fdatasync, ftruncate, open, read, write } from "node:fs";
 import { copyFile, rename, rm, statfs } from "node:fs/promises";
@@ -98,6 +99,31 @@ function writeAll(fd: number, bytes: Buffer, at: number): void {
   for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
 }
 
+/** Writes `buffers` one after the other from `at` (IOV_MAX at a time, short writes continued). */
+function writevAll(fd: number, buffers: Buffer[], at: number): void {
+  let i = 0;
+  let skip = 0; // bytes of buffers[i] already written
+  let pos = at;
+  while (i < buffers.length) {
+    const batch = buffers.slice(i, i + 1024);
+    if (skip > 0) batch[0] = batch[0]!.subarray(skip);
+    let n = writevSync(fd, batch, pos);
+    pos += n;
+    while (i < buffers.length && n > 0) {
+      const left = buffers[i]!.length - skip;
+      if (n >= left) {
+        n -= left;
+        i++;
+        skip = 0;
+      } else {
+        skip += n;
+        n = 0;
+      }
+    }
+    while (i < buffers.length && buffers[i]!.length === 0) i++;
+  }
+}
+
 function syncDirSync(dir: string): void {
   let fd: number | undefined;
   try {
@@ -143,6 +169,9 @@ export function performSync(op: Op): unknown {
     }
     case "write":
       writeAll(op.fd, op.bytes, op.at);
+      return undefined;
+    case "writev":
+      writevAll(op.fd, op.buffers, op.at);
       return undefined;
     case "copyRange": {
       const buf = Buffer.allocUnsafe(op.length);
@@ -210,6 +239,8 @@ export async function performAsync(op: Op): Promise<unknown> {
     }
     case "write":
       return writeAllAsync(op.fd, op.bytes, op.at);
+    case "writev":
+      return writeAllAsync(op.fd, Buffer.concat(op.buffers), op.at);
     case "copyRange": {
       const buf = Buffer.allocUnsafe(op.length);
       for (let done = 0; done < op.length; ) {

@@ -36,6 +36,9 @@ export function recorder(fds: Map<number, string>): { perform: (op: Op) => unkno
       case "write":
         ops.push({ op: "write", file: path(op.fd), at: op.at, bytes: Buffer.from(op.bytes) });
         break;
+      case "writev":
+        ops.push({ op: "write", file: path(op.fd), at: op.at, bytes: Buffer.concat(op.buffers) });
+        break;
       case "copyRange": {
         const bytes = Buffer.alloc(op.length);
         readFileSync(path(op.source)).copy(bytes, 0, op.from, op.from + op.length);
@@ -230,13 +233,14 @@ export function fillingDisk(budget: number): { perform: (op: Op) => unknown; wri
   const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28, syscall: "write" });
   const perform = (op: Op): unknown => {
     if (op.op === "statfs") return Number.MAX_SAFE_INTEGER; // the check before cannot see this disk fill: the writes meet it
-    const fd = op.op === "write" ? op.fd : op.op === "copyRange" ? op.to : -1;
-    const length = op.op === "write" ? op.bytes.length : op.op === "copyRange" ? op.length : 0;
-    const at = op.op === "write" || op.op === "copyRange" ? op.at : 0;
+    const fd = op.op === "write" || op.op === "writev" ? op.fd : op.op === "copyRange" ? op.to : -1;
+    const length = op.op === "write" ? op.bytes.length : op.op === "writev" ? op.buffers.reduce((n, b) => n + b.length, 0) : op.op === "copyRange" ? op.length : 0;
+    const at = op.op === "write" || op.op === "writev" || op.op === "copyRange" ? op.at : 0;
     const bytes = fd < 0 ? 0 : Math.max(0, at + length - Math.max(at, fstatSync(fd).size));
     if (bytes > 0 && used + bytes > budget) {
       const fits = Math.max(0, budget - used);
       if (fits > 0 && op.op === "write") performSync({ ...op, bytes: op.bytes.subarray(0, length - bytes + fits) });
+      if (fits > 0 && op.op === "writev") performSync({ op: "write", fd: op.fd, at: op.at, bytes: Buffer.concat(op.buffers).subarray(0, length - bytes + fits) });
       used = budget;
       throw enospc();
     }

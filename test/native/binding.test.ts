@@ -31,7 +31,7 @@ import {
 } from "../../src/index.js";
 import { FilterUnavailableError, type NativeError } from "../../src/hdf5/errors.js";
 import { type FileHandle, Kind, Mode, native } from "../../src/hdf5/native.js";
-import { dataSha256, fileSha256, fixture, python, ROOT, tempDir } from "../helpers/fixtures.js";
+import { dataSha256, fixture, python, ROOT, tempDir } from "../helpers/fixtures.js";
 
 const TEMPLATE = fixture("template_R001.hdf5");
 const isRoot = process.getuid?.() === 0;

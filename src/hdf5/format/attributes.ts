@@ -175,7 +175,7 @@ export function readStringAttributes(
 ): StringAttribute[] {
   if (info.attributesDeclined) unsupported(info.attributesDeclined);
   const out: Decoded[] = [];
-  const wanted = only && new NameSet(only);
+  const wanted = only && NameSet.of([...only]);
   const isWanted = (buf: Buffer, start: number, n: number) => {
     const at = attributeNameAt(buf, start, n);
     return at === undefined || wanted!.find(buf, at[0], at[1]) !== undefined;

@@ -6,7 +6,21 @@
  * @module
  */
 
+/** Sets made before, by their names (a batch asks for the same few names on every object). */
+const made = new Map<string, NameSet>();
+
 export class NameSet {
+  /** The set of `names`, made once for the same names in the same order. */
+  static of(names: readonly string[]): NameSet {
+    const key = names.join("\u0000");
+    let set = made.get(key);
+    if (!set) {
+      if (made.size >= 256) made.clear();
+      made.set(key, (set = new NameSet(names)));
+    }
+    return set;
+  }
+
   readonly #byLength = new Map<number, { name: string; bytes: Buffer }[]>();
 
   constructor(names: Iterable<string>) {

@@ -16,9 +16,10 @@ import { type HeapId, writeU64 } from "./output.js";
 /**
  * One message of a header to write: a new one (its type, flags and body,
  * padded to 8 bytes), or one of a version 1 header read, copied as it is
- * (runs of them that lie one after the other are copied at once).
+ * (runs of them that lie one after the other are copied at once) or with a
+ * heap ID written at `patch.at` of its body (a new value of an attribute).
  */
-export type OutMessage = { type: number; flags: number; body: Buffer } | { from: Message };
+export type OutMessage = { type: number; flags: number; body: Buffer } | { from: Message; patch?: { at: number; id: HeapId } };
 
 function outSize(m: OutMessage): number {
   return "from" in m ? 8 + m.from.size : 8 + alignUp(m.body.length, 8);
@@ -53,6 +54,11 @@ export function encodeHeaderV1(messages: readonly OutMessage[], refcount: number
         end = next.from.start + next.from.size;
       }
       bytes.copy(out, p, start, end);
+      for (let k = i; k < j; k++) {
+        const patch = (messages[k] as { from: Message; patch?: { at: number; id: HeapId } }).patch;
+        const from = (messages[k] as { from: Message }).from;
+        if (patch) writeHeapId(out, p + (from.start - start) + patch.at, patch.id);
+      }
       p += end - start;
       i = j;
       continue;
@@ -84,25 +90,26 @@ export interface AttributeLayout {
 }
 
 /** Parses an attribute message body (versions 1 to 3) far enough to find its parts; damage when they do not fit. */
-export function attributeLayout(body: Buffer, what: string): AttributeLayout {
-  const bad = (why: string): never => damaged(`attribute message of ${what}: ${why}`);
-  if (body.length < 8) bad("too short");
-  const version = body[0]!;
-  if (version < 1 || version > 3) bad(`version ${version}`);
+export function attributeLayout(bytes: Buffer, start: number, size: number, what: string): AttributeLayout {
+  if (size < 8) damaged(`attribute message of ${what}: too short`);
+  const version = bytes[start]!;
+  if (version < 1 || version > 3) damaged(`attribute message of ${what}: version ${version}`);
   const padded = version === 1;
-  const nameSize = body.readUInt16LE(2);
-  const typeSize = body.readUInt16LE(4);
-  const spaceSize = body.readUInt16LE(6);
+  const nameSize = bytes.readUInt16LE(start + 2);
+  const typeSize = bytes.readUInt16LE(start + 4);
+  const spaceSize = bytes.readUInt16LE(start + 6);
   const nameAt = version === 3 ? 9 : 8;
-  const pad = (n: number) => (padded ? alignUp(n, 8) : n);
-  const typeAt = nameAt + pad(nameSize);
-  const spaceAt = typeAt + pad(typeSize);
-  const dataAt = spaceAt + pad(spaceSize);
-  if (nameSize === 0 || dataAt > body.length || body[nameAt + nameSize - 1] !== 0) bad("its parts do not fit");
-  const name = body.toString("utf8", nameAt, nameAt + nameSize - 1);
-  const canonical = typeSize === VLEN_UTF8.length && spaceSize === SCALAR_V1.length && body.compare(VLEN_UTF8, 0, typeSize, typeAt, typeAt + typeSize) === 0 && body.compare(SCALAR_V1, 0, spaceSize, spaceAt, spaceAt + spaceSize) === 0;
-  const type = canonical ? VLEN_UTF8_TYPE : decodeDatatype(new Cursor(body.subarray(typeAt, typeAt + typeSize), 0, `datatype of an attribute of ${what}`));
-  const space = canonical ? SCALAR_SPACE : decodeDataspace(new Cursor(body.subarray(spaceAt, spaceAt + spaceSize), 0, `dataspace of an attribute of ${what}`));
+  const typeAt = nameAt + (padded ? alignUp(nameSize, 8) : nameSize);
+  const spaceAt = typeAt + (padded ? alignUp(typeSize, 8) : typeSize);
+  const dataAt = spaceAt + (padded ? alignUp(spaceSize, 8) : spaceSize);
+  if (nameSize === 0 || dataAt > size || bytes[start + nameAt + nameSize - 1] !== 0) damaged(`attribute message of ${what}: its parts do not fit`);
+  const name = bytes.toString("utf8", start + nameAt, start + nameAt + nameSize - 1);
+  const t = start + typeAt;
+  const sp = start + spaceAt;
+  const canonical =
+    typeSize === VLEN_UTF8.length && spaceSize === SCALAR_V1.length && bytes.compare(VLEN_UTF8, 0, typeSize, t, t + typeSize) === 0 && bytes.compare(SCALAR_V1, 0, spaceSize, sp, sp + spaceSize) === 0;
+  const type = canonical ? VLEN_UTF8_TYPE : decodeDatatype(new Cursor(bytes.subarray(t, t + typeSize), 0, `datatype of an attribute of ${what}`));
+  const space = canonical ? SCALAR_SPACE : decodeDataspace(new Cursor(bytes.subarray(sp, sp + spaceSize), 0, `dataspace of an attribute of ${what}`));
   return { version, name, typeAt, typeSize, spaceAt, spaceSize, dataAt, type, space };
 }
 
@@ -117,18 +124,21 @@ export function isScalarVlenString(a: AttributeLayout, bodyLength: number, utf8:
 }
 
 /** Writes a heap ID (length, collection address, object index) at `at`. */
-export function writeHeapId(b: Buffer, at: number, id: HeapId): void {
-  b.writeUInt32LE(id.length, at);
-  writeU64(b, at + 4, id.collection);
-  b.writeUInt32LE(id.index, at + 12);
+export function writeHeapId(b: Uint8Array, at: number, id: HeapId): void {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  v.setUint32(at, id.length, true);
+  v.setUint32(at + 4, id.collection % 2 ** 32, true);
+  v.setUint32(at + 8, Math.floor(id.collection / 2 ** 32), true);
+  v.setUint32(at + 12, id.index, true);
 }
 
+
 /** Reads a heap ID at `at`. */
-export function readHeapId(b: Buffer, at: number): HeapId {
-  const lo = b.readUInt32LE(at + 4);
-  const hi = b.readUInt32LE(at + 8);
-  return { length: b.readUInt32LE(at), collection: hi * 2 ** 32 + lo, index: b.readUInt32LE(at + 12) };
+export function readHeapId(b: Uint8Array, at: number): HeapId {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { length: v.getUint32(at, true), collection: v.getUint32(at + 8, true) * 2 ** 32 + v.getUint32(at + 4, true), index: v.getUint32(at + 12, true) };
 }
+
 
 /** The datatype libhdf5 writes for h5py's str: a variable-length string, NUL-terminated, UTF-8, of 8-bit characters. */
 const VLEN_UTF8 = Buffer.from("1901010010000000" + "1000000001000000" + "00000800", "hex");

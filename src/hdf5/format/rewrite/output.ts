@@ -17,6 +17,7 @@ export type Piece = { at: number; bytes: Buffer } | { at: number; from: number; 
 
 /** Structures are placed at multiples of 8, as libhdf5 aligns object header messages and heap objects. */
 const ALIGN = 8;
+const ZEROS = Buffer.alloc(ALIGN);
 
 /** A growing region of file addresses. */
 export class Output {
@@ -56,13 +57,20 @@ export class Output {
     return at;
   }
 
-  /** The whole region as one buffer (only for regions without copies); gaps are zeros. */
-  toBuffer(): Buffer {
-    const out = Buffer.alloc(this.size);
+  /**
+   * The whole region as buffers that follow one another (only for regions
+   * without copies): the pieces, with zeros where alignment left a gap.
+   */
+  buffers(): Buffer[] {
+    const out: Buffer[] = [];
+    let at = this.start;
     for (const p of this.pieces) {
       if (!("bytes" in p)) throw new Error("a region with copies of the source is written piece by piece");
-      p.bytes.copy(out, p.at - this.start);
+      if (p.at > at) out.push(ZEROS.subarray(0, p.at - at));
+      out.push(p.bytes);
+      at = p.at + p.bytes.length;
     }
+    if (this.#end > at) out.push(ZEROS.subarray(0, this.#end - at));
     return out;
   }
 }
@@ -102,8 +110,25 @@ export class GlobalHeapWriter {
 
   /** Places `value` in a collection; returns its heap ID. */
   add(value: Uint8Array): HeapId {
-    const need = OBJECT_HEADER + alignUp(value.length, ALIGN);
-    if (need > 2 ** 31) unsupported(`a value of ${value.length} bytes`);
+    const at = this.#place(value.length);
+    this.#bytes!.set(value, at);
+    return this.#id(value.length);
+  }
+
+  /** Places text, as UTF-8 (written straight into the collection); returns its heap ID. */
+  addText(value: string): HeapId {
+    const length = Buffer.byteLength(value, "utf8");
+    const at = this.#place(length);
+    this.#bytes!.write(value, at, length, "utf8");
+    return this.#id(length);
+  }
+
+  #lastIndex = 0;
+
+  /** Makes room for an object of `length` bytes and writes its header; returns where its bytes go. */
+  #place(length: number): number {
+    const need = OBJECT_HEADER + alignUp(length, ALIGN);
+    if (need > 2 ** 31) unsupported(`a value of ${length} bytes`);
     if (!this.#bytes || this.#bytes.length - this.#used < need || this.#next > MAX_INDEX) this.#begin(need);
     const b = this.#bytes!;
     const index = this.#next++;
@@ -111,11 +136,15 @@ export class GlobalHeapWriter {
     b.writeUInt16LE(index, at);
     b.writeUInt16LE(0, at + 2); // reference count
     b.writeUInt32LE(0, at + 4);
-    writeU64(b, at + 8, value.length);
-    b.set(value, at + OBJECT_HEADER);
+    writeU64(b, at + 8, length);
     this.#used += need;
     this.objectBytes += need;
-    return { length: value.length, collection: this.#addr, index };
+    this.#lastIndex = index;
+    return at + OBJECT_HEADER;
+  }
+
+  #id(length: number): HeapId {
+    return { length, collection: this.#addr, index: this.#lastIndex };
   }
 
   /** Ends the current collection (its free space described); call before the region is written. */

@@ -40,7 +40,6 @@ import {
   readSpaceRecord,
   spaceRecord,
   stringAttributeMessage,
-  writeHeapId,
 } from "./encode.js";
 import { attributeNameAt, NameSet } from "../nameSet.js";
 import { copyLocalHeap, emitTree, patchEntry, readTree, treeBytes } from "./groupTree.js";
@@ -205,7 +204,7 @@ class Rewriter {
 
     const messages: OutMessage[] = [];
     const pending = new Map(node.attrs);
-    const names = !compact && pending.size > 0 ? new NameSet(pending.keys()) : undefined;
+    const names = !compact && pending.size > 0 ? NameSet.of([...pending.keys()]) : undefined;
     const sharedAttrs = header.messages.some((m) => m.type === MSG.ATTRIBUTE && m.flags & FLAG_SHARED);
     if (sharedAttrs && (compact || pending.size > 0)) unsupported(`${path} has shared attribute messages`);
     for (const m of header.messages) {
@@ -236,30 +235,22 @@ class Rewriter {
             const at = names && attributeNameAt(m.bytes, m.start, m.size);
             if (!at || names!.find(m.bytes, at[0], at[1]) === undefined) break;
           }
-          const a = attributeLayout(m.body, path);
+          const a = attributeLayout(m.bytes, m.start, m.size, path);
           const value = pending.get(a.name);
           if (value !== undefined) {
             pending.delete(a.name);
-            const id = this.heap.add(Buffer.from(value, "utf8"));
-            if (isScalarVlenString(a, m.body.length, false)) this.unused += 16 + alignUp(readHeapId(m.body, a.dataAt).length, 8);
-            let b: Buffer;
-            if (isScalarVlenString(a, m.body.length, true)) {
-              b = Buffer.from(m.body);
-              writeHeapId(b, a.dataAt, id);
-            } else {
-              b = stringAttributeMessage(a.name, id);
-            }
-            messages.push({ type: m.type, flags: 0, body: b });
+            const id = this.heap.addText(value);
+            if (isScalarVlenString(a, m.size, false)) this.unused += 16 + alignUp(readHeapId(m.bytes, m.start + a.dataAt).length, 8);
+            if (isScalarVlenString(a, m.size, true)) messages.push({ from: m, patch: { at: a.dataAt, id } });
+            else messages.push({ type: m.type, flags: 0, body: stringAttributeMessage(a.name, id) });
             continue;
           }
           if (!compact) break;
-          if (isScalarVlenString(a, m.body.length, false)) {
-            const old = readHeapId(m.body, a.dataAt);
+          if (isScalarVlenString(a, m.size, false)) {
+            const old = readHeapId(m.bytes, m.start + a.dataAt);
             if (old.collection === 0) break; // a null string: no heap object
-            const bytes = globalHeapValue(new Cursor(m.body, m.addr, `attribute ${a.name} of ${path}`, a.dataAt), this.#collection, `attribute ${a.name} of ${path}`);
-            const b = Buffer.from(m.body);
-            writeHeapId(b, a.dataAt, this.heap.add(bytes ?? new Uint8Array(0)));
-            messages.push({ type: m.type, flags: m.flags, body: b });
+            const bytes = globalHeapValue(new Cursor(m.bytes, m.addr - m.start, `attribute ${a.name} of ${path}`, m.start + a.dataAt), this.#collection, `attribute ${a.name} of ${path}`);
+            messages.push({ from: m, patch: { at: a.dataAt, id: this.heap.add(bytes ?? new Uint8Array(0)) } });
             continue;
           }
           if (mayHoldAddresses(a.type)) unsupported(`attribute ${a.name} of ${path} holds variable-length data or references`);
@@ -288,7 +279,7 @@ class Rewriter {
       }
       messages.push({ from: m });
     }
-    for (const [name, value] of pending) messages.push({ type: MSG.ATTRIBUTE, flags: 0, body: stringAttributeMessage(name, this.heap.add(Buffer.from(value, "utf8"))) });
+    for (const [name, value] of pending) messages.push({ type: MSG.ATTRIBUTE, flags: 0, body: stringAttributeMessage(name, this.heap.addText(value)) });
     if (!compact) for (const [, length] of header.chunks) this.unused += length;
     if (path === "/") messages.push({ type: MSG.NIL, flags: 0, body: spaceRecord(compact ? 0 : this.unusedBefore + this.unused) });
     const at = this.out.put(encodeHeaderV1(messages, header.refcount));
