@@ -19,13 +19,13 @@ export {
   type TraceAttributes,
   type TraceData,
   type WriteResult,
-} from "./cachefile.js";
-export { decode, encode, DecodeError, EncodeError, type Decoded } from "./codec.js";
+} from "./cachefile/index.js";
+export { decode, encode, DecodeError, EncodeError, type Decoded } from "./values/codec.js";
 export { ArgumentRangeError, ArgumentTypeError } from "./values/errors.js";
-export * from "./errors.js";
-export { AbortedError } from "./abort.js";
-export type { Trace, TraceAttrs, CmepTraceAttrs, ImepTraceAttrs, PdmepTraceAttrs, ErpTraceAttrs, MepTraceAttrs, GenericTraceAttrs, Coordinates, TraceUpdate, MepTraceUpdate, ErpTraceUpdate, GenericTraceUpdate } from "./typed/types.js";
-export { decodeTraceAttrs, encodeTraceUpdate } from "./typed/values.js";
+export * from "./base/errors.js";
+export { AbortedError } from "./base/abort.js";
+export type { Trace, TraceAttrs, CmepTraceAttrs, ImepTraceAttrs, PdmepTraceAttrs, ErpTraceAttrs, MepTraceAttrs, GenericTraceAttrs, Coordinates, TraceUpdate, MepTraceUpdate, ErpTraceUpdate, GenericTraceUpdate } from "./cachefile/traceTypes.js";
+export { decodeTraceAttrs, encodeTraceUpdate } from "./cachefile/typedValues.js";
 export { H5File, hdf5Version, openObjectCount, readFile, writeFile, type ObjectKind, type OpenMode, type OpenOptions, type RawData } from "./hdf5/file.js";
 export {
   GENERIC_TRACE_KEYS,
@@ -42,12 +42,12 @@ export {
   type KeySpec,
   type ReadoutSpec,
   type ValueKind,
-} from "./readouts.js";
-export { isPyValue, jsToPy, literalEval, pyRepr, pyStr, pythonStr, pyToJs, type PyValue, PyLiteralError } from "./pyliteral.js";
-export { AnnotationError, AnnotationFactory, TraceDataError, checkConsistency, createCacheFile, createCacheFileSync, populate, type Annotation, type PopulateOptions, type ProgressCallback, type ProgressEvent, type TraceInput } from "./build.js";
-export { merge, mergeFiles, mergeFilesSync, type MergeEngine, type MergeOptions } from "./merge.js";
-export { exportTraces, exportTracesSync, type ExportOptions } from "./export.js";
-export { recoverAnnotations, recoverParts } from "./recover.js";
+} from "./cachefile/readouts.js";
+export { isPyValue, jsToPy, literalEval, pyRepr, pyStr, pythonStr, pyToJs, type PyValue, PyLiteralError } from "./values/index.js";
+export { AnnotationError, AnnotationFactory, TraceDataError, checkConsistency, createCacheFile, createCacheFileSync, populate, type Annotation, type PopulateOptions, type ProgressCallback, type ProgressEvent, type TraceInput } from "./files/build.js";
+export { merge, mergeFiles, mergeFilesSync, type MergeEngine, type MergeOptions } from "./files/merge.js";
+export { exportTraces, exportTracesSync, type ExportOptions } from "./files/export.js";
+export { recoverAnnotations, recoverParts } from "./files/recover.js";
 export * from "./map/index.js";
 export {
   STEP_NAMES,
@@ -72,7 +72,7 @@ export {
   type SimilarPair,
   type Step,
   type StepName,
-} from "./steps.js";
+} from "./steps/index.js";
 export {
   BrainVisionError,
   BrainVisionRecording,

@@ -6,10 +6,10 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AnnotationError, AnnotationFactory, checkConsistency, populate, type ProgressEvent, TraceDataError } from "../src/build.js";
-import { CacheFile } from "../src/cachefile.js";
-import { CacheFileError, TargetFolderError } from "../src/errors.js";
-import { recoverAnnotations } from "../src/recover.js";
+import { AnnotationError, AnnotationFactory, checkConsistency, populate, type ProgressEvent, TraceDataError } from "../src/files/build.js";
+import { CacheFile } from "../src/cachefile/index.js";
+import { CacheFileError, TargetFolderError } from "../src/base/errors.js";
+import { recoverAnnotations } from "../src/files/recover.js";
 import { fixture, tempDir } from "./helpers/fixtures.js";
 
 const tmp = tempDir("ocf-build-");

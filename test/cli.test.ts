@@ -1,5 +1,5 @@
 /**
- * The `cachefile` command line, run as a child process (node dist/cli.js) on
+ * The `cachefile` command line, run as a child process (node dist/cli/main.js) on
  * copies of the shared fixtures.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -10,8 +10,8 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile, decodeTraceAttrs, merge, populate, type TraceData } from "../src/index.js";
 import { copyFixture, expected, fileSha256, fixture, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
+import { CLI, runCli } from "./helpers/cli.js";
 
-const CLI = join(ROOT, "dist", "cli.js");
 const REFERENCE = join(ROOT, "test", "helpers", "offspect_reference.py");
 
 interface Run {
@@ -21,8 +21,7 @@ interface Run {
 }
 
 function cli(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: dir, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { cwd: dir });
 }
 
 function dump(path: string): unknown {
@@ -310,7 +309,7 @@ describe("bad input: non-zero exit, one line, no stack trace", () => {
 
   it("is installed as the `cachefile` bin", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
-    expect(pkg.bin["cachefile"]).toBe("./dist/cli.js");
+    expect(pkg.bin["cachefile"]).toBe("./dist/cli/main.js");
     expect(readFileSync(CLI, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
     const r = spawnSync("npx", ["--no-install", "cachefile", "--help"], { cwd: ROOT, encoding: "utf8" });
     expect(r.status).toBe(0);

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { decode, DecodeError, encode, EncodeError } from "../src/codec.js";
+import { decode, DecodeError, encode, EncodeError } from "../src/values/codec.js";
 import { fixture, PYTHON } from "./helpers/fixtures.js";
 
 interface Case {

@@ -13,10 +13,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../src/index.js";
 import { fileSha256, fixture, PYTHON, ROOT } from "./helpers/fixtures.js";
+import { CLI, type CliRun, runCli } from "./helpers/cli.js";
 
 const CHILD = join(ROOT, "test", "faults", "batch_child.mjs");
 const READER = join(ROOT, "test", "faults", "batch_reader.mjs");
-const CLI = join(ROOT, "dist", "cli.js");
 const isRoot = process.getuid?.() === 0;
 
 interface Line {
@@ -40,9 +40,8 @@ function child(args: string[]): Line[] {
 }
 
 /** Runs the command line; its exit status and output. */
-function cli(args: string[]): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+function cli(args: string[]): CliRun {
+  return runCli(args);
 }
 
 /** h5py and offspect's own code read every trace of each file: ok, and each file's set of examiner tags. */

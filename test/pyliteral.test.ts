@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CacheFileError } from "../src/errors.js";
-import { formatFloat, literalEval, normalizeAttrValue, pyRepr, pyStr, pythonStr, pyToJs, PyLiteralError } from "../src/pyliteral.js";
+import { CacheFileError } from "../src/base/errors.js";
+import { formatFloat, literalEval, normalizeAttrValue, pyRepr, pyStr, pythonStr, pyToJs, PyLiteralError } from "../src/values/index.js";
 import { EncodeError } from "../src/values/errors.js";
 import { python } from "./helpers/fixtures.js";
 

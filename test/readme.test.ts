@@ -28,7 +28,7 @@
  *   it would compile.
  * - ```sh blocks that call `cachefile` run in one bash (`set -o pipefail`),
  *   in a fresh directory with a copy of `test/fixtures/`; `cachefile` runs
- *   `node dist/cli.js`. dist/ is what `npm test`'s pretest builds;
+ *   `node dist/cli/main.js`. dist/ is what `npm test`'s pretest builds;
  *   `README_DIST=dir` points both at another build. Lines `# TEXT` (or a lone `#`) right after a
  *   command are its whole output, stdout and stderr as they interleave;
  *   `...` in a line matches any text, a line `...` any lines. `# [exit N]`:
@@ -188,7 +188,7 @@ describe("README.md", () => {
   });
 
   it("has the built package it runs and type-checks against (npm test builds dist/ first)", () => {
-    for (const file of ["cli.js", "index.d.ts"]) expect(existsSync(join(DIST, file)), `${join(DIST, file)} is missing: run npm run build:dist`).toBe(true);
+    for (const file of ["cli/main.js", "index.d.ts"]) expect(existsSync(join(DIST, file)), `${join(DIST, file)} is missing: run npm run build:dist`).toBe(true);
   });
 
   it.each(plans.filter((p) => p.kind === "ts" || p.kind === "sh").map((p) => [`README.md:${p.block.line} ${p.kind} (${p.block.section})`, p.block.line] as const))(

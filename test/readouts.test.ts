@@ -3,9 +3,9 @@
  * specs are checked, and values offspect can store (big ints) validate.
  */
 import { describe, expect, it } from "vitest";
-import { CacheFile } from "../src/cachefile.js";
-import { CacheFileError } from "../src/errors.js";
-import { checkValue, getReadout, GENERIC_TRACE_KEYS, InvalidReadoutSpecError, listReadouts, ReadoutExistsError, registerReadout, validate } from "../src/readouts.js";
+import { CacheFile } from "../src/cachefile/index.js";
+import { CacheFileError } from "../src/base/errors.js";
+import { checkValue, getReadout, GENERIC_TRACE_KEYS, InvalidReadoutSpecError, listReadouts, ReadoutExistsError, registerReadout, validate } from "../src/cachefile/readouts.js";
 import { fixture } from "./helpers/fixtures.js";
 
 describe("registerReadout", () => {

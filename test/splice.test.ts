@@ -14,9 +14,9 @@ import {
   readFile,
   type ProgressEvent,
 } from "../src/index.js";
-import type { MergeSourceEvent } from "../src/merge.js";
+import type { MergeSourceEvent } from "../src/files/merge.js";
 import { native } from "../src/hdf5/native.js";
-import { openSpliced, spliceScan, Splicer, type SplicedObject } from "../src/splice.js";
+import { openSpliced, spliceScan, Splicer, type SplicedObject } from "../src/hdf5/splice.js";
 import { fileSha256, fixture, fixtureNames, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 
 const REFERENCE = join(ROOT, "test", "helpers", "offspect_reference.py");

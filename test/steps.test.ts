@@ -5,8 +5,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CacheFile } from "../src/cachefile.js";
-import { CacheFileError } from "../src/errors.js";
+import { CacheFile } from "../src/cachefile/index.js";
+import { CacheFileError } from "../src/base/errors.js";
 import { mulberry32 } from "../src/analysis/prng.js";
 import {
   baseline,
@@ -27,8 +27,8 @@ import {
   StepError,
   STEPS,
   type StepName,
-} from "../src/steps.js";
-import type { TraceAttributes, TraceData } from "../src/cachefile.js";
+} from "../src/steps/index.js";
+import type { TraceAttributes, TraceData } from "../src/cachefile/index.js";
 import { fixture, PYTHON, python } from "./helpers/fixtures.js";
 
 const hasNumpy = spawnSync(PYTHON, ["-c", "import numpy"]).status === 0;

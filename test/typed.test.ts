@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AbortedError, CacheFile, InvalidAttributeError, parseTraceAttrs, readFile } from "../src/index.js";
-import { decodeTraceAttrs } from "../src/typed/values.js";
+import { decodeTraceAttrs } from "../src/cachefile/typedValues.js";
 import { copyFixture, fileSha256, fixtureNames, fixture, PYTHON, python, tempDir } from "./helpers/fixtures.js";
 
 let dir: string;

@@ -12,17 +12,16 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CacheFile, CacheFileError, InvalidAttributeError, merge, NotHdf5Error, SourceChangedError, validate, writeMeasuresSync } from "../src/index.js";
 import { copyFixture, fileSha256, fixture, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
+import { CLI, type CliRun, runCli } from "./helpers/cli.js";
 
-const CLI = join(ROOT, "dist", "cli.js");
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir("ocf-rules-")));
 afterEach(() => cleanup());
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(args: string[]): CliRun {
+  return runCli(args, { cwd: dir });
 }
 
 /** offspect's decode and iscoords of a stored value (h5py, restated offspect). */

@@ -29,7 +29,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { mkdtemp, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { merge, type MergeOptions } from "../../src/merge.js";
+import { merge, type MergeOptions } from "../../src/files/merge.js";
 import { hdf5Version } from "../../src/hdf5/file.js";
 import {
   BENCH_DIR,

@@ -41,7 +41,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CacheFile } from "../../src/cachefile.js";
+import { CacheFile } from "../../src/cachefile/index.js";
 import { hdf5Version } from "../../src/hdf5/file.js";
 import { benchAnalysis, type AnalysisBenchResult } from "./analysis.js";
 import { BENCH_DIR, buildBaselines, ensureBenchData, median, runCIterate, sourcesOf, type CIterateResult } from "./baseline.js";

@@ -25,15 +25,15 @@
  *   files written before it (`PartialWriteError` if that fails too).
  * @module
  */
-import { CacheFile, type TraceAttributes } from "../cachefile.js";
-import { CacheFileError, UnknownReadoutError } from "../errors.js";
-import { getReadout } from "../readouts.js";
+import { CacheFile, type TraceAttributes } from "../cachefile/index.js";
+import { CacheFileError, UnknownReadoutError } from "../base/errors.js";
+import { getReadout } from "../cachefile/readouts.js";
 import { attrIsNull, decodeText, truthy } from "./attrs.js";
 import { AnalysisError, analysisOptionError } from "./errors.js";
 import { annotateTrace, resolvedOnce, type MeasureOptions, type TraceMeasures } from "./measures.js";
 import { commitMeasures, planMeasures, revertMeasures, type MeasureUpdate, type PlannedWrite } from "./write.js";
-import { runAsync, runSync } from "../work.js";
-import { NOTHING_WRITTEN } from "../abort.js";
+import { runAsync, runSync } from "../base/work.js";
+import { NOTHING_WRITTEN } from "../base/abort.js";
 
 /** The measures a cmep-like readout stores, in the order they are reported. */
 export const STORED_MEASURES = Object.freeze([

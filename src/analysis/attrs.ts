@@ -6,8 +6,8 @@
  * @module
  * @internal
  */
-import type { TraceAttributes } from "../cachefile.js";
-import { decode, type Decoded } from "../codec.js";
+import type { TraceAttributes } from "../cachefile/index.js";
+import { decode, type Decoded } from "../values/codec.js";
 import { plainNumber, plainNumberList } from "../values/plain.js";
 import { yamlFloat } from "../values/yamldump.js";
 

@@ -4,7 +4,7 @@
  * says what to pass instead.
  * @module
  */
-import { CacheFileError, describe } from "../errors.js";
+import { CacheFileError, describe } from "../base/errors.js";
 
 /**
  * What kind of problem an {@link AnalysisError} reports:

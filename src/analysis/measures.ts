@@ -47,9 +47,9 @@
  *
  * @module
  */
-import type { TraceAttributes, TraceData } from "../cachefile.js";
-import { describe } from "../errors.js";
-import { processData } from "../steps.js";
+import type { TraceAttributes, TraceData } from "../cachefile/index.js";
+import { describe } from "../base/errors.js";
+import { processData } from "../steps/index.js";
 import { decodeText, isNullish } from "./attrs.js";
 import { AnalysisError, analysisOptionError } from "./errors.js";
 

@@ -40,11 +40,11 @@
  *   downwards.
  * @module
  */
-import { CacheFile } from "../cachefile.js";
+import { CacheFile } from "../cachefile/index.js";
 import { mniToVoxel, type MapCounts, type MapFiles, type MapValues } from "../map/index.js";
 import { mapValuesSteps } from "../map/plotmap.js";
 import { resolveScale, type MapTransform, type ScaleErrors } from "../map/transform.js";
-import { runAsync, runSync } from "../work.js";
+import { runAsync, runSync } from "../base/work.js";
 import { projectionArea } from "./area.js";
 import { percentileInterval, resampleInto } from "./bootstrap.js";
 import { AnalysisError, analysisOptionError } from "./errors.js";

@@ -9,12 +9,12 @@
  * writes them, numbers as floats (`66.0`).
  * @module
  */
-import { CacheFile, type TraceAttributes } from "../cachefile.js";
-import { encode } from "../codec.js";
-import { NOTHING_WRITTEN } from "../abort.js";
-import { describe, IndexRangeError, IndexTypeError } from "../errors.js";
-import { getReadout, traceKeySpecs, type KeySpec } from "../readouts.js";
-import { runAsync, runSync } from "../work.js";
+import { CacheFile, type TraceAttributes } from "../cachefile/index.js";
+import { encode } from "../values/codec.js";
+import { NOTHING_WRITTEN } from "../base/abort.js";
+import { describe, IndexRangeError, IndexTypeError } from "../base/errors.js";
+import { getReadout, traceKeySpecs, type KeySpec } from "../cachefile/readouts.js";
+import { runAsync, runSync } from "../base/work.js";
 import { attrIsNull, encodeFloat } from "./attrs.js";
 import { AnalysisError, PartialWriteError } from "./errors.js";
 

@@ -13,12 +13,12 @@
  * @module
  */
 import { resolve } from "node:path";
-import { ClosedError, CorruptFileError, describe, IndexRangeError, IndexTypeError, LayoutError, ShapeMismatchError } from "../errors.js";
+import { ClosedError, CorruptFileError, describe, IndexRangeError, IndexTypeError, LayoutError, ShapeMismatchError } from "../base/errors.js";
 import type { RawData } from "../hdf5/file.js";
 import type { FallbackEvent, Hdf5Source } from "../hdf5/source.js";
 import type { FormatCaches } from "../hdf5/format/file.js";
-import { normalizeAttrValue } from "../pyliteral.js";
-import { expandUser, toPath } from "../paths.js";
+import { normalizeAttrValue } from "../values/index.js";
+import { expandUser, toPath } from "../base/paths.js";
 import { sameStamp, type Stamp, stampOf } from "./freshness.js";
 import {
   openForRead,
@@ -35,14 +35,14 @@ import {
 } from "./sharing.js";
 import { buildIndex, buildIndexSteps, checkedTracePath, type TraceIndex } from "./traceIndex.js";
 import type { CacheFileOptions, TraceAttributes, TraceData, WriteResult } from "./types.js";
-import type { Trace, TraceUpdate } from "../typed/types.js";
-import { decodeTraceAttrs, decodeValue, encodeTraceUpdate, keySpecs } from "../typed/values.js";
-import type { KeySpec } from "../readouts.js";
-import { NOTHING_WRITTEN, throwIfAborted } from "../abort.js";
+import type { Trace, TraceUpdate } from "./traceTypes.js";
+import { decodeTraceAttrs, decodeValue, encodeTraceUpdate, keySpecs } from "./typedValues.js";
+import type { KeySpec } from "./readouts.js";
+import { NOTHING_WRITTEN, throwIfAborted } from "../base/abort.js";
 import { ArgumentRangeError } from "../values/errors.js";
 import { checkOrigin, normalizeData, plannedWrite } from "./writes.js";
 import { checkValidSuffix } from "./suffix.js";
-import { runAsync } from "../work.js";
+import { runAsync } from "../base/work.js";
 import { commit, type CommitResult, type ObjectChange } from "./commit.js";
 import { runOpsAsync, runOpsSync } from "./commitIo.js";
 

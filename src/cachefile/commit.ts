@@ -29,8 +29,8 @@
  * @module
  */
 import { basename, dirname } from "node:path";
-import { holdPartial, partialName } from "../atomic.js";
-import { CacheFileError, DiskFullError, fromErrno } from "../errors.js";
+import { holdPartial, partialName } from "./atomic.js";
+import { CacheFileError, DiskFullError, fromErrno } from "../base/errors.js";
 import { FormatUnsupported } from "../hdf5/format/errors.js";
 import type { FormatFile } from "../hdf5/format/file.js";
 import { planRewrite, type ObjectChange, type RewritePlan } from "../hdf5/format/rewrite/rewrite.js";

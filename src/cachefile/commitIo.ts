@@ -26,7 +26,7 @@ import {
 } from "node:fs";
 import { close, fdatasync, ftruncate, open, read, write } from "node:fs";
 import { copyFile, rename, rm, statfs } from "node:fs/promises";
-import { removeStalePartials } from "../atomic.js";
+import { removeStalePartials } from "./atomic.js";
 import { H5File } from "../hdf5/file.js";
 import type { Op } from "./commit.js";
 

@@ -16,7 +16,7 @@
  * @module
  */
 import { closeSync, fstatSync, futimesSync, openSync, statSync, type BigIntStats } from "node:fs";
-import { FileNotFoundError } from "../errors.js";
+import { FileNotFoundError } from "../base/errors.js";
 
 /** A file's identity and change stamp. */
 export interface Stamp {

@@ -5,13 +5,13 @@
  * @module
  */
 import { resolve } from "node:path";
-import { ClosedError, describe, ForeignAttributesError, IndexTypeError } from "../errors.js";
+import { ClosedError, describe, ForeignAttributesError, IndexTypeError } from "../base/errors.js";
 import { ArgumentRangeError } from "../values/errors.js";
 import type { RawData } from "../hdf5/file.js";
-import { parseAttrValue, pyToJs } from "../pyliteral.js";
+import { parseAttrValue, pyToJs } from "../values/index.js";
 import { CacheFile, toTraceData } from "./cachefile.js";
 import type { TraceAttributes, TraceData, WriteResult } from "./types.js";
-import { setOwn } from "../own.js";
+import { setOwn } from "../base/own.js";
 import { isIndexText } from "./writes.js";
 
 // A few recently used CacheFile objects, so that module functions taking only

@@ -9,7 +9,7 @@
  * @internal
  * @module
  */
-import { CacheFileError, FileInUseError, fromErrno } from "../errors.js";
+import { CacheFileError, FileInUseError, fromErrno } from "../base/errors.js";
 import { fstatSync } from "node:fs";
 import type { CommitTarget } from "./commit.js";
 import { Hdf5Source, type FallbackEvent } from "../hdf5/source.js";

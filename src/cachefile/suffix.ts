@@ -3,8 +3,8 @@
  * @module
  */
 import { extname, resolve } from "node:path";
-import { InvalidSuffixError } from "../errors.js";
-import { toPath } from "../paths.js";
+import { InvalidSuffixError } from "../base/errors.js";
+import { toPath } from "../base/paths.js";
 
 /** The valid suffix of a CacheFile. */
 export const VALID_SUFFIX = ".hdf5";

@@ -5,10 +5,10 @@
  * @internal
  * @module
  */
-import { LayoutError } from "../errors.js";
+import { LayoutError } from "../base/errors.js";
 import type { ObjectKind } from "../hdf5/file.js";
 import type { Hdf5Source } from "../hdf5/source.js";
-import { runSync } from "../work.js";
+import { runSync } from "../base/work.js";
 
 /** A trace dataset's name: a decimal integer, as offspect names them. */
 export const TRACE_NAME = /^-?[0-9]+$/;

@@ -8,11 +8,11 @@
  * @internal
  * @module
  */
-import { decode, encode } from "../codec.js";
-import { type AttributeProblem, describe, ForeignAttributesError, InvalidAttributeError, ShapeMismatchError } from "../errors.js";
-import { checkValue, getReadout, isLabel, traceKeySpecs, TRANSIENT_KEYS } from "../readouts.js";
+import { decode, encode } from "../values/codec.js";
+import { type AttributeProblem, describe, ForeignAttributesError, InvalidAttributeError, ShapeMismatchError } from "../base/errors.js";
+import { checkValue, getReadout, isLabel, traceKeySpecs, TRANSIENT_KEYS } from "./readouts.js";
 import type { TraceAttributes, TraceData } from "./types.js";
-import { setOwn } from "../own.js";
+import { setOwn } from "../base/own.js";
 
 /** offspect's `isindex`: text of a non-negative integer. */
 export function isIndexText(x: unknown): x is string {

@@ -1,7 +1,7 @@
-import { CacheFile } from "../cachefile.js";
-import { decodeTraceAttrs } from "../typed/values.js";
-import { decode, encode } from "../codec.js";
-import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../readouts.js";
+import { CacheFile } from "../cachefile/index.js";
+import { decodeTraceAttrs } from "../cachefile/typedValues.js";
+import { decode, encode } from "../values/codec.js";
+import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../cachefile/readouts.js";
 import { UsageError, UserError } from "./program.js";
 
 /** Text for one decoded value: text as is, everything else as JSON (dates as ISO). */

@@ -1,11 +1,11 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { AnnotationFactory, populate, type Annotation } from "../build.js";
-import { CacheFile } from "../cachefile.js";
-import type { TraceData } from "../cachefile.js";
-import { fromErrno, TargetFolderError } from "../errors.js";
+import { AnnotationFactory, populate, type Annotation } from "../files/build.js";
+import { CacheFile } from "../cachefile/index.js";
+import type { TraceData } from "../cachefile/index.js";
+import { fromErrno, TargetFolderError } from "../base/errors.js";
 import { plotMap, plotTrace } from "../map/index.js";
-import { merge } from "../merge.js";
+import { merge } from "../files/merge.js";
 import { mulberry32 } from "../analysis/prng.js";
 
 function gaussian(rand: () => number): number {

@@ -1,4 +1,4 @@
-import { exportTracesSync } from "../export.js";
+import { exportTracesSync } from "../files/export.js";
 
 /**
  * `cachefile export FILE [--format csv|json] [-o OUT]`: the table of every

@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
-import { CacheFile } from "../cachefile.js";
-import type { ProgressEvent } from "../build.js";
-import { TargetFolderError } from "../errors.js";
-import { mergeFiles } from "../merge.js";
+import { CacheFile } from "../cachefile/index.js";
+import type { ProgressEvent } from "../files/build.js";
+import { TargetFolderError } from "../base/errors.js";
+import { mergeFiles } from "../files/merge.js";
 import { interruption } from "./interrupt.js";
-import { expandUser } from "../paths.js";
+import { expandUser } from "../base/paths.js";
 
 /**
  * `cachefile merge -t TARGET -f SOURCE... [-v]`: merges with a progress bar

@@ -1,5 +1,5 @@
-import { CacheFile } from "../cachefile.js";
-import { formatSimilarPair, similarPairs } from "../steps.js";
+import { CacheFile } from "../cachefile/index.js";
+import { formatSimilarPair, similarPairs } from "../steps/index.js";
 
 /** Up to this many pairs, every warning line is printed (as offspect does); beyond, the first FIRST and a summary. */
 const ALL_UP_TO = 100;

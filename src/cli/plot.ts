@@ -2,8 +2,8 @@ import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { AnalysisError } from "../analysis/errors.js";
 import { parseMarks, type MarkName } from "../analysis/marks.js";
-import { CacheFile } from "../cachefile.js";
-import { TargetFolderError } from "../errors.js";
+import { CacheFile } from "../cachefile/index.js";
+import { TargetFolderError } from "../base/errors.js";
 import { plotMap, type DisplayMode, type MapOptions } from "../map/index.js";
 import { UsageError } from "./program.js";
 

@@ -1,5 +1,5 @@
-import { CacheFile } from "../cachefile.js";
-import { TargetFolderError } from "../errors.js";
+import { CacheFile } from "../cachefile/index.js";
+import { TargetFolderError } from "../base/errors.js";
 import { plotTrace, type TraceOptions } from "../map/index.js";
 import { UsageError } from "./program.js";
 

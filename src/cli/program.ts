@@ -10,7 +10,7 @@
 import { interruptedExit } from "./interrupt.js";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { CacheFileError } from "../errors.js";
+import { CacheFileError } from "../base/errors.js";
 import { DISPLAY_MODES as MAP_DISPLAY_MODES } from "../map/index.js";
 import { MAX_SMOOTH } from "../map/project.js";
 import { type ArtifactThreshold, parseThreshold } from "../recordings/artifact.js";

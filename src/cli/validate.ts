@@ -1,6 +1,6 @@
-import { CacheFile } from "../cachefile.js";
-import { CacheFileError } from "../errors.js";
-import { validate } from "../readouts.js";
+import { CacheFile } from "../cachefile/index.js";
+import { CacheFileError } from "../base/errors.js";
+import { validate } from "../cachefile/readouts.js";
 import { UserError } from "./program.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;

@@ -33,7 +33,7 @@ import {
   PermissionError,
   ShapeMismatchError,
   TruncatedFileError,
-} from "../errors.js";
+} from "../base/errors.js";
 import { FormatTruncated } from "./format/errors.js";
 import { ByteReader } from "./format/reader.js";
 import { readSuperblock } from "./format/superblock.js";

@@ -7,9 +7,9 @@
  */
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { ClosedError, fromErrno, NotHdf5Error } from "../errors.js";
+import { ClosedError, fromErrno, NotHdf5Error } from "../base/errors.js";
 import { type FileHandle, Kind, Mode, native } from "./native.js";
-import { setOwn } from "../own.js";
+import { setOwn } from "../base/own.js";
 
 /**
  * `"r"`: read-only, SWMR-read, latest format (offspect's `read_file`);

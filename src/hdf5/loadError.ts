@@ -15,7 +15,7 @@
  * @internal
  * @module
  */
-import { CacheFileError } from "../errors.js";
+import { CacheFileError } from "../base/errors.js";
 
 /** Where an addon was looked for: a source build (build/) or a prebuild (prebuilds/). */
 export type CandidateKind = "source build" | "prebuild";

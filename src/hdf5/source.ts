@@ -12,12 +12,12 @@
  * @module
  */
 import { read } from "node:fs";
-import { CorruptFileError, fromErrno, LayoutError, NotHdf5Error, TruncatedFileError } from "../errors.js";
+import { CorruptFileError, fromErrno, LayoutError, NotHdf5Error, TruncatedFileError } from "../base/errors.js";
 import { H5File, MAX_ELEMENTS, type ObjectKind, type RawData } from "./file.js";
 import { FormatDamage, FormatNotHdf5, FormatTruncated, FormatUnsupported, FormatValueError } from "./format/errors.js";
 import { type FormatCaches, FormatFile, isLittleFloat64, type ValuesLocation, valuesFrom } from "./format/file.js";
 import type { Member } from "./format/group.js";
-import { setOwn } from "../own.js";
+import { setOwn } from "../base/own.js";
 
 /** A read the format module left to libhdf5, and why. */
 export interface FallbackEvent {

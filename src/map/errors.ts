@@ -2,7 +2,7 @@
  * The error the map and plot functions throw for input a user can fix.
  * @module
  */
-import { CacheFileError, describe } from "../errors.js";
+import { CacheFileError, describe } from "../base/errors.js";
 
 /**
  * What kind of problem a {@link PlotError} reports:

@@ -6,8 +6,8 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import sharp from "sharp";
-import { writeAtomically } from "../atomic.js";
-import { describe, TargetFolderError } from "../errors.js";
+import { writeAtomically } from "../cachefile/atomic.js";
+import { describe, TargetFolderError } from "../base/errors.js";
 import { PlotError } from "./errors.js";
 
 /**

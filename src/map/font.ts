@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import opentype, { type Font, type Glyph } from "opentype.js";
-import { CacheFileError } from "../errors.js";
+import { CacheFileError } from "../base/errors.js";
 
 /** Where the shipped font lies (the package's `assets/fonts/DejaVuSans.ttf`). */
 export const FONT_FILE = fileURLToPath(new URL("../../assets/fonts/DejaVuSans.ttf", import.meta.url));

@@ -12,7 +12,7 @@
  * @module
  */
 import type { MapMark, MarkName } from "../analysis/marks.js";
-import { describe } from "../errors.js";
+import { describe } from "../base/errors.js";
 import { PlotError } from "./errors.js";
 import { rasterSvg } from "./figure.js";
 import { textPath } from "./font.js";

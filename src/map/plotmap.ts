@@ -4,11 +4,11 @@
  * unusable coordinates).
  * @module
  */
-import { CacheFile } from "../cachefile.js";
-import type { Decoded } from "../codec.js";
+import { CacheFile } from "../cachefile/index.js";
+import type { Decoded } from "../values/codec.js";
 import { decodeText, truthy } from "../analysis/attrs.js";
-import { runSync } from "../work.js";
-import { describe } from "../errors.js";
+import { runSync } from "../base/work.js";
+import { describe } from "../base/errors.js";
 import { PlotError, optionError } from "./errors.js";
 import { MARK_NAMES, mapMarks, type MapMark, type MarkName } from "../analysis/marks.js";
 import { checkGlassOptions, plotGlass, type GlassOptions, type MapFigure } from "./glass.js";

@@ -28,7 +28,7 @@
  * projections one plane at a time.
  * @module
  */
-import { describe } from "../errors.js";
+import { describe } from "../base/errors.js";
 import { PlotError, optionError } from "./errors.js";
 
 /** The MNI grid's shape in voxels: x, y, z. */

@@ -6,11 +6,11 @@
  * @module
  */
 import { basename } from "node:path";
-import { CacheFile, type TraceAttributes, type TraceData } from "../cachefile.js";
+import { CacheFile, type TraceAttributes, type TraceData } from "../cachefile/index.js";
 import { MEASURE_DEFAULTS } from "../analysis/measures.js";
-import { processData } from "../steps.js";
-import { decode, type Decoded } from "../codec.js";
-import { describe } from "../errors.js";
+import { processData } from "../steps/index.js";
+import { decode, type Decoded } from "../values/codec.js";
+import { describe } from "../base/errors.js";
 import { PlotError, optionError } from "./errors.js";
 import { Figure, rasterSvg } from "./figure.js";
 import { textPath } from "./font.js";

@@ -8,7 +8,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { type CoilPulse, type CoilPulses, NAN_XYZ } from "./coords.js";
-import { FileNotFoundError } from "../errors.js";
+import { FileNotFoundError } from "../base/errors.js";
 import { CoordsError } from "./errors.js";
 import { quote } from "./types.js";
 

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { FileNotFoundError } from "../errors.js";
+import { FileNotFoundError } from "../base/errors.js";
 import { BrainVisionError } from "./errors.js";
 import { FileSource } from "./io.js";
 import { type ChannelInfo, microvoltFactor, quote, type RecordingEvent, type Signal } from "./types.js";

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { CacheFileError } from "../errors.js";
+import { CacheFileError } from "../base/errors.js";
 
 /** Where in a file a problem was found. */
 export interface Where {

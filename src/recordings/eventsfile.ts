@@ -8,7 +8,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { parse } from "csv-parse/sync";
-import { FileNotFoundError } from "../errors.js";
+import { FileNotFoundError } from "../base/errors.js";
 import { ImportError } from "./errors.js";
 import { quote } from "./types.js";
 

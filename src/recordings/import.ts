@@ -8,11 +8,11 @@
  * @module
  */
 import { basename, extname } from "node:path";
-import { NOTHING_WRITTEN } from "../abort.js";
-import { AnnotationFactory, createCacheFileSync, createCacheFile, type Annotation, type ProgressEvent } from "../build.js";
-import { checkValidSuffix } from "../cachefile.js";
-import { TargetFolderError } from "../errors.js";
-import { runAsync, runSync } from "../work.js";
+import { NOTHING_WRITTEN } from "../base/abort.js";
+import { AnnotationFactory, createCacheFileSync, createCacheFile, type Annotation, type ProgressEvent } from "../files/build.js";
+import { checkValidSuffix } from "../cachefile/index.js";
+import { TargetFolderError } from "../base/errors.js";
+import { runAsync, runSync } from "../base/work.js";
 import type { ArtifactDetection } from "./artifact.js";
 import { readBrainsight } from "./brainsight.js";
 import { type CoilPulses, NAN_XYZ } from "./coords.js";

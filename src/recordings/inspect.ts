@@ -4,7 +4,7 @@
  * channels, and the events with their counts.
  * @module
  */
-import { runAsync, runSync } from "../work.js";
+import { runAsync, runSync } from "../base/work.js";
 import type { EdfRecording } from "./edf.js";
 import { ImportError } from "./errors.js";
 import { LOCALITE_STREAMS, localiteStreamPulses } from "./localite.js";

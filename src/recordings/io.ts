@@ -5,7 +5,7 @@
  * @module
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { FileNotFoundError, PermissionError } from "../errors.js";
+import { FileNotFoundError, PermissionError } from "../base/errors.js";
 
 /** An open file for positional reads. */
 export class FileSource implements Disposable {

@@ -14,7 +14,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { type CoilPulse, type CoilPulses, NAN_XYZ } from "./coords.js";
-import { FileNotFoundError } from "../errors.js";
+import { FileNotFoundError } from "../base/errors.js";
 import { CoordsError } from "./errors.js";
 import { quote, type RecordingEvent } from "./types.js";
 

@@ -8,8 +8,8 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { CacheFileError, FileInUseError, IndexRangeError, IndexTypeError, InvalidAttributeError } from "../errors.js";
-import type { TraceUpdate } from "../typed/types.js";
+import { CacheFileError, FileInUseError, IndexRangeError, IndexTypeError, InvalidAttributeError } from "../base/errors.js";
+import type { TraceUpdate } from "../cachefile/traceTypes.js";
 import { ReviewError } from "./errors.js";
 import { FLAG_NAMES, ptpOf } from "./flags.js";
 import { sameValue } from "./history.js";

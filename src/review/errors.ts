@@ -3,7 +3,7 @@
  * user can cause, each with its code and a message that says what to do.
  * @module
  */
-import { CacheFileError } from "../errors.js";
+import { CacheFileError } from "../base/errors.js";
 
 /**
  * The codes of {@link ReviewError}:

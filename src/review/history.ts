@@ -6,7 +6,7 @@
  * since, and the undo is refused rather than overwrite that change).
  * @module
  */
-import type { TraceUpdate } from "../typed/types.js";
+import type { TraceUpdate } from "../cachefile/traceTypes.js";
 
 /** One trace's part of an edit: the values before and after, of the keys the edit wrote. */
 export interface Change {

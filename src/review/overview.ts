@@ -6,7 +6,7 @@
  * @module
  */
 import { decodeText, truthy } from "../analysis/attrs.js";
-import { loggedSteps, processData } from "../steps.js";
+import { loggedSteps, processData } from "../steps/index.js";
 import type { ReviewFile } from "./reviewfile.js";
 
 /** The butterfly of an origin. */

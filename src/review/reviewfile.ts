@@ -6,11 +6,11 @@
  * @module
  */
 import { basename } from "node:path";
-import { CacheFile } from "../cachefile.js";
+import { CacheFile } from "../cachefile/index.js";
 import { sameStamp, stampOf, type Stamp } from "../cachefile/freshness.js";
 import type { WriteResult } from "../cachefile/types.js";
-import type { TraceUpdate } from "../typed/types.js";
-import type { Trace } from "../typed/types.js";
+import type { TraceUpdate } from "../cachefile/traceTypes.js";
+import type { Trace } from "../cachefile/traceTypes.js";
 import { FileTable, type ReviewStatus } from "./table.js";
 
 /** What `GET /api/files` says of a file. */

@@ -8,7 +8,7 @@
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import type { WriteResult } from "../cachefile/types.js";
-import type { TraceUpdate } from "../typed/types.js";
+import type { TraceUpdate } from "../cachefile/traceTypes.js";
 import { ReviewError } from "./errors.js";
 import { sameValue, History, type Edit } from "./history.js";
 import { ReviewFile } from "./reviewfile.js";

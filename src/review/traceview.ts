@@ -6,8 +6,8 @@
  * @module
  */
 import { MEASURE_DEFAULTS, type TraceMeasures } from "../analysis/measures.js";
-import { loggedSteps, processData } from "../steps.js";
-import type { Trace } from "../typed/types.js";
+import { loggedSteps, processData } from "../steps/index.js";
+import type { Trace } from "../cachefile/traceTypes.js";
 import type { ReviewFile } from "./reviewfile.js";
 import { estimateOf, rowOf } from "./table.js";
 import type { FlagName } from "./flags.js";

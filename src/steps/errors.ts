@@ -2,7 +2,7 @@
  * The names of the preprocessing steps and the error of a step that cannot run.
  * @module
  */
-import { CacheFileError } from "../errors.js";
+import { CacheFileError } from "../base/errors.js";
 
 /** The names of the preprocessing steps, in offspect's order. */
 export const STEP_NAMES = Object.freeze(["baseline", "detrend", "linenoise", "flipsign"] as const);

@@ -4,9 +4,9 @@
  * @internal
  * @module
  */
-import type { TraceAttributes, TraceData } from "../cachefile.js";
-import { decode, type Decoded } from "../codec.js";
-import { describe } from "../errors.js";
+import type { TraceAttributes, TraceData } from "../cachefile/index.js";
+import { decode, type Decoded } from "../values/codec.js";
+import { describe } from "../base/errors.js";
 import { ArgumentRangeError, ArgumentTypeError } from "../values/errors.js";
 import { StepError } from "./errors.js";
 

@@ -3,9 +3,9 @@
  * in order on its raw data.
  * @module
  */
-import type { TraceAttributes, TraceData } from "../cachefile.js";
-import { decode, type Decoded } from "../codec.js";
-import { describe } from "../errors.js";
+import type { TraceAttributes, TraceData } from "../cachefile/index.js";
+import { decode, type Decoded } from "../values/codec.js";
+import { describe } from "../base/errors.js";
 import { ArgumentTypeError } from "../values/errors.js";
 import { STEP_NAMES, StepError, type StepName, VALID } from "./errors.js";
 import { checkAttrs, checkTraceData, makeTrace } from "./input.js";

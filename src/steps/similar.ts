@@ -3,8 +3,8 @@
  * correlate, with Pearson's r computed as scipy's `pearsonr` does.
  * @module
  */
-import type { CacheFile, TraceAttributes, TraceData } from "../cachefile.js";
-import { describe } from "../errors.js";
+import type { CacheFile, TraceAttributes, TraceData } from "../cachefile/index.js";
+import { describe } from "../base/errors.js";
 import { ArgumentRangeError, ArgumentTypeError } from "../values/errors.js";
 import { StepError } from "./errors.js";
 import { processData, type ProcessOptions } from "./process.js";

@@ -4,7 +4,7 @@
  * they differ from offspect's, deliberately).
  * @module
  */
-import type { TraceAttributes, TraceData } from "../cachefile.js";
+import type { TraceAttributes, TraceData } from "../cachefile/index.js";
 import { ArgumentRangeError } from "../values/errors.js";
 import { StepError, type StepName } from "./errors.js";
 import { transform } from "./fft.js";

@@ -3,7 +3,7 @@
  * cannot be encoded, text that is not a Python literal.
  * @module
  */
-import { CacheFileError, describe } from "../errors.js";
+import { CacheFileError, describe } from "../base/errors.js";
 
 /** Text shown in a message: JSON-quoted, cut to 80 characters. */
 function shown(text: string): string {

@@ -10,7 +10,7 @@
  * numbers), or print it as Python does with `pyRepr`/`pyStr`.
  * @module
  */
-import { describe } from "../errors.js";
+import { describe } from "../base/errors.js";
 import { ArgumentTypeError, PyLiteralError } from "./errors.js";
 
 /** A parsed Python literal. `int`s are bigints, so no digit is lost; see the module note on JSON. */

@@ -4,7 +4,7 @@
  */
 import { pyStr } from "./format.js";
 import type { PyValue } from "./literal.js";
-import { setOwn } from "../own.js";
+import { setOwn } from "../base/own.js";
 
 /**
  * The plain JavaScript value of a parsed literal: numbers (ints beyond 2^53

@@ -6,9 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { decodeText, encodeFloat } from "../../src/analysis/attrs.js";
 import { mulberry32 } from "../../src/analysis/prng.js";
-import { decode, encode } from "../../src/codec.js";
-import { pythonStr } from "../../src/pyliteral.js";
-import { encodeValue } from "../../src/typed/values.js";
+import { decode, encode } from "../../src/values/codec.js";
+import { pythonStr } from "../../src/values/index.js";
+import { encodeValue } from "../../src/cachefile/typedValues.js";
 
 function offspect(text: string): unknown {
   try {

@@ -1,25 +1,23 @@
 /**
  * `cachefile annotate` and `cachefile stats`, run as a child process (node
- * dist/cli.js) on synthetic sessions and copies of the fixtures.
+ * dist/cli/main.js) on synthetic sessions and copies of the fixtures.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/index.js";
 import { annotateFileSync, mapStatsSync } from "../../src/analysis/index.js";
-import { copyFixture, fileSha256, ROOT, tempDir } from "../helpers/fixtures.js";
+import { copyFixture, fileSha256, tempDir } from "../helpers/fixtures.js";
+import { CLI, type CliRun, runCli } from "../helpers/cli.js";
 import { variedTraces, writeSession } from "./synthetic.js";
 
-const CLI = join(ROOT, "dist", "cli.js");
 
 let dir: string;
 let cleanup: () => void;
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", cwd: dir, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(...args: string[]): CliRun {
+  return runCli(args, { cwd: dir });
 }
 
 function session(name: string): string {

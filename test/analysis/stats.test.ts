@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/index.js";
-import { AbortedError } from "../../src/abort.js";
+import { AbortedError } from "../../src/base/abort.js";
 import { AnalysisError, mapMarks, mapStats, mapStatsSync, markPosition, mulberry32, parseMarks, type MapStats, type ScopeStats, type StatsOptions } from "../../src/analysis/index.js";
 import { copyFixture, fixture, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
 import { writeSession, type SyntheticTrace } from "./synthetic.js";

@@ -171,7 +171,7 @@ else if (moduleFailure !== undefined || libhdf5Failure !== undefined) {
     if (a === b) continue;
     if (a !== undefined && b !== undefined) {
       const [pathA, fieldA, valueA] = a.split("\t");
-      const [pathB, fieldB, valueB] = b.split("\t");
+      const [pathB, fieldB] = b.split("\t");
       if (pathA === pathB && fieldA === fieldB) {
         // A value the module leaves to libhdf5 (chunked, filtered, ...) or declines.
         if (valueA === "libhdf5" || valueA === "!declined") {

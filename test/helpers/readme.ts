@@ -513,7 +513,7 @@ export interface RunOptions {
   name: string;
   /** The repository's root. */
   root: string;
-  /** The built package (`dist/`): `cachefile` runs its cli.js, ts blocks are type-checked against its index.d.ts. */
+  /** The built package (`dist/`): `cachefile` runs its cli/main.js, ts blocks are type-checked against its index.d.ts. */
   dist: string;
   /** Type-check the ts blocks (default true). */
   typecheck?: boolean;
@@ -699,7 +699,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
   // sh blocks: one bash each, `cachefile` on the PATH.
   const bin = join(options.tmp, "bin");
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, "cachefile"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(dist, "cli.js"))} "$@"\n`);
+  writeFileSync(join(bin, "cachefile"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(dist, "cli", "main.js"))} "$@"\n`);
   chmodSync(join(bin, "cachefile"), 0o755);
   for (const o of outcomes) {
     if (o.plan.kind !== "sh") continue;

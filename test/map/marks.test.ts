@@ -5,21 +5,19 @@
  * each mark's symbol (its colour) at its point; the points are mapStats'
  * CoG and hotspot of the very traces and values the map draws.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile.js";
+import { CacheFile } from "../../src/cachefile/index.js";
 import { mapMarks, mapStatsSync, type Mni } from "../../src/analysis/index.js";
 import { DISPLAY_MODES, PlotError, plotGlass, plotMap, type MapFigure, type Panel } from "../../src/map/index.js";
-import { copyFixture, fixture, ROOT, tempDir } from "../helpers/fixtures.js";
+import { copyFixture, fixture, tempDir } from "../helpers/fixtures.js";
+import { type CliRun, runCli } from "../helpers/cli.js";
 
 const tmp = tempDir("ocf-marks-");
 afterAll(() => tmp.cleanup());
 const MAP = fixture("map_session.hdf5");
-const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 
 /** Where an MNI point must appear in a panel (the panel's rectangle and the grid's extent; cf. render.test.ts). */
 function expectedPixel(p: Panel, scale: number, [x, y, z]: Mni): [number, number] | undefined {
@@ -176,9 +174,8 @@ describe("plotMap's marks", () => {
 });
 
 describe("cachefile plot --mark", () => {
-  function cli(...args: string[]) {
-    const r = spawnSync(process.execPath, ["--import", TSX, join(ROOT, "src", "cli.ts"), ...args], { encoding: "utf8", cwd: tmp.dir, timeout: 120_000 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  function cli(...args: string[]): CliRun {
+    return runCli(args, { cwd: tmp.dir });
   }
 
   it("warns about a file given twice and counts its traces once", () => {

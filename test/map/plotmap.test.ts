@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile.js";
+import { CacheFile } from "../../src/cachefile/index.js";
 import { H5File, openObjectCount } from "../../src/hdf5/file.js";
 import { PlotError, colorLevel, mapSummary, mapValues, plotMap, projectMap } from "../../src/map/index.js";
 import { VISIBLE_LEVEL } from "../../src/map/glass.js";

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CacheFileError } from "../../src/errors.js";
+import { CacheFileError } from "../../src/base/errors.js";
 import { PlotError, VIEWS, gaussianKernel, mniToVoxel, projectMap, type Projection, type View } from "../../src/map/index.js";
 import { PYTHON, ROOT } from "../helpers/fixtures.js";
 

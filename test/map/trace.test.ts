@@ -5,7 +5,7 @@
  */
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { CacheFile, type TraceAttributes, type TraceData } from "../../src/cachefile.js";
+import { CacheFile, type TraceAttributes, type TraceData } from "../../src/cachefile/index.js";
 import { PlotError, plotTrace } from "../../src/map/index.js";
 import { fixture } from "../helpers/fixtures.js";
 

@@ -116,7 +116,7 @@ describe.skipIf(skip)("the packed package on a machine without compiler or libhd
         "THIRD_PARTY_NOTICES.md",
         "dist/index.js",
         "dist/index.d.ts",
-        "dist/cli.js",
+        "dist/cli/main.js",
         "binding.gyp",
         "native/binding.cc",
         "prebuilds/linux-x64/manifest.json",

@@ -48,7 +48,7 @@ function load(base: string, env: Record<string, string> = {}): Outcome {
     import(${JSON.stringify(join(ROOT, "src", "hdf5", "native.ts"))}).then(
       async (m) => print({ ok: true, hdf5: m.native.libraryVersion(), mapped: [...new Set(require("fs").readFileSync("/proc/self/maps", "utf8").split("\\n").map((l) => l.trim().split(/\\s+/)[5]).filter((p) => p && p.endsWith(".node")))] }),
       async (e) => {
-        const { CacheFileError } = await import(${JSON.stringify(join(ROOT, "src", "errors.ts"))});
+        const { CacheFileError } = await import(${JSON.stringify(join(ROOT, "src", "base", "errors.ts"))});
         print({ ok: false, code: e.code, message: e.message, causes: e.causes, isCacheFileError: e instanceof CacheFileError });
       });`;
   const r = spawnSync(process.execPath, ["--import", "tsx", "-e", code], {

@@ -7,16 +7,15 @@
  * converter); thresholds in µV and σ, the refractory time; the import with
  * `--artifact`, and the CLI's report of what it found.
  */
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile.js";
+import { CacheFile } from "../../src/cachefile/index.js";
 import { ARTIFACT_DEFAULTS, detectArtifacts, jumpSigma, parseThreshold } from "../../src/recordings/artifact.js";
 import { ImportError } from "../../src/recordings/errors.js";
 import { importRecordingSync } from "../../src/recordings/import.js";
 import { ROOT, tempDir } from "../helpers/fixtures.js";
+import { runCli } from "../helpers/cli.js";
 import { makeTmsSession, TMS_SESSION_PULSES } from "../fixtures/recordings/make-tms-session.js";
 import { memorySignal, syntheticEmg } from "./emg.js";
 import { writeBrainVision } from "./writers.js";
@@ -128,9 +127,8 @@ describe("import --artifact", () => {
   });
 
   it("the CLI prints how many pulses it found and their intervals", () => {
-    const tsx = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
     const out = join(tmp.dir, "cli.hdf5");
-    const r = spawnSync(process.execPath, ["--import", tsx, join(ROOT, "src", "cli.ts"), "import", vhdr, "-o", out, "-c", "EDC_L", "--artifact", "EDC_L", "--threshold", "40sd", "--refractory", "150"], { encoding: "utf8" });
+    const r = runCli(["import", vhdr, "-o", out, "-c", "EDC_L", "--artifact", "EDC_L", "--threshold", "40sd", "--refractory", "150"]);
     expect(r.status).toBe(0);
     const iv = pulses.slice(1).map((p, i) => (p - pulses[i]!) / rate);
     const sorted = [...iv].sort((a, b) => a - b);

@@ -2,24 +2,21 @@
  * `cachefile import` and `cachefile inspect` as a user runs them: a child
  * process, exit codes, one-line errors.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile.js";
+import { CacheFile } from "../../src/cachefile/index.js";
 import { ROOT, tempDir } from "../helpers/fixtures.js";
+import { type CliRun, runCli } from "../helpers/cli.js";
 import { writeTriggerMarkers, XdfWriter } from "./writers.js";
 
 const tmp = tempDir("ocf-rcli-");
 afterAll(() => tmp.cleanup());
 const REC = join(ROOT, "test", "fixtures", "recordings");
 /** tsx's loader by path, so the child runs the sources from any directory. */
-const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", TSX, join(ROOT, "src", "cli.ts"), ...args], { encoding: "utf8", cwd: tmp.dir, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(...args: string[]): CliRun {
+  return runCli(args, { cwd: tmp.dir });
 }
 
 describe("cachefile inspect and import", () => {

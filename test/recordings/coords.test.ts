@@ -10,7 +10,7 @@ import { readBrainsight } from "../../src/recordings/brainsight.js";
 import { CoordsError } from "../../src/recordings/errors.js";
 import { localiteStreamPulses, readTriggerMarkers } from "../../src/recordings/localite.js";
 import { pairPulses } from "../../src/recordings/pairing.js";
-import { FileNotFoundError } from "../../src/errors.js";
+import { FileNotFoundError } from "../../src/base/errors.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { writeBrainsight, writeTriggerMarkers } from "./writers.js";
 

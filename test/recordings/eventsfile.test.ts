@@ -7,8 +7,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile.js";
-import { FileNotFoundError } from "../../src/errors.js";
+import { CacheFile } from "../../src/cachefile/index.js";
+import { FileNotFoundError } from "../../src/base/errors.js";
 import { ImportError } from "../../src/recordings/errors.js";
 import { readEventsFile } from "../../src/recordings/eventsfile.js";
 import { importRecordingSync } from "../../src/recordings/import.js";

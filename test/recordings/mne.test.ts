@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { BrainVisionRecording } from "../../src/recordings/brainvision.js";
 import { EdfRecording } from "../../src/recordings/edf.js";
 import { RecordingError } from "../../src/recordings/errors.js";
-import { CacheFileError, FileNotFoundError } from "../../src/errors.js";
+import { CacheFileError, FileNotFoundError } from "../../src/base/errors.js";
 import { python, ROOT, tempDir } from "../helpers/fixtures.js";
 import { writeBrainVision, writeEdf } from "./writers.js";
 

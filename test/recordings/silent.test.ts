@@ -8,25 +8,22 @@
  * unknown, never the file's time). Each is checked in the result's
  * `warnings` and `leftOut`, and on the CLI's stderr, a line each.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile.js";
+import { CacheFile } from "../../src/cachefile/index.js";
 import { ImportError } from "../../src/recordings/errors.js";
 import { importRecordingSync } from "../../src/recordings/import.js";
 import { inspectRecordingSync } from "../../src/recordings/inspect.js";
-import { python, ROOT, tempDir } from "../helpers/fixtures.js";
+import { python, tempDir } from "../helpers/fixtures.js";
+import { type CliRun, runCli } from "../helpers/cli.js";
 import { writeBrainVision, writeEdf, XdfWriter } from "./writers.js";
 
 const tmp = tempDir("ocf-silent-");
 afterAll(() => tmp.cleanup());
-const TSX = pathToFileURL(join(ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", TSX, join(ROOT, "src", "cli.ts"), ...args], { encoding: "utf8", cwd: tmp.dir });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(...args: string[]): CliRun {
+  return runCli(args, { cwd: tmp.dir });
 }
 
 function reason(f: () => unknown): string {

@@ -1,5 +1,5 @@
 /**
- * `cachefile review` as a user runs it (dist/cli.js in a child process):
+ * `cachefile review` as a user runs it (dist/cli/main.js in a child process):
  * exactly one line on stdout with the URL, a free port with --port 0,
  * warnings for --host and a file given twice, exit 0 after Ctrl-C (SIGINT)
  * with the files let go; a missing file exits 1 with one line; and the
@@ -10,8 +10,8 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { copyFixture, fileSha256, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
+import { CLI } from "../helpers/cli.js";
 
-const CLI = join(ROOT, "dist", "cli.js");
 const tmp = tempDir("ocf-review-cli-");
 afterAll(() => tmp.cleanup());
 

@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { annotateTrace } from "../../src/analysis/measures.js";
-import { CacheFile } from "../../src/cachefile.js";
+import { CacheFile } from "../../src/cachefile/index.js";
 import { plotMap } from "../../src/map/index.js";
-import { processData } from "../../src/steps.js";
+import { processData } from "../../src/steps/index.js";
 import { mapOf, pointsOf } from "../../src/review/mapview.js";
 import { overview } from "../../src/review/overview.js";
 import { ReviewSession } from "../../src/review/session.js";

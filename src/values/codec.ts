@@ -18,11 +18,11 @@
  * @module
  */
 import { CST, Lexer, parse, type Tags } from "yaml";
-import { describe } from "./errors.js";
-import { ArgumentTypeError, DecodeError, EncodeError } from "./values/errors.js";
-import { formatDateTime, pyRepr } from "./values/format.js";
-import { jsToPy } from "./values/convert.js";
-import { yamlFirstLine } from "./values/yamldump.js";
+import { describe } from "../base/errors.js";
+import { ArgumentTypeError, DecodeError, EncodeError } from "./errors.js";
+import { formatDateTime, pyRepr } from "./format.js";
+import { jsToPy } from "./convert.js";
+import { yamlFirstLine } from "./yamldump.js";
 import {
   constructBool,
   constructFloat,
@@ -33,11 +33,11 @@ import {
   RE_INT,
   RE_NULL,
   RE_TIMESTAMP,
-} from "./values/yamlscalar.js";
-import { plainNumber, plainNumberList } from "./values/plain.js";
+} from "./yamlscalar.js";
+import { plainNumber, plainNumberList } from "./plain.js";
 
-export { DecodeError, EncodeError } from "./values/errors.js";
-export { isYamlInt } from "./values/yamlscalar.js";
+export { DecodeError, EncodeError } from "./errors.js";
+export { isYamlInt } from "./yamlscalar.js";
 
 /** A value that text decodes to. Integers beyond 2^53 - 1 in magnitude are bigints. */
 export type Decoded = null | boolean | number | bigint | string | Date | Decoded[] | { [key: string]: Decoded } | Uint8Array;

@@ -3,7 +3,7 @@
  * traces) of a CacheFile, organised by origin, in the form `populate` takes.
  * @module
  */
-import { type CacheFile, parseTraceAttrs, parseTraceData, type TraceData } from "./cachefile.js";
+import { type CacheFile, parseTraceAttrs, parseTraceData, type TraceData } from "../cachefile/index.js";
 import type { Annotation } from "./build.js";
 
 /**

@@ -10,16 +10,16 @@
  * offspect's `decode` gives the value back.
  * @module
  */
-import { encode } from "../codec.js";
-import { type AttributeProblem, describe, InvalidAttributeError } from "../errors.js";
-import { pythonStr } from "../pyliteral.js";
-import { UnknownReadoutError } from "../errors.js";
-import { getReadout, type KeySpec, ORIGIN_KEYS, traceKeySpecs } from "../readouts.js";
+import { encode } from "../values/codec.js";
+import { type AttributeProblem, describe, InvalidAttributeError } from "../base/errors.js";
+import { pythonStr } from "../values/index.js";
+import { UnknownReadoutError } from "../base/errors.js";
+import { getReadout, type KeySpec, ORIGIN_KEYS, traceKeySpecs } from "./readouts.js";
 import { parseAttrValue } from "../values/attrvalue.js";
 import { pyToJs } from "../values/tojs.js";
 import { yamlFloat } from "../values/yamldump.js";
-import type { TraceAttrs, TraceUpdate } from "./types.js";
-import { setOwn } from "../own.js";
+import type { TraceAttrs, TraceUpdate } from "./traceTypes.js";
+import { setOwn } from "../base/own.js";
 
 const NULL = /^(?:None|null|Null|NULL|~|)$/;
 const TRUE = /^(?:True|true|TRUE|yes|Yes|YES|on|On|ON)$/;

@@ -7,8 +7,8 @@
  * are booleans.
  * @module
  */
-import { decode, isYamlInt } from "./codec.js";
-import { type AttributeProblem, CacheFileError, describe, UnknownReadoutError } from "./errors.js";
+import { decode, isYamlInt } from "../values/codec.js";
+import { type AttributeProblem, CacheFileError, describe, UnknownReadoutError } from "../base/errors.js";
 
 /** What a value must be. */
 export type ValueKind =

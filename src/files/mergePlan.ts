@@ -8,12 +8,12 @@
  * @internal
  * @module
  */
-import { ConsistencyError, LayoutError } from "../errors.js";
+import { ConsistencyError, LayoutError } from "../base/errors.js";
 import { TRACE_NAME } from "../cachefile/traceIndex.js";
 import type { H5File } from "../hdf5/file.js";
-import { setOwn } from "../own.js";
-import { normalizeAttrValue } from "../pyliteral.js";
-import { type AttributeList, attributeRecord, type StagedObject } from "../splice.js";
+import { setOwn } from "../base/own.js";
+import { normalizeAttrValue } from "../values/index.js";
+import { type AttributeList, attributeRecord, type StagedObject } from "../hdf5/splice.js";
 
 /** Every attribute as offspect's merge stores it: str(parse(value)). */
 export function normalizeAll(attrs: Record<string, string>): Record<string, string> {

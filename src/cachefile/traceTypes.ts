@@ -3,7 +3,7 @@
  * readout, and the partial updates a user writes.
  * @module
  */
-import type { TraceData } from "../cachefile/types.js";
+import type { TraceData } from "./types.js";
 
 /** Attributes every trace carries (FORMAT.md's generic trace keys), and the origin's copied onto it. */
 export interface GenericTraceAttrs {

@@ -27,8 +27,8 @@
  * module is their one import path.
  * @module
  */
-export { STEP_NAMES, StepError, type StepName } from "./steps/errors.js";
-export { baseline, detrend, flipsign, linenoise, linenoiseBin, STEPS, type Step } from "./steps/steps.js";
-export { loggedSteps, processData, type ProcessOptions } from "./steps/process.js";
-export { formatSimilarPair, pearson, similarPairs, similarTraces, type SimilarPair } from "./steps/similar.js";
-export { fft, fftfreq, ifft, type ComplexArray } from "./steps/fft.js";
+export { STEP_NAMES, StepError, type StepName } from "./errors.js";
+export { baseline, detrend, flipsign, linenoise, linenoiseBin, STEPS, type Step } from "./steps.js";
+export { loggedSteps, processData, type ProcessOptions } from "./process.js";
+export { formatSimilarPair, pearson, similarPairs, similarTraces, type SimilarPair } from "./similar.js";
+export { fft, fftfreq, ifft, type ComplexArray } from "./fft.js";

@@ -5,9 +5,9 @@
  * @module
  */
 import { resolve } from "node:path";
-import { type AtomicOptions, writeAtomicallySteps } from "./atomic.js";
-import { runAsync, runSync } from "./work.js";
-import { checkValidSuffix, type TraceData } from "./cachefile.js";
+import { type AtomicOptions, writeAtomicallySteps } from "../cachefile/atomic.js";
+import { runAsync, runSync } from "../base/work.js";
+import { checkValidSuffix, type TraceData } from "../cachefile/index.js";
 import {
   type AttributeProblem,
   CacheFileError,
@@ -16,11 +16,11 @@ import {
   InvalidAttributeError,
   TargetFolderError,
   UnknownReadoutError,
-} from "./errors.js";
-import { H5File } from "./hdf5/file.js";
-import { setOwn } from "./own.js";
-import { expandUser } from "./paths.js";
-import { pythonStr } from "./pyliteral.js";
+} from "../base/errors.js";
+import { H5File } from "../hdf5/file.js";
+import { setOwn } from "../base/own.js";
+import { expandUser } from "../base/paths.js";
+import { pythonStr } from "../values/index.js";
 import {
   checkValue,
   GENERIC_TRACE_KEYS,
@@ -29,8 +29,8 @@ import {
   MUST_BE_IDENTICAL,
   ORIGIN_KEYS,
   type ReadoutSpec,
-} from "./readouts.js";
-import { NOTHING_WRITTEN } from "./abort.js";
+} from "../cachefile/readouts.js";
+import { NOTHING_WRITTEN } from "../base/abort.js";
 
 /**
  * The annotations of one origin (source recording): its attributes and one

@@ -16,11 +16,11 @@
  * @module
  */
 import { resolve } from "node:path";
-import { CacheFileError, ClosedError, DiskFullError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "./errors.js";
-import { assertRegularFile, H5File, type ObjectKind } from "./hdf5/file.js";
-import { type AttributeList, type ParseLimits, type ParseReport, scanSource, type SourceLock, SpliceWriter } from "./hdf5/format/splice.js";
-import { native } from "./hdf5/native.js";
-import { setOwn } from "./own.js";
+import { CacheFileError, ClosedError, DiskFullError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "../base/errors.js";
+import { assertRegularFile, H5File, type ObjectKind } from "./file.js";
+import { type AttributeList, type ParseLimits, type ParseReport, scanSource, type SourceLock, SpliceWriter } from "./format/splice.js";
+import { native } from "./native.js";
+import { setOwn } from "../base/own.js";
 
 export type { AttributeList, SourceLock };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `cachefile` executable: see ./cli/program.ts. */
-import { handleInterrupts } from "./cli/interrupt.js";
-import { main } from "./cli/program.js";
+import { handleInterrupts } from "./interrupt.js";
+import { main } from "./program.js";
 
 // Output piped into a reader that stops early (`cachefile peek ... | head`): stop quietly, as Unix tools do.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {

@@ -10,13 +10,13 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { stringify } from "csv-stringify/sync";
-import { writeAtomicallySteps } from "./atomic.js";
-import { CacheFile } from "./cachefile.js";
-import { decodeTraceAttrs } from "./typed/values.js";
-import { TargetFolderError, UnknownReadoutError } from "./errors.js";
-import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "./readouts.js";
-import { runAsync, runSync } from "./work.js";
-import { NOTHING_WRITTEN } from "./abort.js";
+import { writeAtomicallySteps } from "../cachefile/atomic.js";
+import { CacheFile } from "../cachefile/index.js";
+import { decodeTraceAttrs } from "../cachefile/typedValues.js";
+import { TargetFolderError, UnknownReadoutError } from "../base/errors.js";
+import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../cachefile/readouts.js";
+import { runAsync, runSync } from "../base/work.js";
+import { NOTHING_WRITTEN } from "../base/abort.js";
 
 export interface ExportOptions {
   /** "csv" (default) or "json". */

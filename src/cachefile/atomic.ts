@@ -11,9 +11,9 @@ import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { onExit } from "signal-exit";
-import { recordOwnWrite, setExactTime } from "./cachefile/freshness.js";
-import { CacheFileError, DiskFullError, fromErrno, PermissionError } from "./errors.js";
-import { runSync } from "./work.js";
+import { recordOwnWrite, setExactTime } from "./freshness.js";
+import { CacheFileError, DiskFullError, fromErrno, PermissionError } from "../base/errors.js";
+import { runSync } from "../base/work.js";
 
 /** What marks this library's temporary files: `.NAME.partial-PID-RANDOM` beside NAME. */
 const PARTIAL = ".partial-";

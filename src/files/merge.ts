@@ -21,24 +21,24 @@
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { debuglog } from "node:util";
-import { type AtomicOptions, writeAtomicallySteps } from "./atomic.js";
-import { runAsync, runSync } from "./work.js";
+import { type AtomicOptions, writeAtomicallySteps } from "../cachefile/atomic.js";
+import { runAsync, runSync } from "../base/work.js";
 import { checkOriginValues, type OriginValues, type ProgressCallback } from "./build.js";
-import { CacheFile, checkValidSuffix } from "./cachefile.js";
-import { toTraceData } from "./cachefile/cachefile.js";
-import { openForRead, tryReadLock } from "./cachefile/sharing.js";
-import { TRACE_NAME } from "./cachefile/traceIndex.js";
-import { setOwn } from "./own.js";
-import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, SourceChangedError, TargetFolderError } from "./errors.js";
-import { sameStamp, type Stamp, stampOf, stampOfFd } from "./cachefile/freshness.js";
-import { H5File, type RawData } from "./hdf5/file.js";
-import type { Hdf5Source } from "./hdf5/source.js";
-import { expandUser } from "./paths.js";
-import { normalizeAttrValue } from "./pyliteral.js";
-import { MUST_BE_IDENTICAL } from "./readouts.js";
-import { applyFixups, baseName, duplicateId, type Fixup, fixupSize, normalizeAll, type OriginInfo, originsOf, planOrigin, traceId } from "./merge/plan.js";
-import { openSpliced, type SpliceReport, spliceScan, Splicer } from "./splice.js";
-import { NOTHING_WRITTEN } from "./abort.js";
+import { CacheFile, checkValidSuffix } from "../cachefile/index.js";
+import { toTraceData } from "../cachefile/cachefile.js";
+import { openForRead, tryReadLock } from "../cachefile/sharing.js";
+import { TRACE_NAME } from "../cachefile/traceIndex.js";
+import { setOwn } from "../base/own.js";
+import { CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, FileNotFoundError, SourceChangedError, TargetFolderError } from "../base/errors.js";
+import { sameStamp, type Stamp, stampOf, stampOfFd } from "../cachefile/freshness.js";
+import { H5File, type RawData } from "../hdf5/file.js";
+import type { Hdf5Source } from "../hdf5/source.js";
+import { expandUser } from "../base/paths.js";
+import { normalizeAttrValue } from "../values/index.js";
+import { MUST_BE_IDENTICAL } from "../cachefile/readouts.js";
+import { applyFixups, baseName, duplicateId, type Fixup, fixupSize, normalizeAll, type OriginInfo, originsOf, planOrigin, traceId } from "./mergePlan.js";
+import { openSpliced, type SpliceReport, spliceScan, Splicer } from "../hdf5/splice.js";
+import { NOTHING_WRITTEN } from "../base/abort.js";
 
 /**
  * How sources are copied: `"auto"` (default) splices every source the
