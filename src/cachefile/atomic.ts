@@ -10,7 +10,10 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
-import { onExit } from "signal-exit";
+import { lazyModule } from "../base/lazy.js";
+
+/** signal-exit, loaded with the first temporary file. */
+const signalExit = lazyModule<typeof import("signal-exit")>("signal-exit");
 import { recordOwnWrite, setExactTime } from "./freshness.js";
 import { CacheFileError, DiskFullError, fromErrno, PermissionError } from "../base/errors.js";
 import { runSync } from "../base/work.js";
@@ -71,7 +74,7 @@ export function removeStalePartials(dir: string): void {
 export function holdPartial(path: string): () => void {
   if (!exitHook) {
     exitHook = true;
-    onExit(() => {
+    signalExit().onExit(() => {
       for (const p of active) removeQuietly(p);
     });
   }

@@ -7,7 +7,11 @@
  * magnitude (tested against numpy for lengths 1 to 100,003).
  * @module
  */
-import FFT from "fft.js";
+import type FFT from "fft.js";
+import { lazyModule } from "../base/lazy.js";
+
+/** fft.js, loaded with the first transform. */
+const fftLib = lazyModule<typeof FFT>("fft.js");
 import { ArgumentRangeError } from "../values/errors.js";
 
 /** A complex series: real and imaginary parts. */
@@ -50,7 +54,7 @@ function remember<T>(cache: Map<number, T>, n: number, make: () => T): T {
 function fftPow2(re: Float64Array, im: Float64Array, inverse: boolean): void {
   const n = re.length;
   if (n <= 1) return;
-  const { fft, input, output } = remember(pow2Plans, n, () => ({ fft: new FFT(n), input: new Float64Array(2 * n), output: new Float64Array(2 * n) }));
+  const { fft, input, output } = remember(pow2Plans, n, () => ({ fft: new (fftLib())(n), input: new Float64Array(2 * n), output: new Float64Array(2 * n) }));
   for (let k = 0; k < n; k++) {
     input[2 * k] = re[k]!;
     input[2 * k + 1] = im[k]!;

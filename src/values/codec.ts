@@ -17,7 +17,11 @@
  * store an exact large integer.
  * @module
  */
-import { CST, Lexer, parse, type Tags } from "yaml";
+import type { Tags } from "yaml";
+import { lazyModule } from "../base/lazy.js";
+
+/** The yaml library, loaded when the first text that needs it is decoded. */
+const yaml = lazyModule<typeof import("yaml")>("yaml");
 import { describe } from "../base/errors.js";
 import { ArgumentTypeError, DecodeError, EncodeError } from "./errors.js";
 import { formatDateTime, pyRepr } from "./format.js";
@@ -101,6 +105,7 @@ function checkTabs(text: string): void {
 function tabOutsideQuotes(text: string): boolean {
   let scalarNext = false;
   let blockHeader = false;
+  const { CST, Lexer } = yaml();
   for (const lexeme of new Lexer().lex(text)) {
     if (lexeme === CST.SCALAR) {
       scalarNext = true;
@@ -118,7 +123,8 @@ function tabOutsideQuotes(text: string): boolean {
   return false;
 }
 
-const MARKERS = new Set<string>([CST.DOCUMENT, CST.SCALAR, CST.FLOW_END]);
+/** The lexer's markers of a document, a scalar and a flow collection's end ("\x02", "\x1f", "\x18"... as yaml's CST names them), made on first use. */
+let markers: Set<string> | undefined;
 const FLOW_CLOSE = new Set(["comma", "flow-seq-end", "flow-map-end"]);
 
 /**
@@ -128,7 +134,9 @@ const FLOW_CLOSE = new Set(["comma", "flow-seq-end", "flow-map-end"]);
  * (the same string to PyYAML), or undefined when there is no such `-`.
  */
 function quoteFlowDashes(text: string): string | undefined {
-  const lexemes = [...new Lexer().lex(text)].filter((l) => l !== "" && !MARKERS.has(l));
+  const { CST, Lexer } = yaml();
+  markers ??= new Set<string>([CST.DOCUMENT, CST.SCALAR, CST.FLOW_END]);
+  const lexemes = [...new Lexer().lex(text)].filter((l) => l !== "" && !markers!.has(l));
   // Only when the lexemes are the whole source, so that nothing else can change.
   if (lexemes.join("") !== text) return undefined;
   let depth = 0;
@@ -149,12 +157,12 @@ function quoteFlowDashes(text: string): string | undefined {
 
 function parseLikePyYaml(text: string): unknown {
   try {
-    return parse(text, PARSE_OPTIONS);
+    return yaml().parse(text, PARSE_OPTIONS);
   } catch (e) {
     const quoted = text.includes("-") ? quoteFlowDashes(text) : undefined;
     if (quoted === undefined) throw e;
     try {
-      return parse(quoted, PARSE_OPTIONS);
+      return yaml().parse(quoted, PARSE_OPTIONS);
     } catch {
       throw e;
     }

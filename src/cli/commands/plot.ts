@@ -1,11 +1,15 @@
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
-import { AnalysisError } from "../analysis/errors.js";
-import { parseMarks, type MarkName } from "../analysis/marks.js";
-import { CacheFile } from "../cachefile/index.js";
-import { TargetFolderError } from "../base/errors.js";
-import { plotMap, type DisplayMode, type MapOptions } from "../map/index.js";
-import { UsageError } from "./program.js";
+import { AnalysisError } from "../../analysis/errors.js";
+import { parseMarks, type MarkName } from "../../analysis/marks.js";
+import { CacheFile } from "../../cachefile/index.js";
+import { TargetFolderError } from "../../base/errors.js";
+import { plotMap, type DisplayMode, type MapOptions } from "../../map/index.js";
+import { UsageError } from "../errors.js";
+import { type Command, Option } from "commander";
+import { number } from "../options.js";
+import { DISPLAY_MODES } from "../../map/glass.js";
+import { MAX_SMOOTH } from "../../map/project.js";
 
 export interface PlotCliOptions {
   output: string;
@@ -96,4 +100,27 @@ export async function runPlot(files: string[], opts: PlotCliOptions): Promise<vo
   }
   await fig.toFile(opts.output);
   process.stderr.write(`wrote ${opts.output}\n`);
+}
+
+/** Declares `cachefile plot`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("plot")
+      .description("render the motor map of one or more CacheFiles as a PNG")
+      .argument("<files...>", "CacheFiles (.hdf5)")
+      .requiredOption("-o, --output <png>", "the PNG file to write")
+      .addOption(new Option("--display-mode <mode>", "views to draw").choices([...DISPLAY_MODES]).default("z"))
+      .addOption(new Option("--smooth <fwhm>", `Gaussian smoothing FWHM in mm, 0 to ${MAX_SMOOTH}`).argParser(number("smooth", { min: 0, max: MAX_SMOOTH })).default(12.5))
+      .addOption(
+        new Option("--vmax <uv>", "upper end of the colour scale, in µV peak to peak also with --log and --threshold (default: the data maximum)").argParser(
+          number("vmax", { min: 0, open: true }),
+        ),
+      )
+      .option("--title <text>", "a title in the upper left corner", "")
+      .option("--no-colorbar", "leave out the colour bar")
+      .option("--log", "plot log10(Vpp + 1) instead of Vpp (colour bar ticks in µV)")
+      .addOption(new Option("--threshold <uv>", "plot 1 where Vpp exceeds the threshold in µV, else 0").argParser(number("threshold", { min: 0 })))
+      .option("--include-rejected", "include traces flagged for rejection")
+      .option("--mark <names>", "mark the map's centre of gravity and hotspot on every view: cog, hotspot or cog,hotspot")
+      .action((files: string[], opts) => runPlot(files, opts));;
 }

@@ -1,5 +1,6 @@
-import { CacheFile } from "../cachefile/index.js";
-import { formatSimilarPair, similarPairs } from "../steps/index.js";
+import { CacheFile } from "../../cachefile/index.js";
+import { type Command, Option } from "commander";
+import { number } from "../options.js";
 
 /** Up to this many pairs, every warning line is printed (as offspect does); beyond, the first FIRST and a summary. */
 const ALL_UP_TO = 100;
@@ -15,11 +16,13 @@ const IDS_SHOWN = 10;
  * first 20 lines are followed by the number of pairs per id, and `--all`
  * prints every line.
  */
-export function runPeek(file: string, opts: { similarity?: number; all?: boolean }): void {
+export async function runPeek(file: string, opts: { similarity?: number; all?: boolean }): Promise<void> {
   const cf = new CacheFile(file);
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(cf.toString());
   if (opts.similarity === undefined) return;
+  // The preprocessing steps (and their FFT) only for -s.
+  const { formatSimilarPair, similarPairs } = await import("../../steps/index.js");
   if (opts.all) {
     for (const pair of similarPairs(cf, opts.similarity)) out(formatSimilarPair(pair));
     return;
@@ -45,4 +48,19 @@ export function runPeek(file: string, opts: { similarity?: number; all?: boolean
   const more = ids.length > IDS_SHOWN ? `, and ${ids.length - IDS_SHOWN} more IDs` : "";
   out(`... ${total - FIRST} more pairs not shown: ${total} similar pairs in all, sharing ${ids.length} ID${ids.length === 1 ? "" : "s"} (${listed}${more})`);
   out("(run with --all to list every pair)");
+}
+
+/** Declares `cachefile peek`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("peek")
+      .description("print the origins, their attributes and trace counts (offspect's peek)")
+      .argument("<file>", "a CacheFile (.hdf5)")
+      .addOption(
+        new Option("-s, --similarity <threshold>", "warn about traces sharing an id whose Pearson r exceeds the threshold (-1 to 1) in absolute value").argParser(
+          number("threshold", { min: -1, max: 1, what: "from -1 to 1 (a correlation)" }),
+        ),
+      )
+      .option("--all", "with -s, list every similar pair (by default a summary follows the first ones when there are many)")
+      .action((file: string, opts: { similarity?: number; all?: boolean }) => runPeek(file, opts));;
 }

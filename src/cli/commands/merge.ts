@@ -1,15 +1,17 @@
 import { resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
-import { CacheFile } from "../cachefile/index.js";
-import type { ProgressEvent } from "../files/build.js";
-import { TargetFolderError } from "../base/errors.js";
-import { mergeFiles } from "../files/merge.js";
-import { interruption } from "./interrupt.js";
-import { expandUser } from "../base/paths.js";
+import { CacheFile } from "../../cachefile/index.js";
+import type { ProgressEvent } from "../../files/build.js";
+import { TargetFolderError } from "../../base/errors.js";
+import { mergeFiles } from "../../files/merge.js";
+import { interruption } from "../interrupt.js";
+import { expandUser } from "../../base/paths.js";
+import type { Command } from "commander";
 
 /**
  * `cachefile merge -t TARGET -f SOURCE... [-v]`: merges with a progress bar
- * on a terminal, or a line per tenth of the work when stderr is not a TTY.
+ * on a terminal; with -v, a line per tenth of the work when stderr is not a
+ * TTY, and the peek of the result.
  * A target in a folder that does not exist is refused before anything is
  * read or written, naming the folder.
  */
@@ -23,7 +25,7 @@ export async function runMerge(opts: { to: string; from: string[]; verbose?: boo
     if (e.phase === "done") {
       bar?.update(e.done);
       bar?.stop();
-      if (!tty) process.stderr.write(`merged ${e.done} traces\n`);
+      if (!tty && opts.verbose) process.stderr.write(`merged ${e.done} traces\n`);
       return;
     }
     if (tty) {
@@ -35,7 +37,7 @@ export async function runMerge(opts: { to: string; from: string[]; verbose?: boo
         bar.start(e.total, 0, { origin: e.origin ?? "" });
       }
       bar.update(e.done, { origin: e.origin ?? "" });
-    } else {
+    } else if (opts.verbose) {
       const tenth = e.total === 0 ? 10 : Math.floor((10 * e.done) / e.total);
       if (tenth !== lastTenth) {
         lastTenth = tenth;
@@ -53,4 +55,15 @@ export async function runMerge(opts: { to: string; from: string[]; verbose?: boo
     process.stdout.write("Content of target file is now:\n");
     process.stdout.write(`${new CacheFile(target).toString()}\n`);
   }
+}
+
+/** Declares `cachefile merge`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("merge")
+      .description("merge CacheFiles into one (atomic; sources are never modified)")
+      .requiredOption("-t, --to <target>", "the file to write (replaced if it exists)")
+      .requiredOption("-f, --from <sources...>", "the files to merge")
+      .option("-v, --verbose", "print the peek of the result")
+      .action((opts: { to: string; from: string[]; verbose?: boolean }) => runMerge(opts));;
 }

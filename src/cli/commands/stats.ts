@@ -1,6 +1,8 @@
 import { stringify } from "csv-stringify/sync";
-import { mapStats, type MapStats, type ScopeStats, type StatsOptions } from "../analysis/index.js";
-import { UsageError } from "./program.js";
+import { mapStats, type MapStats, type ScopeStats, type StatsOptions } from "../../analysis/index.js";
+import { UsageError } from "../errors.js";
+import { type Command, Option } from "commander";
+import { integer, number } from "../options.js";
 
 export interface StatsCliOptions {
   json?: boolean;
@@ -128,4 +130,25 @@ export async function runStats(files: string[], opts: StatsCliOptions): Promise<
   else if (opts.csv) {
     process.stdout.write(stringify([[...STATS_COLUMNS], csvRow("all", s), csvRow("left", s.left), csvRow("right", s.right)]));
   } else process.stdout.write(text(s, opts.log === true));
+}
+
+/** Declares `cachefile stats`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("stats")
+      .description("the motor-map numbers: centre of gravity, hotspot, sites, volume, area, spread, per hemisphere, with bootstrap intervals")
+      .argument("<files...>", "CacheFiles (.hdf5)")
+      .option("--json", "print one JSON object")
+      .option("--csv", "print CSV, one row per scope (all, left, right)")
+      .addOption(new Option("--threshold <uv>", "a site is excitable when its mean amplitude is at least this").argParser(number("threshold")).default(50))
+      .addOption(new Option("--site-mm <mm>", "coordinates rounded to multiples of this form a site").argParser(number("site-mm")).default(1))
+      .addOption(new Option("--grid <mm>", "grid spacing: area = excitable sites x mm² (default: area on the map's projection)").argParser(number("grid")))
+      .addOption(new Option("--smooth <fwhm>", "smoothing of the projection area, FWHM in mm").argParser(number("smooth")).default(12.5))
+      .addOption(new Option("--bootstrap <n>", "bootstrap resamples of the sites (0: no intervals)").argParser(integer("bootstrap")).default(1000))
+      .addOption(new Option("--seed <s>", "seed of the bootstrap").argParser(number("seed")).default(0))
+      .addOption(new Option("--level <p>", "confidence level of the intervals").argParser(number("level")).default(0.95))
+      .option("--no-area-ci", "do not resample the projection area (one projection per resample)")
+      .option("--log", "use log10(Vpp + 1) instead of Vpp, as plot --log")
+      .option("--include-rejected", "include traces flagged for rejection")
+      .action((files: string[], opts) => runStats(files, opts));;
 }

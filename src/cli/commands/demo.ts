@@ -1,12 +1,13 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { AnnotationFactory, populate, type Annotation } from "../files/build.js";
-import { CacheFile } from "../cachefile/index.js";
-import type { TraceData } from "../cachefile/index.js";
-import { fromErrno, TargetFolderError } from "../base/errors.js";
-import { plotMap, plotTrace } from "../map/index.js";
-import { merge } from "../files/merge.js";
-import { mulberry32 } from "../analysis/prng.js";
+import { AnnotationFactory, populate, type Annotation } from "../../files/build.js";
+import { CacheFile } from "../../cachefile/index.js";
+import type { TraceData } from "../../cachefile/index.js";
+import { fromErrno, TargetFolderError } from "../../base/errors.js";
+import { plotMap, plotTrace } from "../../map/index.js";
+import { merge } from "../../files/merge.js";
+import { mulberry32 } from "../../analysis/prng.js";
+import type { Command } from "commander";
 
 function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
@@ -161,4 +162,13 @@ export async function runDemo(dir: string): Promise<void> {
   const tracePng = join(out, `trace${strongest.i}.png`);
   await trace.toFile(tracePng);
   say(`wrote trace ${strongest.i} (the largest MEP of run 1, ${strongest.vpp.toFixed(1)} µV peak to peak) to ${tracePng}`);
+}
+
+/** Declares `cachefile demo`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("demo")
+      .description("write an example session (two runs of synthetic MEPs around a hotspot), peek, merge and map it")
+      .option("-o, --output <dir>", "directory to write into (made if missing)", "cachefile-demo")
+      .action((opts: { output: string }) => runDemo(opts.output));;
 }

@@ -1,8 +1,11 @@
 import { Presets, SingleBar } from "cli-progress";
-import { annotateFile } from "../analysis/annotate.js";
-import type { ArtifactDetection, ArtifactThreshold } from "../recordings/artifact.js";
-import { type ImportProgress, importRecording } from "../recordings/import.js";
-import type { PairMode } from "../recordings/pairing.js";
+import { annotateFile } from "../../analysis/annotate.js";
+import type { ArtifactDetection, ArtifactThreshold } from "../../recordings/artifact.js";
+import { type ImportProgress, importRecording } from "../../recordings/import.js";
+import type { PairMode } from "../../recordings/pairing.js";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { collect, number } from "../options.js";
+import { parseThreshold } from "../../recordings/artifact.js";
 
 /** Options of `cachefile import`. */
 export interface ImportCliOptions {
@@ -118,4 +121,44 @@ export async function runImport(recording: string, coords: string | undefined, o
     const rows = await annotateFile(result.file);
     process.stdout.write(`annotated ${rows.filter((r) => r.written).length} of ${count(rows.length, "trace")}\n`);
   }
+}
+
+/** An artifact threshold: µV or robust standard deviations (parseThreshold's forms). */
+function threshold(value: string): ArtifactThreshold {
+  try {
+    return parseThreshold(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+/** Declares `cachefile import`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("import")
+      .description("cut a recording (.xdf, .vhdr, .edf, .bdf) into a CacheFile: a trace around each pulse, with coordinates and intensities")
+      .argument("<recording>", "the recording: XDF, BrainVision .vhdr, EDF(+) or BDF(+)")
+      .argument("[coords]", "coordinates: Localite TriggerMarker .xml or Brainsight .txt export")
+      .requiredOption("-o, --output <file>", "the CacheFile to write (.hdf5, replaced if it exists)")
+      .requiredOption("-c, --channel <label>", "the channel of interest as cachefile inspect lists it (an XDF channel without a label: its index, 0, 1, ...; repeatable: more channels per trace)", collect)
+      .addOption(new Option("--pre <ms>", "milliseconds before each pulse").argParser(number("pre", { min: 0 })).default(100))
+      .addOption(new Option("--post <ms>", "milliseconds after each pulse").argParser(number("post", { min: 0 })).default(100))
+      .option("-e, --event <name>", "the event marking a pulse: a marker's description (S  1), an annotation, a trigger channel's value (1), an XDF marker, an --events file's name (default for XDF: Localite's pulses)")
+      .option("--event-stream <name|id>", "XDF: the marker stream holding the event (needed where several have it)")
+      .option("--stream <name|id>", "XDF: the data stream holding the channels (needed where several streams have the channel)")
+      .option("--stim <channel>", "EDF/BDF: the trigger channel whose value --event is (default: a channel named Status, Trigger, ... where no annotation is that event)")
+      .option("--no-stim", "EDF/BDF: take --event from the annotations only, never from a trigger channel")
+      .option("--events <file>", "the pulses from a CSV/TSV file: a column \"sample\" (0-based) or \"time\" (s from the first sample), optionally \"name\" (picked by --event)")
+      .option("--artifact <channel>", "find the pulses from the TMS artifact on this channel (prints how many it found and their intervals)")
+      .addOption(new Option("--threshold <jump>", "--artifact: the jump from one sample to the next that marks a pulse: µV (500, 500uV) or robust standard deviations (30sd, the default)").argParser(threshold))
+      .addOption(new Option("--refractory <ms>", "--artifact: milliseconds after a pulse in which no other is found (default 100)").argParser(number("refractory", { min: 0 })))
+      .option("--allow-non-voltage", "cut channels whose unit is not a voltage too, storing their values in that unit (not µV)")
+      .addOption(new Option("-r, --readout <readout>", "the readout").choices(["cmep", "imep", "pdmep", "erp"]).default("cmep"))
+      .addOption(new Option("--pair <mode>", "pair the coordinates with the pulses by time or by order").choices(["time", "order"]).default("time"))
+      .addOption(new Option("--tolerance <ms>", "pairing by time: the largest difference between a recorded and a logged pulse").argParser(number("tolerance", { min: 0 })))
+      .option("--subject <id>", "the subject")
+      .option("--subtract-baseline", "subtract each trace's pre-event mean (as offspect's XDF cmep readin)")
+      .option("--drop-incomplete", "leave out pulses whose window does not fit in the recording (each one is listed)")
+      .option("--annotate", "annotate the traces right away (as cachefile annotate)")
+      .action((recording: string, coords: string | undefined, opts) => runImport(recording, coords, opts));;
 }

@@ -1,8 +1,10 @@
-import { CacheFile } from "../cachefile/index.js";
-import { decodeTraceAttrs } from "../cachefile/typedValues.js";
-import { decode, encode } from "../values/codec.js";
-import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../cachefile/readouts.js";
-import { UsageError, UserError } from "./program.js";
+import { CacheFile } from "../../cachefile/index.js";
+import { decodeTraceAttrs } from "../../cachefile/typedValues.js";
+import { decode, encode } from "../../values/codec.js";
+import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../../cachefile/readouts.js";
+import { UsageError, UserError } from "../errors.js";
+import type { Command } from "commander";
+import { collect, integer } from "../options.js";
 
 /** Text for one decoded value: text as is, everything else as JSON (dates as ISO). */
 export function show(value: unknown): string {
@@ -58,4 +60,16 @@ export function runAttrs(file: string, index: number, opts: { set?: string[]; js
   }
   const width = Math.max(...Object.keys(decoded).map((k) => k.length));
   for (const [k, v] of Object.entries(decoded)) process.stdout.write(`${k.padEnd(width)} : ${show(v)}\n`);
+}
+
+/** Declares `cachefile attrs`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("attrs")
+      .description("show one trace's attributes decoded, or set them (checked as setTraceAttrs does)")
+      .argument("<file>", "a CacheFile (.hdf5)")
+      .argument("<index>", "the trace index, 0-based", integer("index"))
+      .option("--set <key=value>", "set an attribute (repeatable); the value is read as YAML and stored as offspect encodes it", collect)
+      .option("--json", "print the decoded attributes as JSON")
+      .action((file: string, index: number, opts: { set?: string[]; json?: boolean }) => runAttrs(file, index, opts));;
 }

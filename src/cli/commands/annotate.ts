@@ -1,7 +1,9 @@
 import { SingleBar, Presets } from "cli-progress";
 import { stringify } from "csv-stringify/sync";
-import { annotateFiles, type AnnotateOptions, type AnnotateProgress, type AnnotatedTrace, type OnsetMethod } from "../analysis/index.js";
-import { UsageError } from "./program.js";
+import { annotateFiles, type AnnotateOptions, type AnnotateProgress, type AnnotatedTrace, type OnsetMethod } from "../../analysis/index.js";
+import { UsageError } from "../errors.js";
+import { type Command, Option } from "commander";
+import { number } from "../options.js";
 
 export interface AnnotateCliOptions {
   dryRun?: boolean;
@@ -126,4 +128,25 @@ export async function runAnnotate(files: string[], opts: AnnotateCliOptions): Pr
   const rejected = rows.filter((r) => r.rejected).length;
   if (rejected > 0) parts.push(`${rejected} rejected for background EMG`);
   process.stderr.write(`annotated ${rows.length} traces in ${files.length} file(s): ${parts.join(", ")}\n`);
+}
+
+/** Declares `cachefile annotate`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("annotate")
+      .description("measure every trace's MEP (peaks, zero crossing, onset, background EMG) and store the peaks where nobody annotated yet")
+      .argument("<files...>", "CacheFiles (.hdf5)")
+      .option("--dry-run", "measure and report, write nothing")
+      .option("--overwrite", "also replace peak values a person set")
+      .addOption(new Option("--method <method>", "how the onset latency is found").choices(["threshold", "cusum"]).default("threshold"))
+      .option("--window <start,end>", "peak window in ms after the pulse", "15,120")
+      .option("--baseline <start,end>", "pre-stimulus baseline in ms relative to the pulse", "-100,-5")
+      .addOption(new Option("--k <factor>", "onset criterion: k baseline SDs (threshold) or k x the baseline CUSUM range (cusum)").argParser(number("k")).default(3))
+      .addOption(new Option("--mep-threshold <uv>", "peak-to-peak amplitude from which an MEP is present").argParser(number("mep-threshold")).default(50))
+      .addOption(new Option("--background-threshold <uv>", "baseline RMS above which the muscle is active").argParser(number("background-threshold")).default(20))
+      .option("--reject-background", "set reject on written traces with active background EMG")
+      .option("--channel <label|index>", "the channel to measure (default: channel_of_interest)")
+      .option("--json", "print one JSON array, one object per trace")
+      .option("--csv", "print CSV, one row per trace")
+      .action((files: string[], opts) => runAnnotate(files, opts));;
 }

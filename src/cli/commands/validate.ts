@@ -1,7 +1,8 @@
-import { CacheFile } from "../cachefile/index.js";
-import { CacheFileError } from "../base/errors.js";
-import { validate } from "../cachefile/readouts.js";
-import { UserError } from "./program.js";
+import { CacheFile } from "../../cachefile/index.js";
+import { CacheFileError } from "../../base/errors.js";
+import { validate } from "../../cachefile/readouts.js";
+import { UserError } from "../errors.js";
+import type { Command } from "commander";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -36,4 +37,13 @@ export function runValidate(files: string[]): void {
   ];
   if (found.length > 0) throw new UserError(found.join("; "));
   process.stdout.write(`${files.length === 1 ? "the file is" : `all ${files.length} files are`} valid\n`);
+}
+
+/** Declares `cachefile validate`: its arguments, options and action. */
+export function register(program: Command): void {
+  program
+    .command("validate")
+      .description("report every readout-validation problem in every trace; exit 1 if there is any")
+      .argument("<files...>", "CacheFiles (.hdf5)")
+      .action((files: string[]) => runValidate(files));;
 }

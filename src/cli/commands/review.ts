@@ -47,7 +47,7 @@ function interrupted(): Promise<NodeJS.Signals> {
  * @throws the errors of startReview (ReviewError EREVIEWLISTEN for a port in use, FileNotFoundError, ...)
  */
 export async function runReview(files: string[], opts: { port: number; host?: string; open?: boolean }): Promise<void> {
-  const { startReview } = await import("../review/index.js");
+  const { startReview } = await import("../../review/index.js");
   const review = await startReview(files, { port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) });
   const stop = interrupted();
   for (const d of review.duplicates) process.stderr.write(`warning: ${d} was given more than once: it is reviewed once\n`);
@@ -65,10 +65,10 @@ export async function runReview(files: string[], opts: { port: number; host?: st
  * @example
  * ```ts
  * const program = new Command("cachefile");
- * addReviewCommand(program);
+ * register(program);
  * ```
  */
-export function addReviewCommand(program: Command): void {
+export function register(program: Command): void {
   program
     .command("review")
     .description("review traces in the browser: a local page to look at every trace, reject, and set peaks (serves until Ctrl-C)")
