@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AnnotationError, AnnotationFactory, checkConsistency, populate, type ProgressEvent, TraceDataError } from "../src/files/build.js";
-import { CacheFile } from "../src/cachefile/index.js";
+import { CacheFile } from "../src/index.js";
 import { CacheFileError, TargetFolderError } from "../src/base/errors.js";
 import { recoverAnnotations } from "../src/files/recover.js";
 import { fixture, tempDir } from "./helpers/fixtures.js";

@@ -1,30 +1,12 @@
+import { sessionOf } from "../src/cachefile/cachefile.js";
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setImmediate as tick } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  CacheFile,
-  CacheFileError,
-  decode,
-  encode,
-  FileNotFoundError,
-  ForeignAttributesError,
-  IndexRangeError,
-  IndexTypeError,
-  InvalidAttributeError,
-  InvalidSuffixError,
-  LayoutError,
-  NotHdf5Error,
-  openObjectCount,
-  readFile,
-  readTrace,
-  ShapeMismatchError,
-  sortKeys,
-  TruncatedFileError,
-  updateTraceAttributes,
-  writeTraceData,
-} from "../src/index.js";
+import { CacheFile, decode, encode, readTrace, sortKeys, updateTraceAttributes, writeTraceData } from "../src/offspect.js";
+import { CacheFileError, FileNotFoundError, ForeignAttributesError, IndexRangeError, IndexTypeError, InvalidAttributeError, InvalidSuffixError, LayoutError, NotHdf5Error, ShapeMismatchError, TruncatedFileError } from "../src/index.js";
+import { openObjectCount, readFile } from "../src/hdf5/index.js";
 import { FormatFile } from "../src/hdf5/format/file.js";
 import { copyFixture, dataSha256, expected, fileSha256, fixture, fixtureNames, python, tempDir } from "./helpers/fixtures.js";
 
@@ -345,7 +327,7 @@ print(json.dumps(True))`,
     expect(writerCanLock()).toBe(true);
     expect(openObjectCount()).toBe(0); // read by the format module: libhdf5 holds nothing
     let inStream: boolean | undefined;
-    for await (const _ of cf.traces({ batch: 16 })) inStream ??= writerCanLock();
+    for await (const _ of sessionOf(cf).tuplesAsync({ batch: 16 })) inStream ??= writerCanLock();
     expect(inStream).toBe(false); // a stream keeps the file consistent while it runs
     expect(writerCanLock()).toBe(true);
     await tick();
@@ -472,7 +454,7 @@ print(json.dumps(True))`,
     const cf = new CacheFile(path);
     // The format module reads the file (it does not decline it to libhdf5).
     const fallbacks: unknown[] = [];
-    cf.onFallback = (e) => fallbacks.push(e);
+    sessionOf(cf).onFallback = (e) => fallbacks.push(e);
     const single = await singleReads(cf);
     expect(fallbacks).toEqual([]);
     expect(single).toEqual(libhdf5Reads(cf));
@@ -484,7 +466,7 @@ print(json.dumps(True))`,
     const iterated = [...cf].map(([, attrs]) => attrs);
     expect(iterated).toEqual(single);
     const streamed: Record<string, string>[] = [];
-    for await (const [, attrs] of cf.traces({ batch: 16 })) streamed.push(attrs);
+    for await (const [, attrs] of sessionOf(cf).tuplesAsync({ batch: 16 })) streamed.push(attrs);
     expect(streamed).toEqual(single);
     // Key order too (offspect's dicts keep the file's order).
     expect(iterated.map((a) => Object.keys(a))).toEqual(single.map((a) => Object.keys(a)));

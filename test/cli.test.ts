@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile, decodeTraceAttrs, merge, populate, type TraceData } from "../src/index.js";
+import { CacheFile, merge, populate } from "../src/offspect.js";
+import { decodeTraceAttrs, type TraceData } from "../src/index.js";
 import { copyFixture, expected, fileSha256, fixture, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 import { CLI, runCli } from "./helpers/cli.js";
 
@@ -300,7 +301,9 @@ describe("bad input: non-zero exit, one line, no stack trace", () => {
   it("the package imports by its name (exports map), from inside the repo too", () => {
     const r = spawnSync(
       process.execPath,
-      ["--input-type=module", "-e", `import { CacheFile, merge, plotMap, processData } from "offspect-cachefile"; console.log(new CacheFile(${JSON.stringify(fixture("template_R001.hdf5"))}).length, typeof merge, typeof plotMap, typeof processData)`],
+      ["--input-type=module", "-e", `import { CacheFile, merge } from "offspect-cachefile/offspect";
+import { plotMap } from "offspect-cachefile/map";
+import { processData } from "offspect-cachefile/steps"; console.log(new CacheFile(${JSON.stringify(fixture("template_R001.hdf5"))}).length, typeof merge, typeof plotMap, typeof processData)`],
       { cwd: ROOT, encoding: "utf8" },
     );
     expect(r.stderr).toBe("");

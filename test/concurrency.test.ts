@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile, FileInUseError } from "../src/index.js";
+import { CacheFile } from "../src/offspect.js";
+import { FileInUseError } from "../src/index.js";
 import { copyFixture, fileSha256, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 
 let dir: string;

@@ -11,7 +11,7 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../src/index.js";
+import { CacheFile } from "../src/offspect.js";
 import { fileSha256, fixture, PYTHON, ROOT } from "./helpers/fixtures.js";
 import { CLI, type CliRun, runCli } from "./helpers/cli.js";
 

@@ -8,12 +8,13 @@
  * whose attribute write failed must still open here and in h5py with every
  * earlier value. Needs root (mount, setuid); skipped otherwise.
  */
+import { sessionOf } from "../src/cachefile/cachefile.js";
 import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../src/index.js";
+import { CacheFile } from "../src/offspect.js";
 import { fileSha256, fixture, hasH5py, python, ROOT } from "./helpers/fixtures.js";
 
 const CHILD = join(ROOT, "test", "faults", "io_child.mts");
@@ -59,7 +60,7 @@ function partials(dir: string): string[] {
 function snapshot(path: string): unknown {
   const cf = new CacheFile(path);
   try {
-    return { origins: cf.originAttrs(), traces: Array.from({ length: cf.length }, (_, i) => cf.getTraceAttrs(i)) };
+    return { origins: sessionOf(cf).originAttrs(), traces: Array.from({ length: cf.length }, (_, i) => cf.getTraceAttrs(i)) };
   } finally {
     cf.close();
   }

@@ -8,7 +8,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CacheFile, readFile } from "../src/index.js";
+import { CacheFile } from "../src/offspect.js";
+import { readFile } from "../src/hdf5/index.js";
 import { copyFixture, fixture, tempDir } from "./helpers/fixtures.js";
 
 let dir: string;

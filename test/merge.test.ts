@@ -2,18 +2,8 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AnnotationFactory,
-  CacheFile,
-  checkConsistency,
-  ConsistencyError,
-  encode,
-  merge,
-  populate,
-  recoverAnnotations,
-  recoverParts,
-  type ProgressEvent,
-} from "../src/index.js";
+import { AnnotationFactory, CacheFile, encode, merge, populate, recoverAnnotations, recoverParts } from "../src/offspect.js";
+import { checkConsistency, ConsistencyError, type ProgressEvent } from "../src/index.js";
 import { copyFixture, expected, fileSha256, fixture, fixtureNames, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";

@@ -16,27 +16,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ArgumentRangeError,
-  CacheFile,
-  CacheFileError,
-  ConsistencyError,
-  FileNotFoundError,
-  ForeignAttributesError,
-  IndexRangeError,
-  IndexTypeError,
-  InvalidSuffixError,
-  checkValidSuffix,
-  encode,
-  merge,
-  pythonStr,
-  readTrace,
-  recoverAnnotations,
-  recoverParts,
-  type TraceAttributes,
-  type TraceData,
-  updateTraceAttributes,
-} from "../src/index.js";
+import { ArgumentRangeError, CacheFileError, ConsistencyError, FileNotFoundError, ForeignAttributesError, IndexRangeError, IndexTypeError, InvalidSuffixError, type TraceAttributes, type TraceData } from "../src/index.js";
+import { CacheFile, checkValidSuffix, encode, merge, pythonStr, readTrace, recoverAnnotations, recoverParts, updateTraceAttributes } from "../src/offspect.js";
 import { fileSha256, tempDir } from "./helpers/fixtures.js";
 import { type Fixture, makeFixtures } from "./offspect-suite/conftest.js";
 import { dataJson, offspectCheck } from "./offspect-suite/python.js";

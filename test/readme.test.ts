@@ -124,7 +124,7 @@ describe("the conventions", () => {
     const md = [
       "## Drift", //                                                        1
       "```ts", //                                                           2
-      'import { decode } from "offspect-cachefile";', //                    3
+      'import { decode } from "offspect-cachefile/offspect";', //                    3
       'decode("[1, 2]"); // → [1, 2]', //                                    4
       'decode("36.4"); // → 36.5', //                                        5
       'const x = decode("yes"); // → true', //                               6

@@ -3,7 +3,7 @@
  * specs are checked, and values offspect can store (big ints) validate.
  */
 import { describe, expect, it } from "vitest";
-import { CacheFile } from "../src/cachefile/index.js";
+import { CacheFile } from "../src/offspect.js";
 import { CacheFileError } from "../src/base/errors.js";
 import { checkValue, getReadout, GENERIC_TRACE_KEYS, InvalidReadoutSpecError, listReadouts, ReadoutExistsError, registerReadout, validate } from "../src/cachefile/readouts.js";
 import { fixture } from "./helpers/fixtures.js";

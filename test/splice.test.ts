@@ -2,18 +2,9 @@ import { spawnSync, execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AnnotationFactory,
-  CacheFile,
-  CacheFileError,
-  ConsistencyError,
-  CorruptFileError,
-  FileInUseError,
-  merge,
-  populate,
-  readFile,
-  type ProgressEvent,
-} from "../src/index.js";
+import { AnnotationFactory, merge, populate } from "../src/offspect.js";
+import { CacheFile, CacheFileError, ConsistencyError, CorruptFileError, FileInUseError, type ProgressEvent } from "../src/index.js";
+import { readFile } from "../src/hdf5/index.js";
 import type { MergeSourceEvent } from "../src/files/merge.js";
 import { native } from "../src/hdf5/native.js";
 import { openSpliced, spliceScan, Splicer, type SplicedObject } from "../src/hdf5/splice.js";

@@ -5,30 +5,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CacheFile } from "../src/cachefile/index.js";
+import { CacheFile } from "../src/index.js";
 import { CacheFileError } from "../src/base/errors.js";
 import { mulberry32 } from "../src/analysis/prng.js";
-import {
-  baseline,
-  detrend,
-  fft,
-  fftfreq,
-  flipsign,
-  formatSimilarPair,
-  ifft,
-  similarPairs,
-  linenoise,
-  linenoiseBin,
-  loggedSteps,
-  pearson,
-  processData,
-  similarTraces,
-  STEP_NAMES,
-  StepError,
-  STEPS,
-  type StepName,
-} from "../src/steps/index.js";
-import type { TraceAttributes, TraceData } from "../src/cachefile/index.js";
+import { baseline, detrend, flipsign, formatSimilarPair, similarPairs, linenoise, linenoiseBin, loggedSteps, pearson, processData, similarTraces, STEP_NAMES, StepError, STEPS, type StepName } from "../src/steps/index.js";
+import { fft, fftfreq, ifft } from "../src/steps/fft.js";
+import type { TraceAttributes, TraceData } from "../src/index.js";
 import { fixture, PYTHON, python } from "./helpers/fixtures.js";
 
 const hasNumpy = spawnSync(PYTHON, ["-c", "import numpy"]).status === 0;

@@ -6,7 +6,10 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AbortedError, CacheFile, InvalidAttributeError, parseTraceAttrs, readFile } from "../src/index.js";
+import { AbortedError, InvalidAttributeError } from "../src/index.js";
+import { CacheFile as OffspectCacheFile, parseTraceAttrs } from "../src/offspect.js";
+import { CacheFile } from "../src/index.js";
+import { readFile } from "../src/hdf5/index.js";
 import { decodeTraceAttrs } from "../src/cachefile/typedValues.js";
 import { copyFixture, fileSha256, fixtureNames, fixture, PYTHON, python, tempDir } from "./helpers/fixtures.js";
 
@@ -23,11 +26,12 @@ describe("reading traces as values", () => {
     const cf = new CacheFile(fixture(name));
     const traces = [...cf.eachSync()];
     expect(traces.length).toBe(cf.length);
+    const offspect = new OffspectCacheFile(fixture(name));
     for (const t of traces) {
-      const text = cf.getTraceAttrs(t.index);
+      const text = offspect.getTraceAttrs(t.index);
       expect(t.text).toEqual(text);
       expect(t.origin).toBe(text["origin"]);
-      expect(Array.from(t.data)).toEqual(Array.from(cf.getTraceData(t.index).data));
+      expect(Array.from(t.data)).toEqual(Array.from(offspect.getTraceData(t.index).data));
       const parsed = parseTraceAttrs(text);
       for (const [key, value] of Object.entries(t.attrs)) {
         if (TEXT_KEYS.has(key)) expect(value, `${name} ${t.index} ${key}`).toBe(text[key]);
@@ -119,7 +123,7 @@ describe("typed partial updates", () => {
   it("store what offspect's set_trace_attrs stores for the same values, and offspect's decode gives them back", () => {
     const path = copyFixture("map_session.hdf5", dir);
     const cf = new CacheFile(path);
-    const before = cf.getTraceAttrs(4);
+    const before = cf.traceSync(4).text;
     const result = cf.updateSync(4, {
       reject: true,
       comment: "double pulse?",
@@ -189,12 +193,12 @@ print(json.dumps({k: yaml.load(v, Loader=yaml.Loader) for k, v in d.items()}))`,
     {
       using f = readFile(path);
       for (let i = 0; i < cf.length; i++) {
-        const a = cf.getTraceAttrs(i);
+        const a = cf.traceSync(i).text;
         expect(f.attrs(`/${a["origin"]}/traces/${a["id"]}`)["comment"]).toBe(`trace ${i}`);
       }
     }
     // Trace 3 is stored with reject "True": the same value in the typed API's spelling is not written again.
-    expect(cf.getTraceAttrs(3)["reject"]).toBe("True");
+    expect(cf.traceSync(3).text["reject"]).toBe("True");
     const same = fileSha256(path);
     expect((await cf.updateMany([{ index: 3, values: { reject: true } }]))[0]!.written).toEqual([]);
     expect(fileSha256(path)).toBe(same);

@@ -11,11 +11,13 @@
  * stay byte-identical. A failure lists every difference found, each as
  * "where: expected X, got Y".
  */
+import { sessionOf } from "../src/cachefile/cachefile.js";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { beforeAll, describe, it } from "vitest";
-import { CacheFile, CacheFileError, merge, recoverAnnotations } from "../src/index.js";
+import { CacheFile, merge, recoverAnnotations } from "../src/offspect.js";
+import { CacheFileError } from "../src/index.js";
 import { dataSha256, FIXTURES, fileSha256, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 import { CACHE, generateVariants, listVariants } from "./variants/generate.js";
 
@@ -524,10 +526,10 @@ for (const listed of LISTED) {
         try {
           const byIndex = new Map(want.traces.map((t) => [t.index, t]));
           let i = 0;
-          const traces = cf.traces();
+          const traces = sessionOf(cf).tuplesAsync();
           try {
             for (;;) {
-              const next = await withDeadline(traces.next(), `for await (const t of cf.traces()): no trace for ${STALL_MS / 1000} s after ${i} traces`);
+              const next = await withDeadline(traces.next(), `for await (const t of sessionOf(cf).tuplesAsync()): no trace for ${STALL_MS / 1000} s after ${i} traces`);
               if (next.done) break;
               const [data, attrs] = next.value;
               const t = byIndex.get(i);
@@ -535,15 +537,14 @@ for (const listed of LISTED) {
               i++;
             }
           } catch (e) {
-            d.add(e instanceof StallError ? e.message : `for await (const t of cf.traces()) threw at trace ${i}: ${describeError(e)}`);
+            d.add(e instanceof StallError ? e.message : `for await (const t of sessionOf(cf).tuplesAsync()) threw at trace ${i}: ${describeError(e)}`);
             void traces.return(undefined).catch(() => undefined);
           }
           d.check("number of traces from traces()", want.len, i);
           for (const t of [want.traces[0], want.traces.at(-1)]) {
             if (!t) continue;
-            const attrs = await d.attemptAsync(`trace ${t.index} traceAttrs`, () => cf.traceAttrs(t.index));
-            const data = await d.attemptAsync(`trace ${t.index} traceData`, () => cf.traceData(t.index));
-            compareTrace(d, t, copy!, attrs, data, "traceAttrs/traceData");
+            const read = await d.attemptAsync(`trace ${t.index} trace()`, () => cf.trace(t.index));
+            compareTrace(d, t, copy!, read?.text, read ? { data: read.data, shape: read.shape } : undefined, "trace()");
           }
         } finally {
           cf.close();

@@ -10,7 +10,9 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CacheFile, CacheFileError, InvalidAttributeError, merge, NotHdf5Error, SourceChangedError, validate, writeMeasuresSync } from "../src/index.js";
+import { CacheFile, merge } from "../src/offspect.js";
+import { CacheFileError, InvalidAttributeError, NotHdf5Error, SourceChangedError, validate } from "../src/index.js";
+import { writeMeasuresSync } from "../src/analysis/index.js";
 import { copyFixture, fileSha256, fixture, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 import { CLI, type CliRun, runCli } from "./helpers/cli.js";
 

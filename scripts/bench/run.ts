@@ -8,7 +8,7 @@
  *    (scripts/bench/c/iterate.c) reading the same; offspect's API
  *    (`for (const [data, attrs] of cf)`, attributes as text); the typed API
  *    (`cf.eachSync()`, attributes decoded per readout); and both async
- *    (`cf.traces({ batch })`, `cf.each({ batch })`) with the event-loop delay
+ *    (`sessionOf(cf).tuplesAsync({ batch })`, `cf.each({ batch })`) with the event-loop delay
  *    measured by perf_hooks.monitorEventLoopDelay.
  * 2. merge: 200 sources of 50 traces into one, both engines, `cat` and the C
  *    H5Ocopy merge as floors, and the peak RSS of merging 100 and 400 sources
@@ -36,12 +36,13 @@
  * (a few minutes). Results are also written to scripts/bench/out/results.json.
  * @module
  */
+import { sessionOf } from "../../src/cachefile/cachefile.js";
 import { spawn } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { hdf5Version } from "../../src/hdf5/file.js";
 import { benchAnalysis, type AnalysisBenchResult } from "./analysis.js";
 import { BENCH_DIR, buildBaselines, ensureBenchData, median, runCIterate, sourcesOf, type CIterateResult } from "./baseline.js";
@@ -119,7 +120,7 @@ async function iterateAsync(file: string, batch: number, typed: boolean): Promis
   const seconds = await timed(async () => {
     await using cf = await CacheFile.open(file);
     if (typed) for await (const t of cf.each({ batch })) checksum += t.data[0]!;
-    else for await (const [data] of cf.traces({ batch })) checksum += data.data[0]!;
+    else for await (const [data] of sessionOf(cf).tuplesAsync({ batch })) checksum += data.data[0]!;
   });
   h.disable();
   if (!Number.isFinite(checksum)) throw new Error("iterate: data not finite");

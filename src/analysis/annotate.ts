@@ -25,10 +25,10 @@
  *   files written before it (`PartialWriteError` if that fails too).
  * @module
  */
-import { CacheFile, type TraceAttributes } from "../cachefile/index.js";
+import { CacheFile, CacheFileBase, sessionOf, type TraceAttributes } from "../cachefile/index.js";
 import { CacheFileError, UnknownReadoutError } from "../base/errors.js";
 import { getReadout } from "../cachefile/readouts.js";
-import { attrIsNull, decodeText, truthy } from "./attrs.js";
+import { attrIsNull, decodeText, truthy } from "../values/attrs.js";
 import { AnalysisError, analysisOptionError } from "./errors.js";
 import { annotateTrace, resolvedOnce, type MeasureOptions, type TraceMeasures } from "./measures.js";
 import { commitMeasures, planMeasures, revertMeasures, type MeasureUpdate, type PlannedWrite } from "./write.js";
@@ -132,7 +132,7 @@ function inTrace(e: unknown, file: string, index: number): unknown {
 }
 
 interface Plan {
-  cf: CacheFile;
+  cf: CacheFileBase;
   rows: AnnotatedTrace[];
   updates: MeasureUpdate[];
   /** Row of each update. */
@@ -144,13 +144,13 @@ interface Plan {
 /** Traces measured between two turns of the event loop (async forms). */
 const MEASURE_BATCH = 128;
 
-function* annotateWork(files: readonly (string | CacheFile)[], options: AnnotateOptions): Generator<unknown, AnnotatedTrace[]> {
+function* annotateWork(files: readonly (string | CacheFileBase)[], options: AnnotateOptions): Generator<unknown, AnnotatedTrace[]> {
   if (!Array.isArray(files)) throw analysisOptionError("files", "an array of CacheFile paths", files);
   checkBatchOptions(options);
   const measure = resolvedOnce(options);
-  const opened: CacheFile[] = [];
+  const opened: CacheFileBase[] = [];
   try {
-    const cfs = files.map((f) => (f instanceof CacheFile ? f : (opened[opened.length] = new CacheFile(f))));
+    const cfs = files.map((f) => (f instanceof CacheFileBase ? f : (opened[opened.length] = new CacheFile(f))));
     return yield* annotateOpened(cfs, measure, options);
   } finally {
     // Let go of the files this call opened now, not when the event loop turns (another process may want them).
@@ -158,7 +158,7 @@ function* annotateWork(files: readonly (string | CacheFile)[], options: Annotate
   }
 }
 
-function* annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOnce>, options: AnnotateOptions): Generator<unknown, AnnotatedTrace[]> {
+function* annotateOpened(cfs: CacheFileBase[], measure: ReturnType<typeof resolvedOnce>, options: AnnotateOptions): Generator<unknown, AnnotatedTrace[]> {
   const total = cfs.reduce((n, cf) => n + cf.length, 0);
   const progress = options.onProgress;
   const step = Math.max(1, Math.floor(total / 200));
@@ -168,7 +168,7 @@ function* annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOn
   for (const cf of cfs) {
     const plan: Plan = { cf, rows: [], updates: [], updateRows: [], attrs: new Map() };
     let index = 0;
-    for (const [data, attrs] of cf) {
+    for (const [data, attrs] of sessionOf(cf).tuples()) {
       let m: TraceMeasures;
       try {
         m = annotateTrace(data, attrs, measure);
@@ -266,7 +266,7 @@ function* annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOn
  * @throws {StepError} a trace's `_log` cannot be replayed (nothing is written)
  * @throws the errors of opening the files (e.g. {@link FileNotFoundError}) and of {@link writeMeasuresSync}
  */
-export function annotateFilesSync(files: readonly (string | CacheFile)[], options: AnnotateOptions = {}): AnnotatedTrace[] {
+export function annotateFilesSync(files: readonly (string | CacheFileBase)[], options: AnnotateOptions = {}): AnnotatedTrace[] {
   return runSync(annotateWork(files, options));
 }
 
@@ -284,7 +284,7 @@ export function annotateFilesSync(files: readonly (string | CacheFile)[], option
  * ```
  * @throws as {@link annotateFilesSync}; {@link AbortedError} when `signal` aborts before the writing
  */
-export function annotateFiles(files: readonly (string | CacheFile)[], options: AnnotateOptions & { signal?: AbortSignal } = {}): Promise<AnnotatedTrace[]> {
+export function annotateFiles(files: readonly (string | CacheFileBase)[], options: AnnotateOptions & { signal?: AbortSignal } = {}): Promise<AnnotatedTrace[]> {
   return runAsync(annotateWork(files, options), options.signal, `annotating ${Array.isArray(files) ? files.length : 0} file(s)`, NOTHING_WRITTEN);
 }
 
@@ -300,7 +300,7 @@ export function annotateFiles(files: readonly (string | CacheFile)[], options: A
  * ```
  * @throws as {@link annotateFilesSync}
  */
-export function annotateFileSync(file: string | CacheFile, options: AnnotateOptions = {}): AnnotatedTrace[] {
+export function annotateFileSync(file: string | CacheFileBase, options: AnnotateOptions = {}): AnnotatedTrace[] {
   return annotateFilesSync([file], options);
 }
 
@@ -314,6 +314,6 @@ export function annotateFileSync(file: string | CacheFile, options: AnnotateOpti
  * ```
  * @throws as {@link annotateFiles}
  */
-export function annotateFile(file: string | CacheFile, options: AnnotateOptions & { signal?: AbortSignal } = {}): Promise<AnnotatedTrace[]> {
+export function annotateFile(file: string | CacheFileBase, options: AnnotateOptions & { signal?: AbortSignal } = {}): Promise<AnnotatedTrace[]> {
   return annotateFiles([file], options);
 }

@@ -19,7 +19,7 @@
  * interpolation, so the number matches the picture.
  * @module
  */
-import { projectMap } from "../map/index.js";
+import { projectMap } from "../map/project.js";
 
 /** A projection area, for the whole map and split at the midline (x < 0 left, x >= 0 right), mm². */
 export interface ProjectionAreas {

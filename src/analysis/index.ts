@@ -33,5 +33,3 @@ export { writeMeasures, writeMeasuresSync, type MeasureUpdate, type WriteMeasure
 export { mapStats, mapStatsSync, type MapSite, type MapStats, type Mni, type ScopeStats, type StatsIntervals, type StatsOptions } from "./stats.js";
 export { projectionArea } from "./area.js";
 export { MARK_NAMES, mapMarks, markPosition, parseMarks, type MapMark, type MarkName } from "./marks.js";
-export { mulberry32, type Random } from "./prng.js";
-export { percentileInterval, quantile, resampleInto } from "./bootstrap.js";

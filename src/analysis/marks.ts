@@ -3,7 +3,7 @@
  * from {@link mapStats}, and where each falls in a view of the glass brain.
  * @module
  */
-import type { View } from "../map/index.js";
+import type { View } from "../map/project.js";
 import { analysisOptionError } from "./errors.js";
 import type { MapStats, Mni } from "./stats.js";
 

@@ -49,8 +49,8 @@
  */
 import type { TraceAttributes, TraceData } from "../cachefile/index.js";
 import { describe } from "../base/errors.js";
-import { processData } from "../steps/index.js";
-import { decodeText, isNullish } from "./attrs.js";
+import { processData } from "../steps/process.js";
+import { decodeText, isNullish } from "../values/attrs.js";
 import { AnalysisError, analysisOptionError } from "./errors.js";
 
 /** How the onset latency is found. */

@@ -40,9 +40,9 @@
  *   downwards.
  * @module
  */
-import { CacheFile } from "../cachefile/index.js";
-import { mniToVoxel, type MapCounts, type MapFiles, type MapValues } from "../map/index.js";
-import { mapValuesSteps } from "../map/plotmap.js";
+import { CacheFile, CacheFileBase } from "../cachefile/index.js";
+import { mapValuesSteps, type MapCounts, type MapFiles, type MapValues } from "../map/values.js";
+import { mniToVoxel } from "../map/project.js";
 import { resolveScale, type MapTransform, type ScaleErrors } from "../map/transform.js";
 import { runAsync, runSync } from "../base/work.js";
 import { projectionArea } from "./area.js";
@@ -399,11 +399,11 @@ function* intervals(s: Sites, r: Resolved): Generator<void, Record<Scope, StatsI
   return out;
 }
 
-function openAll(files: unknown): CacheFile[] {
+function openAll(files: unknown): CacheFileBase[] {
   const list = Array.isArray(files) ? files : [files];
   if (list.length === 0) throw new AnalysisError("EANALYSISEMPTY", "files", "no CacheFile given: pass one or more CacheFiles or paths");
   return list.map((f, n) => {
-    if (f instanceof CacheFile) return f;
+    if (f instanceof CacheFileBase) return f;
     if (typeof f === "string") return new CacheFile(f);
     throw analysisOptionError(Array.isArray(files) ? `files[${n}]` : "files", "a CacheFile or a path to one", f);
   });

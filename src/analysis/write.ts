@@ -9,13 +9,13 @@
  * writes them, numbers as floats (`66.0`).
  * @module
  */
-import { CacheFile, type TraceAttributes } from "../cachefile/index.js";
+import { CacheFileBase, sessionOf, type TraceAttributes } from "../cachefile/index.js";
 import { encode } from "../values/codec.js";
 import { NOTHING_WRITTEN } from "../base/abort.js";
 import { describe, IndexRangeError, IndexTypeError } from "../base/errors.js";
 import { getReadout, traceKeySpecs, type KeySpec } from "../cachefile/readouts.js";
 import { runAsync, runSync } from "../base/work.js";
-import { attrIsNull, encodeFloat } from "./attrs.js";
+import { attrIsNull, encodeFloat } from "../values/attrs.js";
 import { AnalysisError, PartialWriteError } from "./errors.js";
 
 /**
@@ -72,8 +72,8 @@ function specsFor(cache: Map<string, Record<string, KeySpec>>, readin: string | 
  * Yields every 512 updates.
  * @internal
  */
-export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], known?: ReadonlyMap<number, TraceAttributes>): Generator<void, PlannedWrite[]> {
-  if (!(cf instanceof CacheFile)) throw new TypeError(`expected a CacheFile, got ${describe(cf)}`);
+export function* planMeasures(cf: CacheFileBase, updates: readonly MeasureUpdate[], known?: ReadonlyMap<number, TraceAttributes>): Generator<void, PlannedWrite[]> {
+  if (!(cf instanceof CacheFileBase)) throw new TypeError(`expected a CacheFile, got ${describe(cf)}`);
   if (!Array.isArray(updates)) throw new TypeError(`expected an array of { index, values } for updates, got ${describe(updates)}`);
   const length = cf.length;
   const plans: PlannedWrite[] = [];
@@ -85,7 +85,7 @@ export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], 
     }
     if (!Number.isInteger(u.index)) throw new IndexTypeError(u.index);
     if (u.index < 0 || u.index >= length) throw new IndexRangeError(u.index, length, cf.fname);
-    const stored = known?.get(u.index) ?? cf.getTraceAttrs(u.index);
+    const stored = known?.get(u.index) ?? sessionOf(cf).getTraceAttrs(u.index);
     const specs = specsFor(readouts, stored["readin"], stored["readout"]);
     const plan: PlannedWrite = { index: u.index, texts: {}, before: {} };
     let changed = false;
@@ -126,9 +126,9 @@ export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], 
  * Writes planned updates in one write that is all or nothing.
  * @internal
  */
-export function commitMeasures(cf: CacheFile, plans: readonly PlannedWrite[]): WriteMeasuresResult {
+export function commitMeasures(cf: CacheFileBase, plans: readonly PlannedWrite[]): WriteMeasuresResult {
   let values = 0;
-  if (plans.length > 0) for (const r of cf.writeTextsSync(plans.map((p) => ({ index: p.index, texts: p.texts })))) values += r.written.length;
+  if (plans.length > 0) for (const r of sessionOf(cf).writeTextsSync(plans.map((p) => ({ index: p.index, texts: p.texts })))) values += r.written.length;
   return { changed: plans.map((p) => p.index), values };
 }
 
@@ -138,7 +138,7 @@ export function commitMeasures(cf: CacheFile, plans: readonly PlannedWrite[]): W
  * @throws {PartialWriteError} they could not be put back (`cause`: the error that made the batch fail)
  * @internal
  */
-export function revertMeasures(cf: CacheFile, plans: readonly PlannedWrite[], cause: unknown): void {
+export function revertMeasures(cf: CacheFileBase, plans: readonly PlannedWrite[], cause: unknown): void {
   const back: { index: number; texts: Record<string, string> }[] = [];
   const left: number[] = [];
   for (const p of plans) {
@@ -152,14 +152,14 @@ export function revertMeasures(cf: CacheFile, plans: readonly PlannedWrite[], ca
     else left.push(p.index);
   }
   try {
-    cf.writeTextsSync(back);
+    sessionOf(cf).writeTextsSync(back);
   } catch {
     left.push(...back.map((b) => b.index));
   }
   if (left.length > 0) throw new PartialWriteError(cf.fname, left.sort((x, y) => x - y), cause);
 }
 
-function* writeWork(cf: CacheFile, updates: readonly MeasureUpdate[]): Generator<void, WriteMeasuresResult> {
+function* writeWork(cf: CacheFileBase, updates: readonly MeasureUpdate[]): Generator<void, WriteMeasuresResult> {
   const plans = yield* planMeasures(cf, updates);
   yield; // the last moment to stop: what follows writes
   return commitMeasures(cf, plans);
@@ -183,7 +183,7 @@ function* writeWork(cf: CacheFile, updates: readonly MeasureUpdate[]): Generator
  * @throws {IndexRangeError} / {IndexTypeError} an index that is not a trace of the file
  * @throws the error of a failed write (e.g. `FileInUseError`, `DiskFullError`): nothing was written
  */
-export function writeMeasuresSync(cf: CacheFile, updates: readonly MeasureUpdate[]): WriteMeasuresResult {
+export function writeMeasuresSync(cf: CacheFileBase, updates: readonly MeasureUpdate[]): WriteMeasuresResult {
   return runSync(writeWork(cf, updates));
 }
 
@@ -199,6 +199,6 @@ export function writeMeasuresSync(cf: CacheFile, updates: readonly MeasureUpdate
  * ```
  * @throws as {@link writeMeasuresSync}; {@link AbortedError} when `signal` aborts first
  */
-export function writeMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], options: { signal?: AbortSignal } = {}): Promise<WriteMeasuresResult> {
-  return runAsync(writeWork(cf, updates), options.signal, `writing measures to ${cf instanceof CacheFile ? cf.fname : "a CacheFile"}`, NOTHING_WRITTEN);
+export function writeMeasures(cf: CacheFileBase, updates: readonly MeasureUpdate[], options: { signal?: AbortSignal } = {}): Promise<WriteMeasuresResult> {
+  return runAsync(writeWork(cf, updates), options.signal, `writing measures to ${cf instanceof CacheFileBase ? cf.fname : "a CacheFile"}`, NOTHING_WRITTEN);
 }

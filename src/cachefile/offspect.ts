@@ -9,16 +9,17 @@ import { ClosedError, describe, ForeignAttributesError, IndexTypeError } from ".
 import { ArgumentRangeError } from "../values/errors.js";
 import type { RawData } from "../hdf5/file.js";
 import { parseAttrValue, pyToJs } from "../values/index.js";
-import { CacheFile, toTraceData } from "./cachefile.js";
+import { type CacheFileBase, sessionOf } from "./cachefile.js";
+import { CacheFileSession, toTraceData } from "./session.js";
 import type { TraceAttributes, TraceData, WriteResult } from "./types.js";
 import { setOwn } from "../base/own.js";
 import { isIndexText } from "./writes.js";
 
-// A few recently used CacheFile objects, so that module functions taking only
+// A few recently used sessions, so that module functions taking only
 // attributes (updateTraceAttributes) keep their O(1) index between calls.
-const recent = new Map<string, CacheFile>();
+const recent = new Map<string, CacheFileSession>();
 
-function cacheFileFor(fname: string): CacheFile {
+function sessionFor(fname: string): CacheFileSession {
   const abs = resolve(fname);
   const hit = recent.get(abs);
   if (hit) {
@@ -26,7 +27,7 @@ function cacheFileFor(fname: string): CacheFile {
     recent.set(abs, hit);
     return hit;
   }
-  const cf = new CacheFile(abs);
+  const cf = new CacheFileSession(abs);
   recent.set(abs, cf);
   if (recent.size > 8) recent.delete(recent.keys().next().value!);
   return cf;
@@ -36,19 +37,19 @@ function cacheFileFor(fname: string): CacheFile {
  * offspect's `read_trace`: the attributes (`what = "attrs"`, default) or the
  * data (`"data"`) of one trace.
  */
-export function readTrace(cf: CacheFile, idx: number, what: "attrs"): TraceAttributes;
-export function readTrace(cf: CacheFile, idx: number, what: "data"): TraceData;
-export function readTrace(cf: CacheFile, idx: number): TraceAttributes;
-export function readTrace(cf: CacheFile, idx: number, what: "attrs" | "data" = "attrs"): TraceAttributes | TraceData {
-  if (what === "attrs") return cf.getTraceAttrs(idx);
-  if (what === "data") return cf.getTraceData(idx);
+export function readTrace(cf: CacheFileBase, idx: number, what: "attrs"): TraceAttributes;
+export function readTrace(cf: CacheFileBase, idx: number, what: "data"): TraceData;
+export function readTrace(cf: CacheFileBase, idx: number): TraceAttributes;
+export function readTrace(cf: CacheFileBase, idx: number, what: "attrs" | "data" = "attrs"): TraceAttributes | TraceData {
+  if (what === "attrs") return sessionOf(cf).getTraceAttrs(idx);
+  if (what === "data") return sessionOf(cf).getTraceData(idx);
   throw new ArgumentRangeError(`expected "attrs" or "data" for what, got ${describe(what)}`);
 }
 
 /**
  * offspect's `update_trace_attributes`: writes attributes to the file and
  * trace named by their own `cache_file` and `cache_file_index`, with the
- * readout filter and checks of {@link CacheFile.setTraceAttrs}.
+ * readout filter and checks of `CacheFile.setTraceAttrs`.
  * @throws {IndexTypeError} cache_file_index is not a non-negative integer
  * @throws {ForeignAttributesError} cache_file is missing
  */
@@ -58,14 +59,14 @@ export function updateTraceAttributes(attrs: TraceAttributes): WriteResult {
   if (typeof attrs["cache_file"] !== "string") {
     throw new ForeignAttributesError("cache_file is missing: these attributes do not name the file to write to");
   }
-  return cacheFileFor(attrs["cache_file"]).writeAttrs(Number(attrs["cache_file_index"]), attrs);
+  return sessionFor(attrs["cache_file"]).writeAttrs(Number(attrs["cache_file_index"]), attrs);
 }
 
 /**
  * offspect's `write_tracedata`: overwrites the data of trace `idx`.
  * @throws {ShapeMismatchError} the shape differs from the stored one (nothing written)
  */
-export function writeTraceData(cf: CacheFile, data: TraceData | Float64Array | number[][], idx: number): void {
+export function writeTraceData(cf: CacheFileBase, data: TraceData | Float64Array | number[][], idx: number): void {
   cf.writeData(idx, data);
 }
 

@@ -9,9 +9,12 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
-import { stringify } from "csv-stringify/sync";
+import { lazyModule } from "../base/lazy.js";
+
+/** csv-stringify, loaded by the first CSV export. */
+const csv = lazyModule<typeof import("csv-stringify/sync")>("csv-stringify/sync");
 import { writeAtomicallySteps } from "../cachefile/atomic.js";
-import { CacheFile } from "../cachefile/index.js";
+import { CacheFile, type CacheFileBase, sessionOf } from "../cachefile/index.js";
 import { decodeTraceAttrs } from "../cachefile/typedValues.js";
 import { TargetFolderError, UnknownReadoutError } from "../base/errors.js";
 import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../cachefile/readouts.js";
@@ -68,7 +71,7 @@ function jsonValue(value: unknown): unknown {
  * ```
  * @throws {TargetFolderError} the folder to write into does not exist
  */
-export function exportTracesSync(file: string | CacheFile, options: ExportOptions): void {
+export function exportTracesSync(file: string | CacheFileBase, options: ExportOptions): void {
   runSync(exportWork(file, options));
 }
 
@@ -76,11 +79,11 @@ export function exportTracesSync(file: string | CacheFile, options: ExportOption
  * {@link exportTracesSync} without blocking the event loop for long (a turn
  * every 256 traces); `signal` stops it (no file is left behind).
  */
-export function exportTraces(file: string | CacheFile, options: ExportOptions & { signal?: AbortSignal }): Promise<void> {
+export function exportTraces(file: string | CacheFileBase, options: ExportOptions & { signal?: AbortSignal }): Promise<void> {
   return runAsync(exportWork(file, options), options.signal, `exporting ${typeof file === "string" ? file : file.fname}`, NOTHING_WRITTEN);
 }
 
-function* exportWork(file: string | CacheFile, options: ExportOptions): Generator<unknown, void> {
+function* exportWork(file: string | CacheFileBase, options: ExportOptions): Generator<unknown, void> {
   const cf = typeof file === "string" ? new CacheFile(file) : file;
   const format = options.format ?? "csv";
   if (format !== "csv" && format !== "json") throw new TypeError(`format: expected "csv" or "json", got ${JSON.stringify(format)}`);
@@ -101,13 +104,13 @@ function* exportWork(file: string | CacheFile, options: ExportOptions): Generato
 }
 
 /** Writes the table to an open file descriptor (1 for stdout), one trace at a time. */
-function* rows(fd: number, cf: CacheFile, format: "csv" | "json"): Generator<void, void> {
+function* rows(fd: number, cf: CacheFileBase, format: "csv" | "json"): Generator<void, void> {
   const out = (s: string) => writeAll(fd, s);
   const n = cf.length;
   if (format === "json") out("[");
   let columns: string[] | undefined;
   for (let i = 0; i < n; i++) {
-    const { cache_file: _file, cache_file_index: _index, origin, ...attrs } = cf.getTraceAttrs(i);
+    const { cache_file: _file, cache_file_index: _index, origin, ...attrs } = sessionOf(cf).getTraceAttrs(i);
     const row: Record<string, unknown> = { index: i, origin };
     Object.assign(row, decodeTraceAttrs(attrs));
     if (format === "json") {
@@ -127,14 +130,14 @@ function* rows(fd: number, cf: CacheFile, format: "csv" | "json"): Generator<voi
       }
       const keys = [...new Set([...Object.keys(attrs), ...readoutKeys])].sort();
       columns = ["index", "origin", ...keys, "other"];
-      out(stringify([columns]));
+      out(csv().stringify([columns]));
     }
     const other: Record<string, unknown> = {};
     for (const k of Object.keys(row)) if (!columns.includes(k)) other[k] = row[k];
     const line = columns.map((c) => (c === "other" ? (Object.keys(other).length > 0 ? cell(other) : "") : cell(row[c])));
-    out(stringify([line]));
+    out(csv().stringify([line]));
     if (i % 256 === 255) yield;
   }
   if (format === "json") out(n === 0 ? "]\n" : "\n]\n");
-  else if (!columns) out(stringify([["index", "origin"]]));
+  else if (!columns) out(csv().stringify([["index", "origin"]]));
 }

@@ -24,8 +24,8 @@ import { debuglog } from "node:util";
 import { type AtomicOptions, writeAtomicallySteps } from "../cachefile/atomic.js";
 import { runAsync, runSync } from "../base/work.js";
 import { checkOriginValues, type OriginValues, type ProgressCallback } from "./build.js";
-import { CacheFile, checkValidSuffix } from "../cachefile/index.js";
-import { toTraceData } from "../cachefile/cachefile.js";
+import { checkValidSuffix } from "../cachefile/index.js";
+import { CacheFileSession, toTraceData } from "../cachefile/session.js";
 import { openForRead, tryReadLock } from "../cachefile/sharing.js";
 import { TRACE_NAME } from "../cachefile/traceIndex.js";
 import { setOwn } from "../base/own.js";
@@ -138,7 +138,7 @@ function declined(source: string, why: string): null {
  * layout error anywhere is the one opening and reading it gives.
  */
 function openedOrigins(source: string, lockTimeout: number | undefined, everyTrace = false): SourceOrigins {
-  const cf = new CacheFile(source, lockTimeout !== undefined ? { lockTimeout } : {});
+  const cf = new CacheFileSession(source, lockTimeout !== undefined ? { lockTimeout } : {});
   try {
     if (everyTrace) for (let i = 0; i < cf.length; i++) cf.getTraceAttrs(i);
     return { origins: cf.originAttrs(), scanned: false };

@@ -3,7 +3,7 @@
  * traces) of a CacheFile, organised by origin, in the form `populate` takes.
  * @module
  */
-import { type CacheFile, parseTraceAttrs, parseTraceData, type TraceData } from "../cachefile/index.js";
+import { type CacheFileBase, parseTraceAttrs, parseTraceData, sessionOf, type TraceData } from "../cachefile/index.js";
 import type { Annotation } from "./build.js";
 
 /**
@@ -15,8 +15,8 @@ import type { Annotation } from "./build.js";
  * const [first] = recoverAnnotations(new CacheFile("session.hdf5"));
  * first.attrs.readout; // "cmep"
  */
-export function recoverAnnotations(cf: CacheFile): Annotation[] {
-  return cf.withReader((f) =>
+export function recoverAnnotations(cf: CacheFileBase): Annotation[] {
+  return sessionOf(cf).withReader((f) =>
     f.keys("/").map((origin) => ({
       origin,
       attrs: parseTraceAttrs(f.attrs(`/${origin}`)),
@@ -32,8 +32,8 @@ export function recoverAnnotations(cf: CacheFile): Annotation[] {
  * const [annotations, traces] = recoverParts(cf);
  * populate("copy.hdf5", annotations, traces);
  */
-export function recoverParts(cf: CacheFile): [Annotation[], TraceData[][]] {
-  return cf.withReader((f) => {
+export function recoverParts(cf: CacheFileBase): [Annotation[], TraceData[][]] {
+  return sessionOf(cf).withReader((f) => {
     const annotations: Annotation[] = [];
     const traces: TraceData[][] = [];
     for (const origin of f.keys("/")) {

@@ -1,27 +1,14 @@
 /**
- * Motor maps and trace plots, rendered headlessly to PNG: `plotMap`,
- * `plotGlass` (with marks: a map's CoG and hotspot), `plotTrace`, and the
- * numbers behind them (`projectMap`).
+ * `offspect-cachefile/map`: motor maps as offspect's `plot_map` draws them
+ * (a glass brain through sharp), single traces as offspect's trace view,
+ * and the map's values and counts.
  * @module
  */
 export { PlotError, type PlotErrorCode } from "./errors.js";
 export { Figure } from "./figure.js";
 export { DISPLAY_MODES, MapFigure, plotGlass, viewsOf, type DisplayMode, type GlassOptions, type Panel } from "./glass.js";
 export type { PlacedMark } from "./marks.js";
-export { mapSummary, mapValues, plotMap, type MapCounts, type MapFiles, type MapOptions, type MapPlot, type MapTransform, type MapValues } from "./plotmap.js";
-export {
-  DEFAULT_SMOOTH,
-  GRID_SHAPE,
-  MNI_AFFINE,
-  VIEWS,
-  gaussianKernel,
-  mniToVoxel,
-  projectMap,
-  type Coords,
-  type ProjectOptions,
-  type Projection,
-  type View,
-} from "./project.js";
-export { HOT_R, colorLevel } from "./colormap.js";
+export { mapValues, type MapCounts, type MapFiles, type MapValueOptions, type MapValues } from "./values.js";
+export { mapSummary, plotMap, type MapOptions, type MapPlot, type MapTransform } from "./plotmap.js";
+export { DEFAULT_SMOOTH, GRID_SHAPE, MNI_AFFINE, VIEWS, mniToVoxel, projectMap, type Coords, type ProjectOptions, type Projection, type View } from "./project.js";
 export { OFFSPECT_YLIM, plotTrace, type TraceOptions } from "./trace.js";
-export { FONT_FILE, textPath, type TextPath } from "./font.js";

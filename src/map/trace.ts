@@ -6,9 +6,9 @@
  * @module
  */
 import { basename } from "node:path";
-import { CacheFile, type TraceAttributes, type TraceData } from "../cachefile/index.js";
+import { CacheFileBase, sessionOf, type TraceAttributes, type TraceData } from "../cachefile/index.js";
 import { MEASURE_DEFAULTS } from "../analysis/measures.js";
-import { processData } from "../steps/index.js";
+import { processData } from "../steps/process.js";
 import { decode, type Decoded } from "../values/codec.js";
 import { describe } from "../base/errors.js";
 import { PlotError, optionError } from "./errors.js";
@@ -153,14 +153,14 @@ function autoYlim(at: (i: number) => number, samples: number): [number, number] 
  * @throws {PlotError} `EPLOTINPUT` when the data is not trace data, an attribute needed for the axes is missing or not a number,
  *   or the `_log` steps cannot be replayed; `EPLOTOPTION` for a bad or unknown option
  */
-export async function plotTrace(cf: CacheFile, index: number, options?: TraceOptions): Promise<Figure>;
+export async function plotTrace(cf: CacheFileBase, index: number, options?: TraceOptions): Promise<Figure>;
 export async function plotTrace(trace: TraceData, attrs: TraceAttributes, options?: TraceOptions): Promise<Figure>;
-export async function plotTrace(a: CacheFile | TraceData, b: number | TraceAttributes, options: TraceOptions = {}): Promise<Figure> {
+export async function plotTrace(a: CacheFileBase | TraceData, b: number | TraceAttributes, options: TraceOptions = {}): Promise<Figure> {
   let trace: TraceData;
   let attrs: TraceAttributes;
-  if (a instanceof CacheFile) {
-    trace = a.getTraceData(b as number);
-    attrs = a.getTraceAttrs(b as number);
+  if (a instanceof CacheFileBase) {
+    trace = sessionOf(a).getTraceData(b as number);
+    attrs = sessionOf(a).getTraceAttrs(b as number);
   } else {
     trace = a;
     attrs = b as TraceAttributes;

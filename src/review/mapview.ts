@@ -10,7 +10,8 @@
  */
 import { PlotError } from "../map/errors.js";
 import { plotGlass, type MapFigure } from "../map/glass.js";
-import { addMapValue, drawMap, emptyMapValues, planMap, type MapCounts } from "../map/plotmap.js";
+import { drawMap, planMap } from "../map/plotmap.js";
+import { addMapValue, emptyMapValues, type MapCounts } from "../map/values.js";
 import type { PlacedMark } from "../map/marks.js";
 import type { ReviewFile } from "./reviewfile.js";
 import type { FileTable } from "./table.js";

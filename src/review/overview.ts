@@ -5,8 +5,8 @@
  * index, reject state and flags.
  * @module
  */
-import { decodeText, truthy } from "../analysis/attrs.js";
-import { loggedSteps, processData } from "../steps/index.js";
+import { decodeText, truthy } from "../values/attrs.js";
+import { loggedSteps, processData } from "../steps/process.js";
 import type { ReviewFile } from "./reviewfile.js";
 
 /** The butterfly of an origin. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { basename } from "node:path";
-import { CacheFile } from "../cachefile/index.js";
+import { OffspectCacheFile as CacheFile } from "../cachefile/index.js";
 import { sameStamp, stampOf, type Stamp } from "../cachefile/freshness.js";
 import type { WriteResult } from "../cachefile/types.js";
 import type { TraceUpdate } from "../cachefile/traceTypes.js";

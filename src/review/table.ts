@@ -7,7 +7,7 @@
  * @module
  */
 import { annotateTrace, type TraceMeasures } from "../analysis/measures.js";
-import type { CacheFile } from "../cachefile/index.js";
+import type { OffspectCacheFile as CacheFile } from "../cachefile/index.js";
 import { mniToVoxel } from "../map/project.js";
 import type { Trace } from "../cachefile/traceTypes.js";
 import { computeFlags, type FlagName } from "./flags.js";

@@ -6,7 +6,7 @@
  * @module
  */
 import { MEASURE_DEFAULTS, type TraceMeasures } from "../analysis/measures.js";
-import { loggedSteps, processData } from "../steps/index.js";
+import { loggedSteps, processData } from "../steps/process.js";
 import type { Trace } from "../cachefile/traceTypes.js";
 import type { ReviewFile } from "./reviewfile.js";
 import { estimateOf, rowOf } from "./table.js";

@@ -31,4 +31,3 @@ export { STEP_NAMES, StepError, type StepName } from "./errors.js";
 export { baseline, detrend, flipsign, linenoise, linenoiseBin, STEPS, type Step } from "./steps.js";
 export { loggedSteps, processData, type ProcessOptions } from "./process.js";
 export { formatSimilarPair, pearson, similarPairs, similarTraces, type SimilarPair } from "./similar.js";
-export { fft, fftfreq, ifft, type ComplexArray } from "./fft.js";

@@ -3,7 +3,8 @@
  * correlate, with Pearson's r computed as scipy's `pearsonr` does.
  * @module
  */
-import type { CacheFile, TraceAttributes, TraceData } from "../cachefile/index.js";
+import { CacheFileBase, sessionOf } from "../cachefile/cachefile.js";
+import type { TraceAttributes, TraceData } from "../cachefile/types.js";
 import { describe } from "../base/errors.js";
 import { ArgumentRangeError, ArgumentTypeError } from "../values/errors.js";
 import { StepError } from "./errors.js";
@@ -99,14 +100,15 @@ export interface SimilarPair {
  * @throws {ArgumentTypeError} (a TypeError) a trace has no id
  */
 export function* similarPairs(
-  cf: CacheFile | Iterable<readonly [TraceData, TraceAttributes]>,
+  cf: CacheFileBase | Iterable<readonly [TraceData, TraceAttributes]>,
   threshold: number,
   options: ProcessOptions = {},
 ): Generator<SimilarPair, void, undefined> {
   if (typeof threshold !== "number" || Number.isNaN(threshold)) throw new ArgumentRangeError(`expected a number for threshold, got ${describe(threshold)}`);
   const groups = new Map<string, { number: number; series: Float64Array | null; length: number }[]>();
   let index = 0;
-  for (const [data, attrs] of cf as Iterable<readonly [TraceData, TraceAttributes]>) {
+  const tuples = cf instanceof CacheFileBase ? sessionOf(cf).tuples() : cf;
+  for (const [data, attrs] of tuples) {
     const number = ++index;
     const id = attrs?.["id"];
     if (typeof id !== "string") throw new ArgumentTypeError(`expected an id attribute (text) for trace ${number}, got ${describe(id)}: traces are grouped by id`);
@@ -152,7 +154,7 @@ export function* similarPairs(
  * @throws {ArgumentTypeError} (a TypeError) a trace has no id
  */
 export function similarTraces(
-  cf: CacheFile | Iterable<readonly [TraceData, TraceAttributes]>,
+  cf: CacheFileBase | Iterable<readonly [TraceData, TraceAttributes]>,
   threshold: number,
   options: ProcessOptions = {},
 ): SimilarPair[] {

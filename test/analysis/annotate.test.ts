@@ -3,23 +3,14 @@
  * kept, nothing written on failure, and offspect reading, plotting and
  * merging an annotated file (test/analysis/offspect_interop.py).
  */
+import { sessionOf } from "../../src/cachefile/cachefile.js";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile, FileInUseError, merge, parseTraceAttrs } from "../../src/index.js";
-import {
-  ANNOTATOR,
-  AbortedError,
-  AnalysisError,
-  DiskFullError,
-  PartialWriteError,
-  annotateFile,
-  annotateFileSync,
-  annotateFiles,
-  annotateFilesSync,
-  writeMeasures,
-  writeMeasuresSync,
-} from "../../src/index.js";
+import { CacheFile, merge, parseTraceAttrs } from "../../src/offspect.js";
+import { FileInUseError } from "../../src/index.js";
+import { ANNOTATOR, AnalysisError, PartialWriteError, annotateFile, annotateFileSync, annotateFiles, annotateFilesSync, writeMeasures, writeMeasuresSync } from "../../src/analysis/index.js";
+import { AbortedError, DiskFullError } from "../../src/index.js";
 import { copyFixture, fileSha256, fixtureNames, python, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
 import { variedTraces, writeSession } from "./synthetic.js";
 
@@ -139,15 +130,15 @@ describe("annotateFile", () => {
     const first = new CacheFile(session("first.hdf5"));
     const second = new CacheFile(session("second.hdf5"));
     const before = [h5attrs(first.fname), h5attrs(second.fname)];
-    second.writeTextsSync = () => {
+    sessionOf(second).writeTextsSync = () => {
       throw new DiskFullError(second.fname, "no space left on device");
     };
     expect(() => annotateFilesSync([first, second])).toThrow(DiskFullError);
     expect([h5attrs(first.fname), h5attrs(second.fname)]).toEqual(before);
     // When the first cannot be put back either (its write goes through, the put-back is refused), PartialWriteError names it.
-    const write = first.writeTextsSync.bind(first);
+    const write = sessionOf(first).writeTextsSync.bind(sessionOf(first));
     let calls = 0;
-    first.writeTextsSync = (updates) => {
+    sessionOf(first).writeTextsSync = (updates) => {
       if (++calls > 1) throw new FileInUseError(first.fname, "taken by another writer");
       return write(updates);
     };
@@ -204,7 +195,7 @@ describe("writeMeasures", () => {
     const cf = new CacheFile(file);
     const batches: number[] = [];
     for (const error of [new FileInUseError(cf.fname, "taken by another writer"), new DiskFullError(cf.fname, "it needs 1.0 MiB free on its disk and 12 KiB are; nothing was written")]) {
-      cf.writeTextsSync = (updates) => {
+      sessionOf(cf).writeTextsSync = (updates) => {
         batches.push([...updates].length);
         throw error;
       };
@@ -219,8 +210,8 @@ describe("writeMeasures", () => {
     const file = session("exact.hdf5");
     const cf = new CacheFile(file);
     const batches: number[] = [];
-    const batch = cf.writeTextsSync.bind(cf);
-    cf.writeTextsSync = (updates) => {
+    const batch = sessionOf(cf).writeTextsSync.bind(sessionOf(cf));
+    sessionOf(cf).writeTextsSync = (updates) => {
       const list = [...updates];
       batches.push(list.length);
       return batch(list);

@@ -4,7 +4,7 @@
  * decode gives, and floats are stored as offspect's encode(float(x)).
  */
 import { describe, expect, it } from "vitest";
-import { decodeText, encodeFloat } from "../../src/analysis/attrs.js";
+import { decodeText, encodeFloat } from "../../src/values/attrs.js";
 import { mulberry32 } from "../../src/analysis/prng.js";
 import { decode, encode } from "../../src/values/codec.js";
 import { pythonStr } from "../../src/values/index.js";

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { annotateFileSync, mapStatsSync } from "../../src/analysis/index.js";
 import { copyFixture, fileSha256, tempDir } from "../helpers/fixtures.js";
 import { CLI, type CliRun, runCli } from "../helpers/cli.js";

@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { AnalysisError, annotateFileSync, annotateTrace, type MeasureOptions, type TraceMeasures } from "../../src/analysis/index.js";
 import { fixture, fixtureNames, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
 import { traceSamples, variedTraces, writeSession, type SyntheticTrace } from "./synthetic.js";

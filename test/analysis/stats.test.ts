@@ -6,9 +6,10 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { AbortedError } from "../../src/base/abort.js";
-import { AnalysisError, mapMarks, mapStats, mapStatsSync, markPosition, mulberry32, parseMarks, type MapStats, type ScopeStats, type StatsOptions } from "../../src/analysis/index.js";
+import { AnalysisError, mapMarks, mapStats, mapStatsSync, markPosition, parseMarks, type MapStats, type ScopeStats, type StatsOptions } from "../../src/analysis/index.js";
+import { mulberry32 } from "../../src/analysis/prng.js";
 import { copyFixture, fixture, PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
 import { writeSession, type SyntheticTrace } from "./synthetic.js";
 

@@ -3,7 +3,8 @@
  * activity, written with populate (seeded: the same arguments give the same
  * file). Shared by the analysis tests and scripts/bench/analysis.ts.
  */
-import { populate, type Annotation, type TraceData } from "../../src/index.js";
+import { populate } from "../../src/offspect.js";
+import { type Annotation, type TraceData } from "../../src/index.js";
 import { mulberry32 } from "../../src/analysis/prng.js";
 
 /** One synthetic trace: what was put in. */

@@ -1,6 +1,6 @@
 // Reads random traces' attributes until `seconds` pass; checks every value is one that was written.
 import { setImmediate as tick } from "node:timers/promises";
-import { CacheFile } from "../../src/index.js";
+import { CacheFile } from "../../src/offspect.js";
 
 const [path, seconds] = [process.argv[2]!, Number(process.argv[3])];
 const cf = new CacheFile(path, { lockTimeout: 30_000 });

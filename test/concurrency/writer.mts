@@ -1,5 +1,5 @@
 // Makes `count` attribute updates, one every `pace` ms, printing "ack U" after each returns.
-import { CacheFile } from "../../src/index.js";
+import { CacheFile } from "../../src/offspect.js";
 
 const [path, count, pace] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4])];
 const cf = new CacheFile(path, { lockTimeout: 30_000 });

@@ -8,7 +8,7 @@
  *   node --import tsx test/faults/io_child.mts setTraceAttrs FILE
  * @module
  */
-import { AnnotationFactory, CacheFile, merge, populate } from "../../src/index.js";
+import { AnnotationFactory, CacheFile, merge, populate } from "../../src/offspect.js";
 
 function traces(n: number, samples: number): { data: Float64Array; shape: [number, number] }[] {
   return Array.from({ length: n }, (_, i) => {

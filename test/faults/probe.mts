@@ -14,12 +14,15 @@
  * The process exits 0 whatever the files hold; anything else is a crash.
  * @module
  */
+import { sessionOf } from "../../src/cachefile/cachefile.js";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { CacheFile, CacheFileError, merge, openObjectCount, validate } from "../../src/index.js";
+import { CacheFile, merge } from "../../src/offspect.js";
+import { CacheFileError, validate } from "../../src/index.js";
+import { openObjectCount } from "../../src/hdf5/index.js";
 
 export const OPS = ["open", "iterate", "peek", "validate", "async", "merge"] as const;
 export type Op = (typeof OPS)[number];
@@ -110,11 +113,11 @@ async function run(op: Op, file: string, partner: string | undefined): Promise<O
       const cf = await CacheFile.open(file);
       try {
         let n = 0;
-        for await (const [data, attrs] of cf.traces({ batch: 2 })) {
+        for await (const [data, attrs] of sessionOf(cf).tuplesAsync({ batch: 2 })) {
           if (!(data.data instanceof Float64Array) || attrs["cache_file_index"] !== String(n)) throw new Error("inconsistent trace");
           n++;
         }
-        if (n > 0) await cf.traceAttrs(n - 1);
+        if (n > 0) await cf.trace(n - 1);
         return { traces: n };
       } finally {
         cf.close();

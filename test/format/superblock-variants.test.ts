@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { expected, fixture, python, tempDir } from "../helpers/fixtures.js";
 
 const tmp = tempDir("ocf-superblock-");

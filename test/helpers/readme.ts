@@ -259,13 +259,13 @@ export function instrumentTs(code: string, firstLine: number, entry: string): In
   }
 
   // The import of the package, pointed at the repository's entry: its specifier replaced (a subpath
-  // such as "offspect-cachefile/review" at the index.ts of that folder beside the entry).
+  // such as "offspect-cachefile/review" at the source of what package.json's exports name for it).
   const replacements: { start: number; end: number; text: string }[] = [];
   for (const s of sf.statements) {
     if (!(t.isImportDeclaration(s) || t.isExportDeclaration(s)) || !s.moduleSpecifier || !t.isStringLiteral(s.moduleSpecifier)) continue;
     const m = /^offspect-cachefile(?:\/([a-z]+))?$/.exec(s.moduleSpecifier.text);
     if (!m) continue;
-    const target = m[1] === undefined ? entry : join(dirname(entry), m[1], "index.ts");
+    const target = m[1] === undefined ? entry : join(dirname(entry), subpathModule(m[1], "src"));
     replacements.push({ start: s.moduleSpecifier.getStart(sf), end: s.moduleSpecifier.end, text: JSON.stringify(pathToFileURL(target).href) });
   }
   // Applied from the end, so positions stay valid. At one position, a statement's closing text
@@ -398,6 +398,27 @@ export async function runGroup(spec: GroupSpec): Promise<void> {
   process.exit(0);
 }
 
+/** The package's subpaths (package.json's exports, "./package.json" aside): "offspect", "map", ... */
+function subpaths(): string[] {
+  return Object.keys(packageExports())
+    .filter((k) => k.startsWith("./") && k !== "./package.json")
+    .map((k) => k.slice(2));
+}
+
+function packageExports(): Record<string, { default?: string } | string> {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { exports: Record<string, { default?: string } | string> };
+  return pkg.exports;
+}
+
+/** Where subpath `sub` lives, relative to src/ (its .ts source) or dist/ (its .d.ts), as package.json's exports say. */
+function subpathModule(sub: string, tree: "src" | "dist"): string {
+  const target = packageExports()[`./${sub}`];
+  const file = typeof target === "string" ? target : target?.default;
+  if (!file) throw new Error(`package.json exports no "./${sub}"`);
+  const rel = file.replace(/^\.\/dist\//, "");
+  return tree === "src" ? rel.replace(/\.js$/, ".ts") : rel.replace(/\.js$/, ".d.ts");
+}
+
 /**
  * Type-checks each file as a program of its own (strict, as a consumer
  * compiles it), with "offspect-cachefile" resolved to `declarations` (the
@@ -418,7 +439,10 @@ export function typecheckFiles(files: string[], declarations: string, typeRoots:
     skipLibCheck: true,
     types: ["node"],
     typeRoots: [typeRoots],
-    paths: { "offspect-cachefile": [declarations], "offspect-cachefile/*": [join(dirname(declarations), "*", "index.d.ts")] },
+    paths: {
+      "offspect-cachefile": [declarations],
+      ...Object.fromEntries(subpaths().map((sub) => [`offspect-cachefile/${sub}`, [join(dirname(declarations), subpathModule(sub, "dist"))]])),
+    },
   };
   const host = t.createCompilerHost(options);
   const out: Record<string, [number, string][]> = {};

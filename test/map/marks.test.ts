@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/index.js";
 import { mapMarks, mapStatsSync, type Mni } from "../../src/analysis/index.js";
 import { DISPLAY_MODES, PlotError, plotGlass, plotMap, type MapFigure, type Panel } from "../../src/map/index.js";
 import { copyFixture, fixture, tempDir } from "../helpers/fixtures.js";

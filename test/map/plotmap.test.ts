@@ -6,9 +6,10 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/index.js";
 import { H5File, openObjectCount } from "../../src/hdf5/file.js";
-import { PlotError, colorLevel, mapSummary, mapValues, plotMap, projectMap } from "../../src/map/index.js";
+import { PlotError, mapSummary, mapValues, plotMap, projectMap } from "../../src/map/index.js";
+import { colorLevel } from "../../src/map/colormap.js";
 import { VISIBLE_LEVEL } from "../../src/map/glass.js";
 import { copyFixture, expected, fixture, tempDir } from "../helpers/fixtures.js";
 

@@ -8,7 +8,8 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CacheFileError } from "../../src/base/errors.js";
-import { PlotError, VIEWS, gaussianKernel, mniToVoxel, projectMap, type Projection, type View } from "../../src/map/index.js";
+import { PlotError, VIEWS, mniToVoxel, projectMap, type Projection, type View } from "../../src/map/index.js";
+import { gaussianKernel } from "../../src/map/project.js";
 import { PYTHON, ROOT } from "../helpers/fixtures.js";
 
 const hasScipy = spawnSync(PYTHON, ["-c", "import numpy, scipy.ndimage"]).status === 0;

@@ -8,18 +8,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  DISPLAY_MODES,
-  FONT_FILE,
-  HOT_R,
-  PlotError,
-  plotGlass,
-  textPath,
-  viewsOf,
-  type MapFigure,
-  type Panel,
-  type View,
-} from "../../src/map/index.js";
+import { DISPLAY_MODES, PlotError, plotGlass, viewsOf, type MapFigure, type Panel, type View } from "../../src/map/index.js";
+import { FONT_FILE, textPath } from "../../src/map/font.js";
+import { HOT_R } from "../../src/map/colormap.js";
 import { formatTick } from "../../src/map/glass.js";
 import { ROOT, tempDir } from "../helpers/fixtures.js";
 

@@ -5,7 +5,8 @@
  */
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { CacheFile, type TraceAttributes, type TraceData } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
+import { type TraceAttributes, type TraceData } from "../../src/index.js";
 import { PlotError, plotTrace } from "../../src/map/index.js";
 import { fixture } from "../helpers/fixtures.js";
 

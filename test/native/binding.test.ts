@@ -10,25 +10,9 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  CacheFile,
-  CacheFileError,
-  ClosedError,
-  CorruptFileError,
-  DiskFullError,
-  FileInUseError,
-  FileNotFoundError,
-  H5File,
-  hdf5Version,
-  LayoutError,
-  NotHdf5Error,
-  openObjectCount,
-  PermissionError,
-  readFile,
-  ShapeMismatchError,
-  TruncatedFileError,
-  writeFile,
-} from "../../src/index.js";
+import { CacheFile } from "../../src/offspect.js";
+import { CacheFileError, ClosedError, CorruptFileError, DiskFullError, FileInUseError, FileNotFoundError, LayoutError, NotHdf5Error, PermissionError, ShapeMismatchError, TruncatedFileError } from "../../src/index.js";
+import { H5File, hdf5Version, openObjectCount, readFile, writeFile } from "../../src/hdf5/index.js";
 import { FilterUnavailableError, type NativeError } from "../../src/hdf5/errors.js";
 import { type FileHandle, Kind, Mode, native } from "../../src/hdf5/native.js";
 import { dataSha256, fixture, python, ROOT, tempDir } from "../helpers/fixtures.js";

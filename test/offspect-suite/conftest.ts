@@ -12,7 +12,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import { type Annotation, populate } from "../../src/index.js";
+import { type Annotation } from "../../src/index.js";
+import { populate } from "../../src/offspect.js";
 import { createFakeTrace } from "./fake-trace.js";
 import { mulberry32 } from "../../src/analysis/prng.js";
 

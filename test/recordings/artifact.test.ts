@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { ARTIFACT_DEFAULTS, detectArtifacts, jumpSigma, parseThreshold } from "../../src/recordings/artifact.js";
 import { ImportError } from "../../src/recordings/errors.js";
 import { importRecordingSync } from "../../src/recordings/import.js";

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { ROOT, tempDir } from "../helpers/fixtures.js";
 import { type CliRun, runCli } from "../helpers/cli.js";
 import { writeTriggerMarkers, XdfWriter } from "./writers.js";

@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { FileNotFoundError } from "../../src/base/errors.js";
 import { ImportError } from "../../src/recordings/errors.js";
 import { readEventsFile } from "../../src/recordings/eventsfile.js";

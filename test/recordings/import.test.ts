@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { AbortedError } from "../../src/base/abort.js";
 import { TargetFolderError, UnknownReadoutError } from "../../src/base/errors.js";
 import { CoordsError, ImportError, XdfError } from "../../src/recordings/errors.js";

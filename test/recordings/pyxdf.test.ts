@@ -19,7 +19,7 @@ import { XdfError } from "../../src/recordings/errors.js";
 import { importRecordingSync } from "../../src/recordings/import.js";
 import { formatInspection, inspectRecordingSync } from "../../src/recordings/inspect.js";
 import { XdfFile } from "../../src/recordings/xdf.js";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { PYTHON, ROOT, tempDir } from "../helpers/fixtures.js";
 import { XdfWriter } from "./writers.js";
 import { rng, writeSession } from "./xdf-sessions.js";

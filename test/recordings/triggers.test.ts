@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { EdfRecording } from "../../src/recordings/edf.js";
 import { ImportError } from "../../src/recordings/errors.js";
 import { importRecordingSync } from "../../src/recordings/import.js";

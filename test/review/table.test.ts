@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { annotateTrace } from "../../src/analysis/measures.js";
-import { CacheFile } from "../../src/cachefile/index.js";
+import { CacheFile } from "../../src/offspect.js";
 import { plotMap } from "../../src/map/index.js";
 import { processData } from "../../src/steps/index.js";
 import { mapOf, pointsOf } from "../../src/review/mapview.js";

@@ -1,4 +1,4 @@
-import { CacheFile } from "../../cachefile/index.js";
+import { OffspectCacheFile as CacheFile } from "../../cachefile/index.js";
 import { decodeTraceAttrs } from "../../cachefile/typedValues.js";
 import { decode, encode } from "../../values/codec.js";
 import { getReadout, ORIGIN_KEYS, traceKeySpecs } from "../../cachefile/readouts.js";

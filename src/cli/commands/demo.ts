@@ -4,7 +4,8 @@ import { AnnotationFactory, populate, type Annotation } from "../../files/build.
 import { CacheFile } from "../../cachefile/index.js";
 import type { TraceData } from "../../cachefile/index.js";
 import { fromErrno, TargetFolderError } from "../../base/errors.js";
-import { plotMap, plotTrace } from "../../map/index.js";
+import { plotMap } from "../../map/plotmap.js";
+import { plotTrace } from "../../map/trace.js";
 import { merge } from "../../files/merge.js";
 import { mulberry32 } from "../../analysis/prng.js";
 import type { Command } from "commander";

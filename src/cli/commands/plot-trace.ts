@@ -1,6 +1,6 @@
 import { CacheFile } from "../../cachefile/index.js";
 import { TargetFolderError } from "../../base/errors.js";
-import { plotTrace, type TraceOptions } from "../../map/index.js";
+import { plotTrace, type TraceOptions } from "../../map/trace.js";
 import { UsageError } from "../errors.js";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { integer } from "../options.js";

@@ -1,5 +1,5 @@
 import { stringify } from "csv-stringify/sync";
-import { mapStats, type MapStats, type ScopeStats, type StatsOptions } from "../../analysis/index.js";
+import { mapStats, type MapStats, type ScopeStats, type StatsOptions } from "../../analysis/stats.js";
 import { UsageError } from "../errors.js";
 import { type Command, Option } from "commander";
 import { integer, number } from "../options.js";

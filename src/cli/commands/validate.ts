@@ -1,4 +1,4 @@
-import { CacheFile } from "../../cachefile/index.js";
+import { OffspectCacheFile as CacheFile } from "../../cachefile/index.js";
 import { CacheFileError } from "../../base/errors.js";
 import { validate } from "../../cachefile/readouts.js";
 import { UserError } from "../errors.js";

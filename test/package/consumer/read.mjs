@@ -1,7 +1,8 @@
 // Run inside the sandbox from a consumer project: reads a CacheFile through the installed package.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { CacheFile, hdf5Version } from "offspect-cachefile";
+import { CacheFile } from "offspect-cachefile/offspect";
+import { hdf5Version } from "offspect-cachefile/hdf5";
 
 const file = process.argv[2];
 const cf = new CacheFile(file);

@@ -7,9 +7,9 @@
  * @internal
  */
 import type { TraceAttributes } from "../cachefile/index.js";
-import { decode, type Decoded } from "../values/codec.js";
-import { plainNumber, plainNumberList } from "../values/plain.js";
-import { yamlFloat } from "../values/yamldump.js";
+import { decode, type Decoded } from "./codec.js";
+import { plainNumber, plainNumberList } from "./plain.js";
+import { yamlFloat } from "./yamldump.js";
 
 const memo = new Map<string, Decoded | typeof UNDECODABLE>();
 const MEMO_LIMIT = 50_000;
