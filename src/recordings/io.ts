@@ -5,7 +5,7 @@
  * @module
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { FileNotFoundError, PermissionError } from "../base/errors.js";
+import { fromErrno } from "../base/errors.js";
 
 /** An open file for positional reads. */
 export class FileSource implements Disposable {
@@ -29,11 +29,8 @@ export class FileSource implements Disposable {
     try {
       fd = openSync(path, "r");
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") throw new FileNotFoundError(path);
-      if (code === "EACCES" || code === "EPERM") throw new PermissionError(path, "cannot open for reading");
-      if (code === "EISDIR") throw notAFile("a directory");
-      throw e;
+      if ((e as NodeJS.ErrnoException).code === "EISDIR") throw notAFile("a directory");
+      throw fromErrno(e, path, "read");
     }
     const st = fstatSync(fd);
     if (!st.isFile()) {
