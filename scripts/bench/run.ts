@@ -19,6 +19,8 @@
  *    with 1,000 bootstrap resamples (scripts/bench/analysis.ts).
  * 5. import: a 30-minute, 5 kHz, 8-channel recording with 600 pulses, as
  *    XDF and BrainVision, and its peak RSS (scripts/bench/import.ts).
+ * 0. startup: `cachefile --version`, `cachefile peek` and importing the
+ *    package, each a fresh process, beside `node -e 0` (scripts/bench/startup.ts).
  * 6. review: the review page in chromium on a 10,000-trace file: first
  *    trace, next trace after a key, an origin's overview, the map after a
  *    reject (scripts/bench/review.ts).
@@ -50,8 +52,9 @@ import { benchImport, type ImportBenchResult } from "./import.js";
 import { benchMap, type MapBenchResult } from "./map.js";
 import { benchMerge, type MergeBench } from "./merge.js";
 import { benchReview, type ReviewBenchResult } from "./review.js";
+import { benchStartup, type StartupRow } from "./startup.js";
 
-const BENCHMARKS = ["iterate", "merge", "map", "analysis", "import", "review"] as const;
+const BENCHMARKS = ["startup", "iterate", "merge", "map", "analysis", "import", "review"] as const;
 
 interface AsyncTiming {
   seconds: number;
@@ -231,7 +234,17 @@ async function main(): Promise<void> {
   }
   const sourceCounts = only.has("merge") ? [100, 200, 400] : [];
   await ensureBenchData(BENCH_DIR, sourceCounts);
-  const results: { iterate?: IterateBench; merge?: MergeBench; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[]; review?: ReviewBenchResult[] } = {};
+  const results: { startup?: StartupRow[]; iterate?: IterateBench; merge?: MergeBench; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[]; review?: ReviewBenchResult[] } = {};
+
+  if (only.has("startup")) {
+    const rows = benchStartup(runs);
+    results.startup = rows;
+    log("\nstartup, each a fresh process (medians, alternating with bare node; CPU = user + system):");
+    for (const r of rows) {
+      const vs = r.target === "" ? "" : r.name.startsWith("import") ? ` = node + ${(r.ratio * 1000).toFixed(0)} ms` : ` = ${r.ratio.toFixed(2)}x node`;
+      log(`  ${r.name.padEnd(30)} ${r.seconds.toFixed(3)} s, cpu ${r.cpuSeconds.toFixed(3)} s${vs}${r.target ? ` (target ${r.target}: ${verdict(r.met)})` : ""}`);
+    }
+  }
 
   if (only.has("iterate")) {
     const it = await benchIterate(join(BENCH_DIR, "iterate.hdf5"), runs);

@@ -216,4 +216,14 @@ function load(): Binding {
   throw new NativeLoadError(root, causes);
 }
 
-export const native: Binding = load();
+let binding: Binding | undefined;
+
+/**
+ * The addon, loaded on its first use (not at import: importing the package
+ * costs no dlopen of libhdf5 until a file is opened). A failure to load is
+ * the same {@link NativeLoadError} then, thrown by the first call; the next
+ * call tries again.
+ */
+export const native: Binding = new Proxy({} as Binding, {
+  get: (_target, key) => (binding ??= load())[key as keyof Binding],
+});

@@ -45,7 +45,7 @@ function layout(files: Record<string, "addon" | string>): string {
 function load(base: string, env: Record<string, string> = {}): Outcome {
   const code = `
     const print = (o) => process.stdout.write(JSON.stringify(o));
-    import(${JSON.stringify(join(ROOT, "src", "hdf5", "native.ts"))}).then(
+    import(${JSON.stringify(join(ROOT, "src", "hdf5", "native.ts"))}).then((m) => (m.native.libraryVersion(), m)).then(
       async (m) => print({ ok: true, hdf5: m.native.libraryVersion(), mapped: [...new Set(require("fs").readFileSync("/proc/self/maps", "utf8").split("\\n").map((l) => l.trim().split(/\\s+/)[5]).filter((p) => p && p.endsWith(".node")))] }),
       async (e) => {
         const { CacheFileError } = await import(${JSON.stringify(join(ROOT, "src", "base", "errors.ts"))});
