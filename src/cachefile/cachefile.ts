@@ -252,13 +252,12 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #validSession(sync: boolean): ReadSession | undefined {
     let s = this.#session;
     if (s) {
-      if (sync) s.hold();
-      else if (!s.tryHold()) {
+      const same = sync ? s.holdSame() : s.tryHoldSame();
+      if (same === undefined) {
         this.#closeSession();
         return undefined;
       }
-      const now = stampOf(this.fname);
-      if (!s.trusted || !sameStamp(now, s.stamp)) {
+      if (!s.trusted || !same) {
         this.#closeSession();
         s = undefined;
       }
