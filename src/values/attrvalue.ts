@@ -94,6 +94,15 @@ const RE_WORD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const normalized = new Map<string, string>();
 
 /**
+ * Forgets the texts {@link normalizeAttrValue} memoized (for benchmarks that
+ * must not carry them from one run to the next).
+ * @internal
+ */
+export function clearNormalizedMemo(): void {
+  normalized.clear();
+}
+
+/**
  * What offspect stores when it parses a value and writes it back (`merge`
  * and `populate` write `str(parse_traceattrs(...)[key])`). Common forms take
  * a shortcut with the same result, and answers are memoized, since merging
