@@ -1,6 +1,6 @@
 /**
  * Byte-level splicing of HDF5 files (the format module's engine,
- * src/hdf5/format/splice.ts), typed and with errors mapped to this
+ * src/hdf5/format/splice/), typed and with errors mapped to this
  * library's classes: concatenates whole files into one new file whose root
  * group holds every source's root members, copying each source's bytes and
  * relocating the file addresses in them, with no libhdf5 call. Only the
