@@ -121,24 +121,33 @@ interface Spliceable {
   plainFloat64: boolean | null;
 }
 
+/** The `nonStandard` of the objects whose attributes are all standard (most): one array, never changed. */
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 /**
  * Attributes as a list, with the names of `last` (the previous object's)
  * when they are the same: the objects of one file mostly carry the same
  * names in the same order (the decoder gives the same string objects for
- * the same bytes, so comparing them is cheap).
+ * the same bytes, so comparing them is cheap). Set on `object` (with its
+ * `nonStandard`) when given.
  */
-function attributeList(list: StringAttribute[], last: AttributeList | null): { attrs: AttributeList; nonStandard: string[] } {
+function attributeList(list: StringAttribute[], last: AttributeList | null, object: ParsedObject | null): AttributeList {
   const n = list.length;
-  const nonStandard: string[] = [];
+  let nonStandard: string[] | null = null;
   const values = new Array<string>(n);
   let names = last?.names.length === n ? last.names : null;
   for (let i = 0; i < n; i++) {
     const a = list[i]!;
     values[i] = a.value;
     if (names !== null && names[i] !== a.name) names = null;
-    if (!a.standard) nonStandard.push(a.name);
+    if (!a.standard) (nonStandard ??= []).push(a.name);
   }
-  return { attrs: { names: names ?? list.map((a) => a.name), values }, nonStandard };
+  const attrs: AttributeList = { names: names ?? list.map((a) => a.name), values };
+  if (object !== null) {
+    object.attrs = attrs;
+    object.nonStandard = nonStandard ?? NONE;
+  }
+  return attrs;
 }
 
 class SourceParser {
@@ -211,8 +220,8 @@ class SourceParser {
     const limits = this.#limits;
     const root = this.#header(sb.root, "/");
     if (root.kind !== "group") unsupported("the root is not a group");
-    const rootObject: ParsedObject = { path: "/", depth: 0, kind: "group", attrs: null, nonStandard: [], plainFloat64: null, members: null };
-    if (limits.attrDepth >= 0) Object.assign(rootObject, this.#attributes(root.info, "/"));
+    const rootObject: ParsedObject = { path: "/", depth: 0, kind: "group", attrs: null, nonStandard: NONE, plainFloat64: null, members: null };
+    if (limits.attrDepth >= 0) this.#attributes(root.info, "/", rootObject);
     if (limits.maxDepth >= 0) this.#objects.push(rootObject);
     if (!this.#full && limits.maxDepth < 1) {
       if (limits.maxDepth === 0 && limits.listNames) rootObject.members = this.#names(root.btree, root.heap, "/");
@@ -239,11 +248,9 @@ class SourceParser {
       unsupported(`the cached symbol table of ${path} does not match its object header`);
     }
     const limits = this.#limits;
-    const object: ParsedObject = { path, depth, kind: h.kind, attrs: null, nonStandard: [], plainFloat64: h.plainFloat64, members: null };
-    if (this.#full || depth <= limits.attrDepth) {
-      const read = this.#attributes(h.info, path);
-      if (depth <= limits.attrDepth) Object.assign(object, read);
-    }
+    const object: ParsedObject = { path, depth, kind: h.kind, attrs: null, nonStandard: NONE, plainFloat64: h.plainFloat64, members: null };
+    // A splice reads every object's attributes (to check them and find their heap IDs); a scan those it reports.
+    if (this.#full || depth <= limits.attrDepth) this.#attributes(h.info, path, depth <= limits.attrDepth ? object : null);
     if (depth <= limits.maxDepth) this.#objects.push(object);
     if (h.kind === "group" && (this.#full || depth < limits.maxDepth)) {
       for (const e of this.#group(h.btree, h.heap, path)) {
@@ -337,13 +344,16 @@ class SourceParser {
 
   // ---- attributes
 
-  /** Decodes every attribute (recording the heap IDs of variable-length values) in name order. */
-  #attributes(info: ObjectInfo, path: string): { attrs: AttributeList; nonStandard: string[] } {
+  /** Decodes every attribute (recording the heap IDs of variable-length values) in name order; sets them on `object` when given. */
+  #attributes(info: ObjectInfo, path: string, object: ParsedObject | null): void {
     const list = readStringAttributes(this.#reader, info, path, this.#collectionAt);
-    if (this.#patching) for (const a of list) if (a.heapIdPos >= 0 && a.heapAddr !== 0) this.#patches.add(a.heapIdPos);
-    const read = attributeList(list, this.#lastAttrs);
-    this.#lastAttrs = read.attrs;
-    return read;
+    if (this.#patching) {
+      for (let i = 0; i < list.length; i++) {
+        const a = list[i]!;
+        if (a.heapIdPos >= 0 && a.heapAddr !== 0) this.#patches.add(a.heapIdPos);
+      }
+    }
+    this.#lastAttrs = attributeList(list, this.#lastAttrs, object);
   }
 
   /** {@link #collection} as a function, made once. */
