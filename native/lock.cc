@@ -29,6 +29,11 @@ const napi_type_tag kLockTag = {0x6f6666737065636bULL, 0x6c6f636b68616e64ULL};
 struct Lock {
   int fd = -1;
   std::string path;
+  // The file's stamp a reader's session was opened on (lockExpect): device,
+  // inode, size, modification and change times in ns; lockHoldSame compares
+  // the path's stamp with it.
+  bool expecting = false;
+  int64_t stamp[5] = {0, 0, 0, 0, 0};
 };
 
 struct flock intentRange(short type) {
@@ -211,6 +216,44 @@ Napi::Value WriterWaiting(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), waiting);
 }
 
+// lockExpect(lock, stamp: BigInt64Array [dev, ino, size, mtimeNs, ctimeNs]): the stamp lockHoldSame compares with
+Napi::Value LockExpect(const Napi::CallbackInfo& info) {
+  Lock* lock = heldArg(info);
+  if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_bigint64_array ||
+      info[1].As<Napi::TypedArray>().ElementLength() != 5) {
+    throw Napi::TypeError::New(info.Env(), "stamp: expected a BigInt64Array of 5");
+  }
+  auto a = info[1].As<Napi::BigInt64Array>();
+  for (size_t i = 0; i < 5; i++) lock->stamp[i] = a[i];
+  lock->expecting = true;
+  return info.Env().Undefined();
+}
+
+// lockHoldSame(lock) -> 0: the shared lock is taken again and the file at
+// the path has the expected stamp; 1: taken, the stamp differs; 2: not
+// taken (a writer of this library waits for or holds the file, or another
+// process holds it: the caller waits the slow way); 3: taken, the path
+// cannot be stat'ed (the caller finds out why). One call for what a
+// reader's every call begins with: the writer test, the flock, the stat.
+Napi::Value LockHoldSame(const Napi::CallbackInfo& info) {
+  Lock* lock = heldArg(info);
+  int status;
+  if (intentMarked(lock->fd) || flock(lock->fd, LOCK_SH | LOCK_NB) != 0) {
+    status = 2;
+  } else {
+    struct stat st;
+    if (stat(lock->path.c_str(), &st) != 0) {
+      status = 3;
+    } else {
+      int64_t now[5] = {static_cast<int64_t>(st.st_dev), static_cast<int64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+                        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec,
+                        static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec};
+      status = lock->expecting && memcmp(now, lock->stamp, sizeof now) == 0 ? 0 : 1;
+    }
+  }
+  return Napi::Number::New(info.Env(), status);
+}
+
 }  // namespace
 
 void RegisterLock(Napi::Env env, Napi::Object exports) {
@@ -222,6 +265,8 @@ void RegisterLock(Napi::Env env, Napi::Object exports) {
   exports.Set("lockLetGo", Napi::Function::New(env, LockLetGo, "lockLetGo"));
   exports.Set("lockHold", Napi::Function::New(env, LockHold, "lockHold"));
   exports.Set("lockWriterWaiting", Napi::Function::New(env, LockWriterWaiting, "lockWriterWaiting"));
+  exports.Set("lockExpect", Napi::Function::New(env, LockExpect, "lockExpect"));
+  exports.Set("lockHoldSame", Napi::Function::New(env, LockHoldSame, "lockHoldSame"));
 }
 
 }  // namespace h5n

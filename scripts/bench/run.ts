@@ -51,6 +51,7 @@ import { BENCH_DIR, buildBaselines, ensureBenchData, median, runCIterate, source
 import { benchImport, type ImportBenchResult } from "./import.js";
 import { benchMap, type MapBenchResult } from "./map.js";
 import { benchMerge, type MergeBench } from "./merge.js";
+import { benchColdIterate, benchColdMerge, coldFigure, type ColdIterateBench, type ColdMergeBench } from "./cold.js";
 import { benchReview, type ReviewBenchResult } from "./review.js";
 import { benchStartup, type StartupRow } from "./startup.js";
 
@@ -77,6 +78,8 @@ interface IterateBench {
   /** The typed API, async (`each({ batch })`). */
   typedAsync: AsyncTiming;
   c?: CIterateResult;
+  /** Fresh processes (Node through dist/, and the C program), alternating. */
+  cold?: ColdIterateBench;
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -164,11 +167,13 @@ async function benchIterate(file: string, runs: number): Promise<IterateBench> {
     typedAsyncRuns.push(await iterateAsync(file, batch, true));
   }
   let c: CIterateResult | undefined;
+  let cold: ColdIterateBench | undefined;
   try {
     await buildBaselines();
     c = await runCIterate(file, runs);
+    cold = await benchColdIterate(file, runs);
   } catch (e) {
-    process.stderr.write(`no C baseline: ${(e as Error).message}\n`);
+    process.stderr.write(`no C baseline or no cold figures: ${(e as Error).message}\n`);
   }
   return {
     file,
@@ -179,6 +184,7 @@ async function benchIterate(file: string, runs: number): Promise<IterateBench> {
     async: asyncTiming(asyncRuns, batch),
     typedAsync: asyncTiming(typedAsyncRuns, batch),
     ...(c ? { c } : {}),
+    ...(cold ? { cold } : {}),
   };
 }
 
@@ -234,7 +240,7 @@ async function main(): Promise<void> {
   }
   const sourceCounts = only.has("merge") ? [100, 200, 400] : [];
   await ensureBenchData(BENCH_DIR, sourceCounts);
-  const results: { startup?: StartupRow[]; iterate?: IterateBench; merge?: MergeBench; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[]; review?: ReviewBenchResult[] } = {};
+  const results: { startup?: StartupRow[]; iterate?: IterateBench; merge?: MergeBench & { cold?: ColdMergeBench }; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[]; review?: ReviewBenchResult[] } = {};
 
   if (only.has("startup")) {
     const rows = benchStartup(runs);
@@ -266,11 +272,28 @@ async function main(): Promise<void> {
           `event-loop delay p99 ${a.loopDelayP99Ms.toFixed(1)} ms (target < 20 ms: ${verdict(a.loopDelayP99Ms < 20)}), max ${a.loopDelayMaxMs.toFixed(1)} ms`,
       );
     }
+    if (it.cold) {
+      const { node, c } = it.cold;
+      const ratio = node.seconds / c.seconds;
+      log(`  cold, a fresh process each (alternating, whole process; the file in the page cache):`);
+      log(`    plain C on libhdf5:               ${coldFigure(c)}; H5Fopen to H5Fclose ${s(c.openRead)}`);
+      log(
+        `    offspect's API (dist/):           ${coldFigure(node)} = ${ratio.toFixed(2)}x C (target <= 1.0x: ${verdict(ratio <= 1)}); ` +
+          `modules ${s(node.load)}, open ${s(node.open)} (target <= 0.15 s: ${verdict(node.open <= 0.15)}), open + reads ${s(node.openRead)} = ${(node.openRead / c.openRead).toFixed(2)}x C's`,
+      );
+      if (it.c) log(`    warm (above) offspect's API vs C: ${(it.sync.seconds / it.c.seconds).toFixed(2)}x (target <= 0.5x: ${verdict(it.sync.seconds <= 0.5 * it.c.seconds)})`);
+    }
   }
 
   if (only.has("merge")) {
     const m = await benchMerge({ 100: sourcesOf(BENCH_DIR, 100), 200: sourcesOf(BENCH_DIR, 200), 400: sourcesOf(BENCH_DIR, 400) }, { runs, workDir: BENCH_DIR });
-    results.merge = m;
+    let cold: ColdMergeBench | undefined;
+    try {
+      cold = await benchColdMerge(sourcesOf(BENCH_DIR, 200), runs, BENCH_DIR);
+    } catch (e) {
+      process.stderr.write(`no cold merge figures: ${(e as Error).message}\n`);
+    }
+    results.merge = { ...m, ...(cold ? { cold } : {}) };
     const vsCat = m.cat ? m.splice.seconds / m.cat.seconds : undefined;
     log(`\nmerge ${m.sources} sources, ${m.traces} traces, ${(m.sourceBytes / 2 ** 20).toFixed(1)} MiB:`);
     log(
@@ -282,6 +305,12 @@ async function main(): Promise<void> {
     log(`  merge (values engine):          ${m.valuesEngine.seconds.toFixed(3)} s`);
     if (m.cMerge) log(`  plain C H5Ocopy merge:          ${m.cMerge.seconds.toFixed(3)} s`);
     if (m.cat) log(`  cat of the sources:             ${m.cat.seconds.toFixed(3)} s`);
+    if (cold) {
+      const ratio = cold.merge.seconds / cold.catFsync.seconds;
+      log(`  cold, a fresh process each (alternating, whole process, with fsync):`);
+      log(`    cachefile merge (dist/cli):   ${coldFigure(cold.merge)} = ${ratio.toFixed(2)}x cat + fsync (target <= 2.5x: ${verdict(ratio <= 2.5)})`);
+      log(`    cat + fsync of the sources:   ${coldFigure(cold.catFsync)}`);
+    }
     for (const r of m.rss) {
       log(`  peak RSS merging ${r.sources} sources: ${r.spliceMiB.toFixed(0)} MiB (values engine ${r.valuesMiB.toFixed(0)} MiB; target <= 250 MB: ${verdict(r.spliceMiB * 1.048576 <= 250)})`);
     }

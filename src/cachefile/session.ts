@@ -223,13 +223,12 @@ export class CacheFileSession {
   #validSession(sync: boolean): ReadSession | undefined {
     let s = this.#session;
     if (s) {
-      if (sync) s.hold();
-      else if (!s.tryHold()) {
+      const same = sync ? s.holdSame() : s.tryHoldSame();
+      if (same === undefined) {
         this.#closeSession();
         return undefined;
       }
-      const now = stampOf(this.fname);
-      if (!s.trusted || !sameStamp(now, s.stamp)) {
+      if (!s.trusted || !same) {
         this.#closeSession();
         s = undefined;
       }

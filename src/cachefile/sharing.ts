@@ -38,6 +38,15 @@ export interface ReadSession {
   hold(): void;
   /** Tries to take the shared lock without waiting; false when a writer waits for or holds the file. */
   tryHold(): boolean;
+  /**
+   * {@link hold}, then whether the file at the path still has the session's
+   * stamp (the lock stays taken either way): the writer test, the lock and
+   * the stat in one native call when no writer is in the way.
+   * @throws {FileInUseError} / {FileNotFoundError}
+   */
+  holdSame(): boolean;
+  /** {@link tryHold}, then as {@link holdSame}; undefined when the lock could not be taken at once. */
+  tryHoldSame(): boolean | undefined;
   /** Lets go of the shared lock (the descriptor stays open). */
   letGo(): void;
   /** Runs async work that reads through the session: closing waits for it. */
@@ -145,6 +154,7 @@ function session(file: string, lock: LockHandle, timeout: number, options: ReadO
     throw e;
   }
   const trusted = trustworthy(file, stamp);
+  native.lockExpect(lock, BigInt64Array.of(stamp.dev, stamp.ino, stamp.size, stamp.mtimeNs, stamp.ctimeNs));
   let held = true;
   let pending = 0;
   let closing = false;
@@ -155,32 +165,55 @@ function session(file: string, lock: LockHandle, timeout: number, options: ReadO
       native.lockRelease(lock);
     }
   };
+  /** After the lock is taken the slow way: the path's stamp compared with the session's (as a call did before lockHoldSame). */
+  const sameNow = () => sameStamp(stampOf(file), stamp);
+  const hold = () => {
+    if (held) return;
+    const deadline = Date.now() + timeout;
+    if (!waitForWriters(() => native.lockWriterWaiting(lock), deadline)) throw new FileInUseError(file, `a writer held it for ${timeout} ms`);
+    try {
+      native.lockHold(lock, false, Math.max(0, deadline - Date.now()));
+    } catch (e) {
+      throw lockError(e, file, timeout);
+    }
+    held = true;
+  };
+  const tryHold = () => {
+    if (held) return true;
+    if (native.lockWriterWaiting(lock)) return false;
+    try {
+      native.lockHold(lock, false, 0);
+    } catch {
+      return false;
+    }
+    held = true;
+    return true;
+  };
+  /** The fast path: 0 (held, same), 1 (held, changed), 3 (held, stat failed) or 2 (not held); the lock's state recorded. */
+  const fast = (): number => {
+    if (held) return 3;
+    const status = native.lockHoldSame(lock);
+    if (status !== 2) held = true;
+    return status;
+  };
   return {
     source,
     stamp,
     trusted,
-    hold: () => {
-      if (held) return;
-      const deadline = Date.now() + timeout;
-      if (!waitForWriters(() => native.lockWriterWaiting(lock), deadline)) throw new FileInUseError(file, `a writer held it for ${timeout} ms`);
-      try {
-        native.lockHold(lock, false, Math.max(0, deadline - Date.now()));
-      } catch (e) {
-        throw lockError(e, file, timeout);
-      }
-      held = true;
+    holdSame: () => {
+      const status = fast();
+      if (status === 0 || status === 1) return status === 0;
+      if (status === 2) hold();
+      return sameNow();
     },
-    tryHold: () => {
-      if (held) return true;
-      if (native.lockWriterWaiting(lock)) return false;
-      try {
-        native.lockHold(lock, false, 0);
-      } catch {
-        return false;
-      }
-      held = true;
-      return true;
+    tryHoldSame: () => {
+      const status = fast();
+      if (status === 0 || status === 1) return status === 0;
+      if (status === 2 && !tryHold()) return undefined;
+      return sameNow();
     },
+    hold,
+    tryHold,
     letGo: () => {
       if (!held) return;
       native.lockLetGo(lock);

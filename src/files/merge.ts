@@ -9,7 +9,7 @@
  * id. Here the check reads each source's origins by a scan of its first
  * levels (the format module's parse, limited; through a CacheFile when the
  * scan cannot answer); then each source is either spliced (its bytes copied
- * into the new file, relocated, by src/hdf5/format/splice.ts; then only what
+ * into the new file, relocated, by src/hdf5/format/splice/; then only what
  * offspect's rewrite would change is changed, as src/merge/plan.ts plans
  * it) or, when the splicer does not
  * support it (chunked or compressed data, the latest file format,

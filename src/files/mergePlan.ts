@@ -13,7 +13,7 @@ import { TRACE_NAME } from "../cachefile/traceIndex.js";
 import type { H5File } from "../hdf5/file.js";
 import { setOwn } from "../base/own.js";
 import { normalizeAttrValue } from "../values/index.js";
-import { type AttributeList, attributeRecord, type StagedObject } from "../hdf5/splice.js";
+import { type AttributeList, attributeRecord, type ParsedObject } from "../hdf5/splice.js";
 
 /** Every attribute as offspect's merge stores it: str(parse(value)). */
 export function normalizeAll(attrs: Record<string, string>): Record<string, string> {
@@ -219,8 +219,8 @@ export function baseName(path: string): string {
  * origin groups, each with a `traces` group of datasets named by integers,
  * every attribute read), else null.
  */
-export function originsOf(objects: StagedObject[]): OriginInfo[] | null {
-  const children = new Map<string, StagedObject[]>();
+export function originsOf(objects: ParsedObject[]): OriginInfo[] | null {
+  const children = new Map<string, ParsedObject[]>();
   for (const o of objects) {
     if (o.depth === 0) continue;
     const parent = o.depth === 1 ? "/" : o.path.slice(0, o.path.lastIndexOf("/"));

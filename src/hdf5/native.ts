@@ -103,6 +103,16 @@ export interface Binding {
   lockHold(lock: LockHandle, exclusive: boolean, timeoutMs: number): void;
   /** {@link writerWaiting} for the file the lock's descriptor is open on. */
   lockWriterWaiting(lock: LockHandle): boolean;
+  /** The stamp (device, inode, size, modification and change times in ns) {@link lockHoldSame} compares the path's with. */
+  lockExpect(lock: LockHandle, stamp: BigInt64Array): void;
+  /**
+   * In one call, what a reader's call begins with: unless a writer of this
+   * library waits, takes the shared lock again without waiting, and stats
+   * the path. 0: held, the stamp is the expected one; 1: held, it differs;
+   * 2: not held (a writer waits for or holds the file); 3: held, the path
+   * cannot be stat'ed.
+   */
+  lockHoldSame(lock: LockHandle): 0 | 1 | 2 | 3;
 }
 
 function packageRoot(): string {

@@ -1,6 +1,6 @@
 /**
  * Byte-level splicing of HDF5 files (the format module's engine,
- * src/hdf5/format/splice.ts), typed and with errors mapped to this
+ * src/hdf5/format/splice/), typed and with errors mapped to this
  * library's classes: concatenates whole files into one new file whose root
  * group holds every source's root members, copying each source's bytes and
  * relocating the file addresses in them, with no libhdf5 call. Only the
@@ -18,13 +18,17 @@
 import { resolve } from "node:path";
 import { CacheFileError, ClosedError, DiskFullError, FileInUseError, FileNotFoundError, NotHdf5Error, PermissionError } from "../base/errors.js";
 import { assertRegularFile, H5File, type ObjectKind } from "./file.js";
-import { type AttributeList, type ParseLimits, type ParseReport, scanSource, type SourceLock, SpliceWriter } from "./format/splice.js";
+import { type AttributeList, type ParsedObject, type ParseLimits, type ParseReport, scanSource, type SourceLock, SpliceWriter } from "./format/splice/index.js";
 import { native } from "./native.js";
 import { setOwn } from "../base/own.js";
 
-export type { AttributeList, SourceLock };
+export type { AttributeList, ParsedObject, ParseReport, SourceLock };
 
-/** One object of a parsed file, as the splice parser reports it. */
+/**
+ * One object of a parsed file as {@link spliceScan} reports it: a
+ * {@link ParsedObject} (what {@link Splicer.add} reports, the engine's own
+ * type) with its attributes as a record.
+ */
 export interface SplicedObject {
   /** Absolute path in the file ("/" for the root). */
   path: string;
@@ -48,11 +52,6 @@ export interface SplicedObject {
  */
 export type SpliceReport = { supported: true; objects: SplicedObject[] } | { supported: false; reason: string; damaged: boolean };
 
-/** A {@link SplicedObject} as {@link Splicer.add} reports it: its attributes as a list of names and values. */
-export type StagedObject = Omit<SplicedObject, "attrs"> & { attrs: AttributeList | null };
-
-/** What {@link Splicer.add} found: as a {@link SpliceReport}, with {@link StagedObject}s. */
-export type StagedReport = { supported: true; objects: StagedObject[] } | { supported: false; reason: string; damaged: boolean };
 
 /** A list of attributes as a record, in its order. */
 export function attributeRecord(list: AttributeList): Record<string, string> {
@@ -201,7 +200,7 @@ export class Splicer implements Disposable {
    * @throws {FileInUseError} another process holds a conflicting lock on the source
    * @throws {CacheFileError} (code ESTATE) an earlier step failed
    */
-  add(source: string, limits: SpliceLimits = {}, next?: string, verify?: (fd: number) => void): StagedReport {
+  add(source: string, limits: SpliceLimits = {}, next?: string, verify?: (fd: number) => void): ParseReport {
     const w = this.#w();
     const abs = resolve(source);
     const parsed = limitsOf(limits);

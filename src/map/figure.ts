@@ -5,10 +5,14 @@
  */
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import sharp from "sharp";
+import type Sharp from "sharp";
+import { lazyModule } from "../base/lazy.js";
 import { writeAtomically } from "../cachefile/atomic.js";
 import { describe, TargetFolderError } from "../base/errors.js";
 import { PlotError } from "./errors.js";
+
+/** sharp (libvips, a native module: tens of milliseconds to load) on the first figure encoded, not when the package is imported. */
+const sharp = lazyModule<typeof Sharp>("sharp");
 
 /**
  * A figure: its size in pixels and its PNG. The pixels are computed when
@@ -44,7 +48,7 @@ export class Figure {
 
   /** The figure as a PNG. */
   toBuffer(): Promise<Buffer> {
-    this.#png ??= sharp(this.#rgba, { raw: { width: this.width, height: this.height, channels: 4 } })
+    this.#png ??= sharp()(this.#rgba, { raw: { width: this.width, height: this.height, channels: 4 } })
       .removeAlpha()
       .png({ compressionLevel: 6, adaptiveFiltering: false })
       .toBuffer();
@@ -81,7 +85,7 @@ export class Figure {
  * @internal
  */
 export async function rasterSvg(svg: string, width: number, height: number): Promise<Uint8Array> {
-  const { data, info } = await sharp(Buffer.from(svg), { density: 72 })
+  const { data, info } = await sharp()(Buffer.from(svg), { density: 72 })
     .ensureAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });

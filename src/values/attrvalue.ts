@@ -40,9 +40,10 @@ const NINE = 0x39;
 /**
  * Whether `text[start, end)` is a float exactly as Python's `repr` (and
  * `str`) prints it, so that parsing and printing it gives it back: fixed
- * notation (Python's for magnitudes from 1e-4 to below 1e16), at most 15
- * significant digits (so no shorter text reads as the same double), no
- * leading zeros, and no trailing zeros but the one of "12.0".
+ * notation (Python's for magnitudes from 1e-4 to below 1e16), no leading
+ * zeros, no trailing zeros but the one of "12.0", and at most 15
+ * significant digits (so no shorter text reads as the same double) or 16
+ * to 17 that are the shortest for their double.
  */
 export function isFloatRepr(text: string, start: number, end: number): boolean {
   let i = start;
@@ -67,7 +68,14 @@ export function isFloatRepr(text: string, start: number, end: number): boolean {
   } else {
     significant = intDigits + fracDigits;
   }
-  return significant <= 15;
+  if (significant <= 15) return true;
+  // 16 or 17 digits: Python's repr when they are the shortest that read back
+  // as the same double, as JavaScript prints it too (both the shortest digits
+  // nearest the value); JavaScript leaves out the ".0" of a whole number.
+  if (significant > 17) return false;
+  const sub = text.slice(start, end);
+  const shortest = String(Number(sub));
+  return shortest === sub || (fracDigits === 1 && text.charCodeAt(fracStart) === ZERO && shortest.length === sub.length - 2 && sub.startsWith(shortest));
 }
 
 /** Whether `text` is a list of floats and integers as Python's `str()` prints it (`[37.0, 22.8, 54.2]`). */
@@ -84,6 +92,15 @@ function isFloatReprList(text: string): boolean {
 }
 const RE_WORD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const normalized = new Map<string, string>();
+
+/**
+ * Forgets the texts {@link normalizeAttrValue} memoized (for benchmarks that
+ * must not carry them from one run to the next).
+ * @internal
+ */
+export function clearNormalizedMemo(): void {
+  normalized.clear();
+}
 
 /**
  * What offspect stores when it parses a value and writes it back (`merge`
