@@ -68,23 +68,55 @@ export class CacheFileError extends Error {
 export function fromErrno(e: unknown, file: string, doing: string, note?: string): unknown {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   const why = (reason: string) => `cannot ${doing} it: ${reason}${note ? `; ${note}` : ""}`;
-  switch (code) {
+  const kind = errnoKind(code);
+  switch (kind?.code) {
     case "ENOENT":
-    case "ENOTDIR":
       return new FileNotFoundError(file);
     case "EACCES":
-    case "EPERM":
-      return new PermissionError(file, why("not allowed"));
-    case "EROFS":
-      return new PermissionError(file, why("the file system is read-only"));
+      return new PermissionError(file, why(kind.reason));
     case "ENOSPC":
-      return new DiskFullError(file, why("the disk is full"));
-    case "EDQUOT":
-      return new DiskFullError(file, why("the disk quota is used up"));
+      return new DiskFullError(file, why(kind.reason));
     case "EISDIR":
       return new NotHdf5Error(file, "it is a directory");
     default:
       return e;
+  }
+}
+
+/** What an error number means here: the code of its class and why, in words. */
+export interface ErrnoKind {
+  code: "ENOENT" | "EACCES" | "ENOSPC" | "EISDIR" | "EBUSY";
+  reason: string;
+}
+
+/**
+ * The one table of error numbers: which of this library's codes an
+ * operating-system error stands for (EROFS and EPERM are EACCES, EDQUOT is
+ * ENOSPC, EAGAIN is EBUSY), undefined for others. {@link fromErrno} makes
+ * the class from it; the splice engine, which has no classes, its codes.
+ */
+export function errnoKind(code: string | undefined): ErrnoKind | undefined {
+  switch (code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return { code: "ENOENT", reason: "it does not exist" };
+    case "EACCES":
+    case "EPERM":
+      return { code: "EACCES", reason: "not allowed" };
+    case "EROFS":
+      return { code: "EACCES", reason: "the file system is read-only" };
+    case "ENOSPC":
+      return { code: "ENOSPC", reason: "the disk is full" };
+    case "EDQUOT":
+      return { code: "ENOSPC", reason: "the disk quota is used up" };
+    case "EISDIR":
+      return { code: "EISDIR", reason: "it is a directory" };
+    case "EBUSY":
+    case "EWOULDBLOCK":
+    case "EAGAIN":
+      return { code: "EBUSY", reason: "another process holds it" };
+    default:
+      return undefined;
   }
 }
 

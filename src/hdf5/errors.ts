@@ -24,6 +24,7 @@ import {
   ClosedError,
   CorruptFileError,
   DiskFullError,
+  errnoKind,
   FileInUseError,
   FileNotFoundError,
   type Hdf5Frame,
@@ -106,24 +107,22 @@ const corrupt: Build = (f) => {
   return new CorruptFileError(f.file, f.detail, f.frames);
 };
 
-/** The one errno table. */
-const ERRNO: Record<string, Rule> = {
+/** Error numbers by their kind (base/errors.ts's errnoKind, the one table), and the two libhdf5 reports beyond them. */
+const BY_KIND: Record<string, Rule> = {
   ENOENT: notFound,
-  ENOTDIR: notFound,
   EACCES: permission,
-  EPERM: permission,
-  EROFS: permission,
   ENOSPC: diskFull,
-  EDQUOT: diskFull,
   EISDIR: notHdf5("it is a directory"),
   EBUSY: inUse,
-  EAGAIN: inUse,
+};
+const ERRNO: Record<string, Rule> = {
   EIO: ioError,
   ENOMEM: (f) => new CacheFileError("ENOMEM", `out of memory while using ${f.file}: close other programs or read fewer traces at once`, { file: f.file }),
 };
+const errnoRule = (errno: string): Rule | undefined => ERRNO[errno] ?? BY_KIND[errnoKind(errno)?.code ?? ""];
 
 /** For minors that name a system call: the errno decides, else the frames further out. */
-const byErrno: Rule = (f) => (f.errno === undefined ? undefined : ERRNO[f.errno]?.(f));
+const byErrno: Rule = (f) => (f.errno === undefined ? undefined : errnoRule(f.errno)?.(f));
 
 /**
  * (major, minor) -> rule, for the frames as seen from the innermost.

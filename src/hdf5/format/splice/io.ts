@@ -7,6 +7,7 @@
  * @internal
  * @module
  */
+import { errnoKind } from "../../../base/errors.js";
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 
 /**
@@ -33,28 +34,8 @@ export class SpliceFailure extends Error {
 }
 
 function codeOf(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
-    case "ENOENT":
-    case "ENOTDIR":
-      return "ENOENT";
-    case "EACCES":
-    case "EPERM":
-    case "EROFS":
-      return "EACCES";
-    case "ENOSPC":
-    case "EDQUOT":
-      return "ENOSPC";
-    case "EEXIST":
-      return "EEXIST";
-    case "EISDIR":
-      return "EISDIR";
-    case "EBUSY":
-    case "EWOULDBLOCK":
-    case "EAGAIN":
-      return "EBUSY";
-    default:
-      return "EIO";
-  }
+  const code = errnoKind((error as NodeJS.ErrnoException | undefined)?.code)?.code;
+  return code ?? ((error as NodeJS.ErrnoException | undefined)?.code === "EEXIST" ? "EEXIST" : "EIO");
 }
 
 /** Whether `error` is a failed system call (Node's errors from fs). */
