@@ -3,7 +3,8 @@ import { stringify } from "csv-stringify/sync";
 import { annotateFiles, type AnnotateOptions, type AnnotateProgress, type AnnotatedTrace, type OnsetMethod } from "../../analysis/index.js";
 import { UsageError } from "../errors.js";
 import { type Command, Option } from "commander";
-import { number } from "../options.js";
+import { jobsOption, number } from "../options.js";
+import { interruption } from "../interrupt.js";
 
 export interface AnnotateCliOptions {
   dryRun?: boolean;
@@ -18,6 +19,8 @@ export interface AnnotateCliOptions {
   channel?: string;
   json?: boolean;
   csv?: boolean;
+  /** Files at once (--jobs; default 1 here, the machine's cores on the command line). */
+  jobs?: number;
 }
 
 /** The columns of `--json` / `--csv`, in order. */
@@ -101,7 +104,7 @@ export async function runAnnotate(files: string[], opts: AnnotateCliOptions): Pr
   const progress = progressReporter();
   let rows: AnnotatedTrace[];
   try {
-    rows = await annotateFiles(files, { ...options, onProgress: progress.onProgress });
+    rows = await annotateFiles(files, { ...options, onProgress: progress.onProgress, signal: interruption, concurrency: opts.jobs ?? 1 });
   } finally {
     progress.stop();
   }
@@ -148,5 +151,6 @@ export function register(program: Command): void {
       .option("--channel <label|index>", "the channel to measure (default: channel_of_interest)")
       .option("--json", "print one JSON array, one object per trace")
       .option("--csv", "print CSV, one row per trace")
+      .addOption(jobsOption())
       .action((files: string[], opts) => runAnnotate(files, opts));;
 }
