@@ -117,7 +117,7 @@ export function receiveError(s: SentError): Error {
   if (s.cacheFileError) {
     e = new CacheFileError(s.code ?? "EUNKNOWN", s.message);
     const cls = CLASSES.get(s.name);
-    if (cls && cls.prototype instanceof CacheFileError) Object.setPrototypeOf(e, cls.prototype);
+    if (cls && Object.prototype.isPrototypeOf.call(CacheFileError.prototype, cls.prototype)) Object.setPrototypeOf(e, cls.prototype);
   } else {
     e = s.kind === "TypeError" ? new TypeError(s.message) : s.kind === "RangeError" ? new RangeError(s.message) : new Error(s.message);
     if (s.code !== undefined) (e as { code?: string }).code = s.code;
