@@ -146,15 +146,15 @@ describe("--jobs: the output and exit code of --jobs 1", () => {
   });
 });
 
-describe("Ctrl-C during annotate --jobs 2", () => {
+describe("Ctrl-C during annotate --jobs 3", () => {
   it("exits 130 saying nothing was written; the workers end; every file is readable, none annotated", async () => {
     const big = session("big.hdf5", 9, 10, 50);
     const files = copies(Array.from({ length: 30 }, () => big), "interrupt");
-    const child = spawn(process.execPath, [CLI, "annotate", "--jobs", "2", ...files], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "annotate", "--jobs", "3", ...files], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    // Interrupt once both workers run.
+    // Interrupt once both worker processes run (this process is the third lane).
     let workers: number[] = [];
     const started = Date.now();
     while (workers.length < 2 && Date.now() - started < 60_000) {

@@ -34,7 +34,7 @@ import { annotateTrace, resolvedOnce, type MeasureOptions, type TraceMeasures } 
 import { commitMeasures, planMeasures, revertMeasures, type MeasureUpdate, type PlannedWrite } from "./write.js";
 import { runAsync, runSync } from "../base/work.js";
 import { NOTHING_WRITTEN, throwIfAborted } from "../base/abort.js";
-import { builtModule, ProcessPool, registerErrorClasses, type Worker } from "../base/pool.js";
+import { builtModule, ProcessPool, registerErrorClasses, type Lane } from "../base/pool.js";
 import * as analysisErrors from "./errors.js";
 import { resolve } from "node:path";
 
@@ -345,13 +345,30 @@ const WORKER_MODULE = builtModule(new URL("./annotateWorker.js", import.meta.url
 
 registerErrorClasses(analysisErrors);
 
-/** {@link annotateFiles} over `concurrency` worker processes (see ./annotateWorker.ts). */
+/** Batches of this process, numbered: what the lanes hold is kept by batch. */
+let batches = 0;
+
+/**
+ * {@link annotateFiles} over `concurrency` lanes (see ./annotateWorker.ts):
+ * this process, letting its event loop turn every 128 traces, and
+ * `concurrency - 1` worker processes.
+ */
 async function annotateInProcesses(files: string[], options: AnnotateFilesOptions, concurrency: number, what: string): Promise<AnnotatedTrace[]> {
   checkBatchOptions(options);
   resolvedOnce(options); // a bad option: thrown here, as in this process
   const { onProgress, signal, concurrency: _, ...sent } = options;
   throwIfAborted(signal, what, NOTHING_WRITTEN);
-  const pool = new ProcessPool(Math.min(concurrency, files.length));
+  const batch = ++batches;
+  // Imported here: it imports this module.
+  const here = await import("./annotateWorker.js");
+  const local: Lane = {
+    call: async <T>(_module: string, fn: string, args: unknown, onEvent?: (event: unknown) => void): Promise<T> => {
+      const emit = (e: unknown) => onEvent?.(e);
+      if (fn === "measure") return (await here.measureAsync(args as Parameters<typeof here.measureAsync>[0], emit, signal)) as T;
+      return (here as unknown as Record<string, (a: unknown, e: (x: unknown) => void) => T>)[fn]!(args, emit);
+    },
+  };
+  const pool = new ProcessPool(Math.min(concurrency, files.length), local);
   const stop = () => pool.kill(); // nothing is written before every file was measured: ending them is safe
   signal?.addEventListener("abort", stop);
   try {
@@ -359,15 +376,15 @@ async function annotateInProcesses(files: string[], options: AnnotateFilesOption
     // error thrown is then the one of `concurrency: 1` (the first file that cannot be opened, else the first that
     // cannot be measured; every file before that one was measured).
     let failed = false;
-    const owner: Worker[] = [];
+    const owner: Lane[] = [];
     let known = 0;
     let traces = 0;
     let measured = 0;
     let step = 1;
-    const outcomes = await pool.run(files.length, async (worker, i) => {
-      owner[i] = worker;
+    const outcomes = await pool.run(files.length, async (lane, i) => {
+      owner[i] = lane;
       try {
-        return await worker.call<AnnotatedTrace[]>(WORKER_MODULE, "measure", { slot: i, file: files[i], options: sent, openOnly: failed }, (e) => {
+        return await lane.call<AnnotatedTrace[]>(WORKER_MODULE, "measure", { batch, slot: i, file: files[i], options: sent, openOnly: failed, progress: onProgress !== undefined }, (e) => {
           const ev = e as { traces?: number; measured?: number };
           if (ev.traces !== undefined) {
             known++;
@@ -398,14 +415,15 @@ async function annotateInProcesses(files: string[], options: AnnotateFilesOption
       // The last moment to stop; what follows writes, and runs to its end.
       throwIfAborted(signal, what, NOTHING_WRITTEN);
       signal?.removeEventListener("abort", stop);
-      const slots = new Map<Worker, number[]>();
+      const slots = new Map<Lane, number[]>();
       owner.forEach((w, i) => slots.set(w, [...(slots.get(w) ?? []), i]));
       const due = rows.reduce((n, r) => n + r.filter((x) => x.status === "unchanged").length, 0);
       let written = 0;
-      const groups = [...slots];
+      // The worker processes' writes first: this process's own runs without a pause once begun.
+      const groups = [...slots].sort(([a], [b]) => (a === local ? 1 : 0) - (b === local ? 1 : 0));
       const commits = await Promise.allSettled(
         groups.map(([w, s]) =>
-          w.call<Record<number, [number, boolean][]>>(WORKER_MODULE, "commit", { slots: s }, (e) => {
+          w.call<Record<number, [number, boolean][]>>(WORKER_MODULE, "commit", { batch, slots: s }, (e) => {
             const ev = e as { written: number; file: string };
             written += ev.written;
             onProgress?.({ phase: "write", file: ev.file, done: written, total: due });
@@ -416,7 +434,7 @@ async function annotateInProcesses(files: string[], options: AnnotateFilesOption
       if (failure) {
         // All or nothing over the files: the workers whose writes went through put them back.
         const cause = (failure.reason as Error)?.message ?? String(failure.reason);
-        const reverts = await Promise.allSettled(groups.flatMap(([w, s], k) => (commits[k]!.status === "fulfilled" ? [w.call(WORKER_MODULE, "revert", { slots: s, cause })] : [])));
+        const reverts = await Promise.allSettled(groups.flatMap(([w, s], k) => (commits[k]!.status === "fulfilled" ? [w.call(WORKER_MODULE, "revert", { batch, slots: s, cause })] : [])));
         const partial = reverts.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
         throw partial ? partial.reason : failure.reason;
       }
@@ -430,6 +448,7 @@ async function annotateInProcesses(files: string[], options: AnnotateFilesOption
     return rows.flat();
   } finally {
     signal?.removeEventListener("abort", stop);
+    here.release({ batch });
     pool.release();
   }
 }

@@ -1,20 +1,25 @@
 /**
- * Work on several files at once: a pool of child processes, each the built
- * worker module (dist/base/poolWorker.js) under plain node, that run
- * functions of handler modules on request and answer with their results.
+ * Work on several files at once: a pool of lanes, each a child process
+ * running the built worker module (dist/base/poolWorker.js) under plain
+ * node, plus, where the caller gives one, the calling process itself. A
+ * lane runs functions of handler modules on request and answers with
+ * their results; tasks go out in order, each to the next free lane.
  *
- * Processes, not worker_threads, by measurement and for safety:
+ * Processes, not worker_threads, for two reasons:
  * - Debian's libhdf5 is the thread-safe build (`Threadsafety: yes` in
- *   libhdf5.settings), which takes one global lock around every libhdf5
- *   call: threads reading files would wait for each other inside libhdf5;
- *   processes each have their own library and lock.
+ *   /usr/lib/x86_64-linux-gnu/hdf5/serial/libhdf5.settings), which takes one
+ *   global lock around every libhdf5 call: threads reading files would wait
+ *   for each other inside libhdf5; processes each have their own library.
  * - The native addon keeps one registry of open files per process, and its
  *   clean-up hook closes every one of them when an environment ends: a
  *   worker thread ending would close the other threads' files.
- * - A process costs about 0.1 s of CPU to start and load the annotate
- *   code (measured: `annotate` of 20 files of 500 traces, 0.1 s of CPU per
- *   file measured and written), paid once per process, not per file: each
- *   process takes the next file as soon as it is done with one.
+ *
+ * What a process costs, measured on `annotate` of 500-trace files (2
+ * cores): about 0.6 s of CPU once (node's start 0.1 s, loading the
+ * annotate code 0.13 s, the JIT warming up on the first file about 0.35 s),
+ * against about 0.1 s per file after that. So a pool starts its processes
+ * once per batch, not per file, and the calling process, already warm and
+ * loaded, is one of the lanes (`--jobs 2`: this process and one worker).
  *
  * A process that is killed or crashes fails the request under way (an
  * Error naming its exit). Errors thrown by a handler come back as the same
@@ -151,8 +156,14 @@ interface Pending {
   onEvent?: ((event: unknown) => void) | undefined;
 }
 
+/** What runs a pool's tasks: a worker process, or the calling process itself. */
+export interface Lane {
+  /** Calls `fn(args, emit)` of `module`; `onEvent` gets what it emits. */
+  call<T>(module: string, fn: string, args: unknown, onEvent?: (event: unknown) => void): Promise<T>;
+}
+
 /** One worker process; requests to it run one after the other. */
-export class Worker {
+export class Worker implements Lane {
   readonly #child: ChildProcess;
   readonly #pending = new Map<number, Pending>();
   #next = 0;
@@ -203,50 +214,56 @@ export class Worker {
 }
 
 /**
- * `size` worker processes, started as they are first needed. `run` hands
- * tasks out in order, each to the next free worker.
+ * `size` lanes: `local` (the calling process, where given) and worker
+ * processes for the others, started as they are first needed. `run` hands
+ * tasks out in order, each to the next free lane.
  */
 export class ProcessPool {
   readonly #workers: Worker[] = [];
+  readonly #local: Lane | undefined;
   readonly size: number;
 
-  constructor(size: number) {
+  constructor(size: number, local?: Lane) {
     this.size = size;
+    this.#local = local;
   }
 
   /**
-   * Runs `task(worker, index)` for index 0 .. count-1, at most `size` at a
+   * Runs `task(lane, index)` for index 0 .. count-1, at most `size` at a
    * time, in order of index; resolves when all have settled, with their
    * outcomes by index (never rejects).
    */
-  async run<T>(count: number, task: (worker: Worker, index: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
+  async run<T>(count: number, task: (lane: Lane, index: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
     const out: PromiseSettledResult<T>[] = new Array(count);
     let next = 0;
-    const lane = async (worker: Worker) => {
+    const lane = async (l: Lane) => {
       while (next < count) {
         const i = next++;
         try {
-          out[i] = { status: "fulfilled", value: await task(worker, i) };
+          out[i] = { status: "fulfilled", value: await task(l, i) };
         } catch (e) {
           out[i] = { status: "rejected", reason: e };
         }
       }
     };
     const lanes: Promise<void>[] = [];
-    for (let k = 0; k < Math.min(this.size, count); k++) {
+    const processes = Math.min(this.size, count) - (this.#local ? 1 : 0);
+    // The workers' lanes first: they start their processes; the local lane's first task runs a while before it yields.
+    for (let k = 0; k < processes; k++) {
       this.#workers[k] ??= new Worker();
       lanes.push(lane(this.#workers[k]!));
     }
+    if (this.#local) lanes.push(lane(this.#local));
     await Promise.all(lanes);
     return out;
   }
 
-  /** Ends every worker at once (SIGKILL): only while none writes. */
+  /** Ends every worker process at once (SIGKILL): only while none writes. */
   kill(): void {
     for (const w of this.#workers) w.kill();
   }
 
-  /** Lets every worker end. */
+  /** Lets every worker process end. */
   release(): void {
     for (const w of this.#workers) w.release();
   }

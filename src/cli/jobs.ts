@@ -1,17 +1,17 @@
 /**
  * `--jobs N` of the read-only batch commands (validate, peek): each file's
  * work is a function of a command module that returns what the file
- * prints; with N above 1 and more than one file, N worker processes (see
- * ../base/pool.ts) run it, and the results are printed in the order of the
+ * prints; with N above 1 and more than one file, this process and N - 1
+ * worker processes (see ../base/pool.ts) run it, and the results are printed in the order of the
  * files, each as soon as every file before it is printed: the output is
  * that of `--jobs 1` byte for byte. An error of a file is thrown when its
  * turn comes (what the files before it print is printed first), as
  * `--jobs 1` would; an interrupt (SIGINT, SIGTERM) ends the workers at
- * once: these commands write nothing.
+ * once (these commands write nothing), and this process once its file is done.
  * @module
  */
 import { AbortedError } from "../base/abort.js";
-import { builtModule, ProcessPool } from "../base/pool.js";
+import { builtModule, ProcessPool, type Lane } from "../base/pool.js";
 import { interruption } from "./interrupt.js";
 
 /**
@@ -37,7 +37,10 @@ export async function eachFile<T>(
     return;
   }
   const built = builtModule(module);
-  const pool = new ProcessPool(Math.min(jobs, files.length));
+  // This process is one of the lanes: `jobs - 1` worker processes.
+  const here = (await import(module.href)) as Record<string, (a: unknown) => unknown>;
+  const local: Lane = { call: async <R>(_module: string, name: string, a: unknown) => (await here[name]!(a)) as R };
+  const pool = new ProcessPool(Math.min(jobs, files.length), local);
   const stop = () => pool.kill();
   interruption.addEventListener("abort", stop);
   const settled: (PromiseSettledResult<T> | undefined)[] = new Array(files.length);
@@ -53,11 +56,11 @@ export async function eachFile<T>(
     }
   };
   try {
-    await pool.run(files.length, async (worker, i) => {
+    await pool.run(files.length, async (lane, i) => {
       // Past a failure nothing more is printed: the files after it need not be worked on.
       if (failure) return;
       try {
-        settled[i] = { status: "fulfilled", value: await worker.call<T>(built, fn, { file: files[i], args }) };
+        settled[i] = { status: "fulfilled", value: await lane.call<T>(built, fn, { file: files[i], args }) };
       } catch (e) {
         settled[i] = { status: "rejected", reason: e };
       }

@@ -39,13 +39,14 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 /**
- * `--jobs N`: how many files a batch command works on at once, each in a
- * worker process; default the machine's cores (`os.availableParallelism()`),
- * 1 works in the command's own process as before. Anything but a positive
+ * `--jobs N`: how many files a batch command works on at once (the
+ * command's own process and N - 1 worker processes); default the machine's
+ * cores (`os.availableParallelism()`), 1 works in the command's own process
+ * alone, as before. Anything but a positive
  * integer is a usage error.
  */
 export function jobsOption(): Option {
-  return new Option("-j, --jobs <n>", "files worked on at once, each in a worker process (1: one after the other, in this process)")
+  return new Option("-j, --jobs <n>", "files worked on at once: this process and n - 1 worker processes (1: one after the other, in this process alone)")
     .argParser((value: string): number => {
       if (!/^[0-9]+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`jobs must be a positive integer, got ${JSON.stringify(value)}`);
       return Number(value);
