@@ -23,6 +23,11 @@
  *   the files are written one after the other, each in one batch. Should a
  *   write fail, what this run wrote is put back, in that file and in the
  *   files written before it (`PartialWriteError` if that fails too).
+ * - With `concurrency` above 1 (`annotateFiles` only), the same rules hold
+ *   over lanes (this process and worker processes, ./annotateWorker.ts):
+ *   each lane measures and checks the files it is handed; only once every
+ *   file of the batch is checked does each lane write its files, and should
+ *   one lane's write fail, the others put back what they wrote.
  * @module
  */
 import { CacheFile, type TraceAttributes } from "../cachefile/index.js";

@@ -87,10 +87,11 @@ const fmt = (v: number | null, digits = 1) => (v === null ? "-" : v.toFixed(digi
 
 /**
  * `cachefile annotate FILE... [--dry-run] [--overwrite] [--method threshold|cusum]
- * [--window 15,120] [--json | --csv]`: measures every trace, stores the
- * peaks and zero crossing on traces not yet annotated; a table (or JSON,
- * CSV) of every trace on stdout, a summary on stderr, a progress bar on a
- * terminal.
+ * [--window 15,120] [--json | --csv] [--jobs N]`: measures every trace,
+ * stores the peaks and zero crossing on traces not yet annotated; a table
+ * (or JSON, CSV) of every trace on stdout, a summary on stderr, a progress
+ * bar on a terminal. `--jobs N`: N files at once (annotateFiles'
+ * `concurrency`), the same output in the same order.
  */
 export async function runAnnotate(files: string[], opts: AnnotateCliOptions): Promise<void> {
   if (opts.json && opts.csv) throw new UsageError("--json and --csv exclude each other; pick one");
