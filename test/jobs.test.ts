@@ -5,8 +5,8 @@
  * of one file after the other; an interrupt stops every worker and writes
  * nothing. No timings here (scripts/bench/jobs.ts measures).
  */
-import { spawn, execFileSync } from "node:child_process";
-import { copyFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANNOTATOR, AnalysisError, annotateFiles, CacheFile, NotHdf5Error } from "../src/index.js";
@@ -135,6 +135,28 @@ describe("--jobs: the output and exit code of --jobs 1", () => {
       expect(r.stderr).toMatch(/^error: .*bad-\d\/02\.hdf5 is not an HDF5 file/);
       for (const f of [files[0]!, files[1]!, files[3]!]) expect(attributes(f).some((t) => t["examiner"] === ANNOTATOR)).toBe(false);
     }
+  });
+
+  it("annotate where one file cannot be written: the same error, and no file keeps a value of the run, with either", () => {
+    if (process.getuid?.() !== 0) return;
+    const sources = [fixture("template_R001.hdf5"), sessions[0]!, fixture("template_R002.hdf5"), sessions[1]!, sessions[2]!];
+    const runs = ["1", "2"].map((jobs) => {
+      const files = copies(sources, `unwritable-${jobs}`);
+      chmodSync(join(dir, `unwritable-${jobs}`), 0o777);
+      chmodSync(dir, 0o755);
+      // Written by nobody, who owns every file but one, which it may only read.
+      for (const f of files) chownSync(f, 65534, 65534);
+      chownSync(files[2]!, 0, 0);
+      chmodSync(files[2]!, 0o444);
+      const before = files.map(attributes);
+      const r = spawnSync(process.execPath, [CLI, "annotate", "--overwrite", "--jobs", jobs, ...files], { encoding: "utf8", uid: 65534, gid: 65534, cwd: join(dir, `unwritable-${jobs}`) });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^error: permission denied for .*02\.hdf5/);
+      files.forEach((f, i) => expect(attributes(f)).toEqual(before[i]));
+      return r;
+    });
+    expect(runs[1]!.stderr.replace("unwritable-2", "unwritable-1")).toBe(runs[0]!.stderr);
+    expect(runs[1]!.stdout).toBe(runs[0]!.stdout);
   });
 
   it.each(["0", "x", "-1", "1.5", ""])("--jobs %j is a usage error (exit 2)", (value) => {
