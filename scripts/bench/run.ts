@@ -24,8 +24,11 @@
  * 6. review: the review page in chromium on a 10,000-trace file: first
  *    trace, next trace after a key, an origin's overview, the map after a
  *    reject (scripts/bench/review.ts).
+ * 7. jobs: `cachefile annotate` of 20 files of 500 traces, `--jobs 1`
+ *    against `--jobs 2`, each in a fresh process (scripts/bench/jobs.ts;
+ *    runs the built CLI: build dist/ first).
  *
- * Usage: `npm run bench [-- --runs 5] [-- --only iterate,merge,map,analysis,import,review] [-- --json]`.
+ * Usage: `npm run bench [-- --runs 5] [-- --only iterate,merge,map,analysis,import,review,jobs] [-- --json]`.
  * Each benchmark runs in a child process of its own (this script again,
  * with `--only` one of them and `--result FILE`), so that none inherits
  * another's heap and compiled code: V8 decides per allocation site whether
@@ -49,13 +52,14 @@ import { hdf5Version } from "../../src/hdf5/file.js";
 import { benchAnalysis, type AnalysisBenchResult } from "./analysis.js";
 import { BENCH_DIR, buildBaselines, ensureBenchData, median, runCIterate, sourcesOf, type CIterateResult } from "./baseline.js";
 import { benchImport, type ImportBenchResult } from "./import.js";
+import { benchJobs, type JobsBenchResult } from "./jobs.js";
 import { benchMap, type MapBenchResult } from "./map.js";
 import { benchMerge, type MergeBench } from "./merge.js";
 import { benchColdIterate, benchColdMerge, coldFigure, type ColdIterateBench, type ColdMergeBench } from "./cold.js";
 import { benchReview, type ReviewBenchResult } from "./review.js";
 import { benchStartup, type StartupRow } from "./startup.js";
 
-const BENCHMARKS = ["startup", "iterate", "merge", "map", "analysis", "import", "review"] as const;
+const BENCHMARKS = ["startup", "iterate", "merge", "map", "analysis", "import", "review", "jobs"] as const;
 
 interface AsyncTiming {
   seconds: number;
@@ -239,8 +243,9 @@ async function main(): Promise<void> {
     return;
   }
   const sourceCounts = only.has("merge") ? [100, 200, 400] : [];
-  await ensureBenchData(BENCH_DIR, sourceCounts);
-  const results: { startup?: StartupRow[]; iterate?: IterateBench; merge?: MergeBench & { cold?: ColdMergeBench }; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[]; review?: ReviewBenchResult[] } = {};
+  // The startup and jobs benchmarks make their own files (scripts/bench/jobs.ts).
+  if ([...only].some((x) => x !== "jobs" && x !== "startup")) await ensureBenchData(BENCH_DIR, sourceCounts);
+  const results: { startup?: StartupRow[]; iterate?: IterateBench; merge?: MergeBench & { cold?: ColdMergeBench }; map?: MapBenchResult[]; analysis?: AnalysisBenchResult[]; import?: ImportBenchResult[]; review?: ReviewBenchResult[]; jobs?: JobsBenchResult[] } = {};
 
   if (only.has("startup")) {
     const rows = benchStartup(runs);
@@ -350,6 +355,18 @@ async function main(): Promise<void> {
     results.review = r;
     log("\nreview in the browser (chromium), 10,000 traces of 2000 samples, 500 per origin:");
     for (const x of r) log(`  ${x.name.padEnd(72)} ${x.ms.toFixed(0).padStart(5)} ms (target ${x.target_ms} ms: ${verdict(x.ms <= x.target_ms)})`);
+  }
+
+  if (only.has("jobs")) {
+    const j = await benchJobs({ runs });
+    results.jobs = j;
+    log("\nannotate of 20 files x 500 traces, --jobs (fresh CLI processes, alternating; CPU: the CLI and its workers):");
+    for (const x of j) {
+      if (x.name.includes("a ratio")) {
+        const target = x.target === null ? "" : ` (target >= ${x.target}: ${verdict(x.seconds >= x.target)})`;
+        log(`  ${x.name.padEnd(72)} ${x.seconds.toFixed(2)}x${target}, CPU ratio ${x.cpu_seconds.toFixed(2)}, load ${x.load.toFixed(1)}`);
+      } else log(`  ${x.name.padEnd(72)} ${x.seconds.toFixed(3)} s, CPU ${x.cpu_seconds.toFixed(3)} s, load ${x.load.toFixed(1)}`);
+    }
   }
 
   if (result !== undefined) {

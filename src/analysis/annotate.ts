@@ -23,6 +23,11 @@
  *   the files are written one after the other, each in one batch. Should a
  *   write fail, what this run wrote is put back, in that file and in the
  *   files written before it (`PartialWriteError` if that fails too).
+ * - With `concurrency` above 1 (`annotateFiles` only), the same rules hold
+ *   over lanes (this process and worker processes, ./annotateWorker.ts):
+ *   each lane measures and checks the files it is handed; only once every
+ *   file of the batch is checked does each lane write its files, and should
+ *   one lane's write fail, the others put back what they wrote.
  * @module
  */
 import { CacheFile, CacheFileBase, sessionOf, type TraceAttributes } from "../cachefile/index.js";
@@ -33,7 +38,10 @@ import { AnalysisError, analysisOptionError } from "./errors.js";
 import { annotateTrace, resolvedOnce, type MeasureOptions, type TraceMeasures } from "./measures.js";
 import { commitMeasures, planMeasures, revertMeasures, type MeasureUpdate, type PlannedWrite } from "./write.js";
 import { runAsync, runSync } from "../base/work.js";
-import { NOTHING_WRITTEN } from "../base/abort.js";
+import { NOTHING_WRITTEN, throwIfAborted } from "../base/abort.js";
+import { builtModule, ProcessPool, registerErrorClasses, type Lane } from "../base/pool.js";
+import * as analysisErrors from "./errors.js";
+import { resolve } from "node:path";
 
 /** The measures a cmep-like readout stores, in the order they are reported. */
 export const STORED_MEASURES = Object.freeze([
@@ -97,7 +105,8 @@ export interface AnnotatedTrace extends TraceMeasures {
   status: AnnotateStatus;
 }
 
-function checkBatchOptions(options: AnnotateOptions): void {
+/** @internal */
+export function checkBatchOptions(options: AnnotateOptions): void {
   if (options === null || typeof options !== "object") throw analysisOptionError("options", "an options object", options);
   for (const key of ["dryRun", "overwrite", "rejectBackground"] as const) {
     const v = options[key];
@@ -131,7 +140,8 @@ function inTrace(e: unknown, file: string, index: number): unknown {
   return e;
 }
 
-interface Plan {
+/** A file measured: its rows and the updates due. @internal */
+export interface Plan {
   cf: CacheFileBase;
   rows: AnnotatedTrace[];
   updates: MeasureUpdate[];
@@ -163,64 +173,25 @@ function* annotateOpened(cfs: CacheFileBase[], measure: ReturnType<typeof resolv
   const progress = options.onProgress;
   const step = Math.max(1, Math.floor(total / 200));
   let done = 0;
+  const traced = (cf: CacheFileBase) => {
+    done++;
+    if (progress && (done % step === 0 || done === total)) progress({ phase: "measure", file: cf.fname, done, total });
+  };
 
   const plans: Plan[] = [];
-  for (const cf of cfs) {
-    const plan: Plan = { cf, rows: [], updates: [], updateRows: [], attrs: new Map() };
-    let index = 0;
-    for (const [data, attrs] of sessionOf(cf).tuples()) {
-      let m: TraceMeasures;
-      try {
-        m = annotateTrace(data, attrs, measure);
-      } catch (e) {
-        throw inTrace(e, cf.fname, index);
-      }
-      const row: AnnotatedTrace = { file: cf.fname, index, origin: attrs["origin"] ?? "", ...m, written: false, rejected: false, status: "not-stored" };
-      const keys = storedKeys(attrs);
-      if (keys.length > 0) {
-        const annotated = PEAK_FIELDS.some((k) => (keys as readonly string[]).includes(k) && !attrIsNull(attrs, k)) && attrs["examiner"] !== ANNOTATOR;
-        if (annotated && !options.overwrite) row.status = "kept";
-        else {
-          const values: Record<string, number | boolean | string | null> = {};
-          for (const k of keys) {
-            const v = m[k];
-            if (v !== null) values[k] = v;
-            else if (!attrIsNull(attrs, k)) values[k] = null;
-          }
-          if (options.rejectBackground && m.background_active === true && !truthy(decodeText(attrs["reject"]))) values["reject"] = true;
-          values["examiner"] = ANNOTATOR;
-          row.status = options.dryRun ? "dry-run" : "unchanged";
-          plan.updates.push({ index, values });
-          plan.updateRows.push(row);
-          if (!options.dryRun) plan.attrs.set(index, attrs);
-        }
-      }
-      plan.rows.push(row);
-      index++;
-      done++;
-      if (progress && (done % step === 0 || done === total)) progress({ phase: "measure", file: cf.fname, done, total });
-      if (done % MEASURE_BATCH === 0) {
-        // Let go of the file between batches: a writer elsewhere can get in, and (measured on
-        // 10,000 traces) a read session that is let go now and then reads faster than one long one.
-        cf.close();
-        yield;
-      }
-    }
-    plans.push(plan);
-  }
+  for (const cf of cfs) plans.push(yield* measureFile(cf, measure, options, traced));
   if (!options.dryRun) {
     // Every file's writes are planned (and checked) first; after the last turn nothing stops the
     // writing, so that an abort never leaves some files annotated and others not.
     const planned: PlannedWrite[][] = [];
-    for (const p of plans) planned.push(p.updates.length === 0 ? [] : yield* planMeasures(p.cf, p.updates, p.attrs));
+    for (const p of plans) planned.push(yield* planFile(p));
     yield;
     let written = 0;
     const total = plans.reduce((n, p) => n + p.updates.length, 0);
     plans.forEach((p, k) => {
       if (p.updates.length === 0) return;
-      let result;
       try {
-        result = commitMeasures(p.cf, planned[k]!);
+        commitFile(p, planned[k]!);
       } catch (e) {
         // All or nothing over the files too: put back the files written before this one.
         let partial: unknown;
@@ -233,20 +204,79 @@ function* annotateOpened(cfs: CacheFileBase[], measure: ReturnType<typeof resolv
         }
         throw partial ?? e;
       }
-      const changed = new Set(result.changed);
-      p.updates.forEach((u, j) => {
-        const row = p.updateRows[j]!;
-        if (changed.has(u.index)) {
-          row.written = true;
-          row.status = "written";
-          row.rejected = u.values["reject"] === true;
-        }
-        written++;
-      });
+      written += p.updates.length;
       if (progress) progress({ phase: "write", file: p.cf.fname, done: written, total });
     });
   }
   return plans.flatMap((p) => p.rows);
+}
+
+/**
+ * One file's traces measured: its rows and the updates due (checked, not
+ * written); `traced` is called after each trace. Lets go of the file and
+ * yields every {@link MEASURE_BATCH} traces.
+ * @internal
+ */
+export function* measureFile(cf: CacheFileBase, measure: ReturnType<typeof resolvedOnce>, options: AnnotateOptions, traced: (cf: CacheFileBase) => void): Generator<unknown, Plan> {
+  const plan: Plan = { cf, rows: [], updates: [], updateRows: [], attrs: new Map() };
+  let index = 0;
+  for (const [data, attrs] of sessionOf(cf).tuples()) {
+    let m: TraceMeasures;
+    try {
+      m = annotateTrace(data, attrs, measure);
+    } catch (e) {
+      throw inTrace(e, cf.fname, index);
+    }
+    const row: AnnotatedTrace = { file: cf.fname, index, origin: attrs["origin"] ?? "", ...m, written: false, rejected: false, status: "not-stored" };
+    const keys = storedKeys(attrs);
+    if (keys.length > 0) {
+      const annotated = PEAK_FIELDS.some((k) => (keys as readonly string[]).includes(k) && !attrIsNull(attrs, k)) && attrs["examiner"] !== ANNOTATOR;
+      if (annotated && !options.overwrite) row.status = "kept";
+      else {
+        const values: Record<string, number | boolean | string | null> = {};
+        for (const k of keys) {
+          const v = m[k];
+          if (v !== null) values[k] = v;
+          else if (!attrIsNull(attrs, k)) values[k] = null;
+        }
+        if (options.rejectBackground && m.background_active === true && !truthy(decodeText(attrs["reject"]))) values["reject"] = true;
+        values["examiner"] = ANNOTATOR;
+        row.status = options.dryRun ? "dry-run" : "unchanged";
+        plan.updates.push({ index, values });
+        plan.updateRows.push(row);
+        if (!options.dryRun) plan.attrs.set(index, attrs);
+      }
+    }
+    plan.rows.push(row);
+    index++;
+    traced(cf);
+    if (index % MEASURE_BATCH === 0) {
+      // Let go of the file between batches: a writer elsewhere can get in, and (measured on
+      // 10,000 traces) a read session that is let go now and then reads faster than one long one.
+      cf.close();
+      yield;
+    }
+  }
+  return plan;
+}
+
+/** The writes of a file's plan, checked (nothing written). @internal */
+export function* planFile(plan: Plan): Generator<unknown, PlannedWrite[]> {
+  return plan.updates.length === 0 ? [] : yield* planMeasures(plan.cf, plan.updates, plan.attrs);
+}
+
+/** Writes a file's planned writes (one batch, all or nothing) and marks the rows written. @internal */
+export function commitFile(plan: Plan, planned: readonly PlannedWrite[]): void {
+  if (plan.updates.length === 0) return;
+  const changed = new Set(commitMeasures(plan.cf, planned).changed);
+  plan.updates.forEach((u, j) => {
+    const row = plan.updateRows[j]!;
+    if (changed.has(u.index)) {
+      row.written = true;
+      row.status = "written";
+      row.rejected = u.values["reject"] === true;
+    }
+  });
 }
 
 /**
@@ -270,6 +300,20 @@ export function annotateFilesSync(files: readonly (string | CacheFileBase)[], op
   return runSync(annotateWork(files, options));
 }
 
+/** Options of {@link annotateFiles}: {@link AnnotateOptions}, a signal, and how many files at once. */
+export interface AnnotateFilesOptions extends AnnotateOptions {
+  signal?: AbortSignal;
+  /**
+   * How many files to measure and write at once, each in a worker process
+   * of its own (the built package under plain node): a positive integer,
+   * default 1 (in this process, as before). Above 1, with more than one
+   * file given as paths, the files are handed out in order to that many
+   * processes; the rows, the errors and the all-or-nothing writing are those of
+   * `concurrency: 1`. `defaultConcurrency()` is the machine's cores.
+   */
+  concurrency?: number;
+}
+
 /**
  * {@link annotateFilesSync} without blocking the event loop for long: the
  * event loop turns every 128 traces measured. `signal` is checked there and
@@ -278,14 +322,140 @@ export function annotateFilesSync(files: readonly (string | CacheFileBase)[], op
  * file, after every file was measured and checked), it runs to the end, so
  * that no file is left half-annotated.
  *
+ * With `concurrency` above 1, several files are measured (and then
+ * written) at once in worker processes; an abort before the writing ends
+ * them at once, and nothing is written.
+ *
  * @example
  * ```ts
  * const rows = await annotateFiles(["S01_R001.hdf5", "S01_R002.hdf5"], { signal: AbortSignal.timeout(60_000) });
+ * const same = await annotateFiles(paths, { concurrency: defaultConcurrency() }); // every core
  * ```
  * @throws as {@link annotateFilesSync}; {@link AbortedError} when `signal` aborts before the writing
  */
-export function annotateFiles(files: readonly (string | CacheFileBase)[], options: AnnotateOptions & { signal?: AbortSignal } = {}): Promise<AnnotatedTrace[]> {
-  return runAsync(annotateWork(files, options), options.signal, `annotating ${Array.isArray(files) ? files.length : 0} file(s)`, NOTHING_WRITTEN);
+export function annotateFiles(files: readonly (string | CacheFileBase)[], options: AnnotateFilesOptions = {}): Promise<AnnotatedTrace[]> {
+  const what = `annotating ${Array.isArray(files) ? files.length : 0} file(s)`;
+  const concurrency = options?.concurrency;
+  if (concurrency !== undefined && (typeof concurrency !== "number" || !Number.isInteger(concurrency) || concurrency < 1)) {
+    return Promise.reject(analysisOptionError("concurrency", "a positive integer (files at once)", concurrency));
+  }
+  if (concurrency !== undefined && concurrency > 1 && Array.isArray(files) && files.length > 1 && files.every((f) => typeof f === "string")) {
+    return annotateInProcesses(files as string[], options, concurrency, what);
+  }
+  return runAsync(annotateWork(files, options), options.signal, what, NOTHING_WRITTEN);
+}
+
+/** The worker side (./annotateWorker.ts), built. */
+const WORKER_MODULE = builtModule(new URL("./annotateWorker.js", import.meta.url));
+
+registerErrorClasses(analysisErrors);
+
+/** Batches of this process, numbered: what the lanes hold is kept by batch. */
+let batches = 0;
+
+/**
+ * {@link annotateFiles} over `concurrency` lanes (see ./annotateWorker.ts):
+ * this process, letting its event loop turn every 128 traces, and
+ * `concurrency - 1` worker processes.
+ */
+async function annotateInProcesses(files: string[], options: AnnotateFilesOptions, concurrency: number, what: string): Promise<AnnotatedTrace[]> {
+  checkBatchOptions(options);
+  resolvedOnce(options); // a bad option: thrown here, as in this process
+  const { onProgress, signal, concurrency: _, ...sent } = options;
+  throwIfAborted(signal, what, NOTHING_WRITTEN);
+  const batch = ++batches;
+  // Imported here: it imports this module.
+  const here = await import("./annotateWorker.js");
+  const local: Lane = {
+    call: async <T>(_module: string, fn: string, args: unknown, onEvent?: (event: unknown) => void): Promise<T> => {
+      const emit = (e: unknown) => onEvent?.(e);
+      if (fn === "measure") return (await here.measureAsync(args as Parameters<typeof here.measureAsync>[0], emit, signal)) as T;
+      return (here as unknown as Record<string, (a: unknown, e: (x: unknown) => void) => T>)[fn]!(args, emit);
+    },
+  };
+  const pool = new ProcessPool(Math.min(concurrency, files.length), local);
+  const stop = () => pool.kill(); // nothing is written before every file was measured: ending them is safe
+  signal?.addEventListener("abort", stop);
+  try {
+    // Measure and check, files in order to the next free worker. Once a file failed, the rest are only opened: the
+    // error thrown is then the one of `concurrency: 1` (the first file that cannot be opened, else the first that
+    // cannot be measured; every file before that one was measured).
+    let failed = false;
+    const owner: Lane[] = [];
+    let known = 0;
+    let traces = 0;
+    let measured = 0;
+    let step = 1;
+    const outcomes = await pool.run(files.length, async (lane, i) => {
+      owner[i] = lane;
+      try {
+        return await lane.call<AnnotatedTrace[]>(WORKER_MODULE, "measure", { batch, slot: i, file: files[i], options: sent, openOnly: failed, progress: onProgress !== undefined }, (e) => {
+          const ev = e as { traces?: number; measured?: number };
+          if (ev.traces !== undefined) {
+            known++;
+            traces += ev.traces;
+            step = Math.max(1, Math.floor(traces / 200));
+          } else if (onProgress && ev.measured !== undefined) {
+            const before = measured;
+            measured += ev.measured;
+            // The total: the files opened so far, and as many traces per file for the others.
+            const total = known === files.length ? traces : Math.round((traces / known) * files.length);
+            if (Math.floor(measured / step) !== Math.floor(before / step) || measured === total) onProgress({ phase: "measure", file: resolve(files[i]!), done: measured, total });
+          }
+        });
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    });
+    throwIfAborted(signal, what, NOTHING_WRITTEN);
+    const errors = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as Error & { opening?: boolean }] : []));
+    const error = errors.find((e) => e.opening) ?? errors[0];
+    if (error) {
+      delete error.opening;
+      throw error;
+    }
+    const rows = outcomes.map((o) => (o as PromiseFulfilledResult<AnnotatedTrace[]>).value);
+    if (!options.dryRun) {
+      // The last moment to stop; what follows writes, and runs to its end.
+      throwIfAborted(signal, what, NOTHING_WRITTEN);
+      signal?.removeEventListener("abort", stop);
+      const slots = new Map<Lane, number[]>();
+      owner.forEach((w, i) => slots.set(w, [...(slots.get(w) ?? []), i]));
+      const due = rows.reduce((n, r) => n + r.filter((x) => x.status === "unchanged").length, 0);
+      let written = 0;
+      // The worker processes' writes first: this process's own runs without a pause once begun.
+      const groups = [...slots].sort(([a], [b]) => (a === local ? 1 : 0) - (b === local ? 1 : 0));
+      const commits = await Promise.allSettled(
+        groups.map(([w, s]) =>
+          w.call<Record<number, [number, boolean][]>>(WORKER_MODULE, "commit", { batch, slots: s }, (e) => {
+            const ev = e as { written: number; file: string };
+            written += ev.written;
+            onProgress?.({ phase: "write", file: ev.file, done: written, total: due });
+          }),
+        ),
+      );
+      const failure = commits.find((c) => c.status === "rejected") as PromiseRejectedResult | undefined;
+      if (failure) {
+        // All or nothing over the files: the workers whose writes went through put them back.
+        const cause = (failure.reason as Error)?.message ?? String(failure.reason);
+        const reverts = await Promise.allSettled(groups.flatMap(([w, s], k) => (commits[k]!.status === "fulfilled" ? [w.call(WORKER_MODULE, "revert", { batch, slots: s, cause })] : [])));
+        const partial = reverts.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+        throw partial ? partial.reason : failure.reason;
+      }
+      for (const c of commits) {
+        for (const [slot, done] of Object.entries((c as PromiseFulfilledResult<Record<number, [number, boolean][]>>).value)) {
+          const fileRows = rows[Number(slot)]!;
+          for (const [index, rejected] of done) Object.assign(fileRows[index]!, { written: true, status: "written", rejected });
+        }
+      }
+    }
+    return rows.flat();
+  } finally {
+    signal?.removeEventListener("abort", stop);
+    here.release({ batch });
+    pool.release();
+  }
 }
 
 /**
@@ -314,6 +484,6 @@ export function annotateFileSync(file: string | CacheFileBase, options: Annotate
  * ```
  * @throws as {@link annotateFiles}
  */
-export function annotateFile(file: string | CacheFileBase, options: AnnotateOptions & { signal?: AbortSignal } = {}): Promise<AnnotatedTrace[]> {
+export function annotateFile(file: string | CacheFileBase, options: AnnotateFilesOptions = {}): Promise<AnnotatedTrace[]> {
   return annotateFiles([file], options);
 }

@@ -24,11 +24,13 @@ export {
   annotateFileSync,
   annotateFiles,
   annotateFilesSync,
+  type AnnotateFilesOptions,
   type AnnotateOptions,
   type AnnotateProgress,
   type AnnotateStatus,
   type AnnotatedTrace,
 } from "./annotate.js";
+export { defaultConcurrency } from "../base/pool.js";
 export { writeMeasures, writeMeasuresSync, type MeasureUpdate, type WriteMeasuresResult } from "./write.js";
 export { mapStats, mapStatsSync, type MapSite, type MapStats, type Mni, type ScopeStats, type StatsIntervals, type StatsOptions } from "./stats.js";
 export { projectionArea } from "./area.js";

@@ -4,7 +4,8 @@
  * code 2).
  * @module
  */
-import { InvalidArgumentError } from "commander";
+import { availableParallelism } from "node:os";
+import { InvalidArgumentError, Option } from "commander";
 
 /**
  * A parser of a number option: a finite number, within [min, max] where
@@ -35,4 +36,20 @@ export function integer(name: string) {
 /** A repeatable option's values, in order. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/**
+ * `--jobs N`: how many files a batch command works on at once (the
+ * command's own process and N - 1 worker processes); default the machine's
+ * cores (`os.availableParallelism()`), 1 works in the command's own process
+ * alone, as before. Anything but a positive
+ * integer is a usage error.
+ */
+export function jobsOption(): Option {
+  return new Option("-j, --jobs <n>", "files worked on at once: this process and n - 1 worker processes (1: one after the other, in this process alone)")
+    .argParser((value: string): number => {
+      if (!/^[0-9]+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError(`jobs must be a positive integer, got ${JSON.stringify(value)}`);
+      return Number(value);
+    })
+    .default(availableParallelism(), "the number of cores");
 }

@@ -8,6 +8,10 @@
  * maps nor the recordings, `cachefile --version` none of them. Help lists
  * every command, and loads them all.
  *
+ * The batch commands annotate, validate and peek take `--jobs N`: N files
+ * at once, the output and exit code of one file after the other (see
+ * ./jobs.ts and ../base/pool.ts).
+ *
  * Exit codes: 0 success, 1 a user error (one line on stderr), 2 a usage
  * error (an unknown option, a missing argument, a value that is malformed
  * or out of its range), 130 / 143 interrupted (SIGINT / SIGTERM).
