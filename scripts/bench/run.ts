@@ -77,7 +77,7 @@ interface IterateBench {
   sync: { seconds: number; runs: number[] };
   /** The same through the typed API (`eachSync`: attributes decoded per readout). */
   typed: { seconds: number; runs: number[] };
-  /** offspect's API, async (`traces({ batch })`), with the event-loop delay while it ran. */
+  /** offspect's API, async (its `for await`, batches of 64), with the event-loop delay while it ran. */
   async: AsyncTiming;
   /** The typed API, async (`each({ batch })`). */
   typedAsync: AsyncTiming;
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
     const typedRatio = it.typed.seconds / it.sync.seconds;
     log(`  typed API (eachSync):               ${s(it.typed.seconds)} = ${typedRatio.toFixed(2)}x offspect's API (target <= 1.3x: ${verdict(typedRatio <= 1.3)})`);
     for (const [name, a] of [
-      ["offspect's API, async (traces()):   ", it.async],
+      ["offspect's API, async (for await): ", it.async],
       ["typed API, async (each()):          ", it.typedAsync],
     ] as const) {
       const ratio = a.seconds / it.sync.seconds;
