@@ -139,6 +139,8 @@ interface Plan {
   updateRows: AnnotatedTrace[];
   /** The attributes each update's trace had when measured. */
   attrs: Map<number, TraceAttributes>;
+  /** The file's read mark before they were read (see CacheFile.readGeneration). */
+  generation: number;
 }
 
 /** Traces measured between two turns of the event loop (async forms). */
@@ -166,7 +168,7 @@ function* annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOn
 
   const plans: Plan[] = [];
   for (const cf of cfs) {
-    const plan: Plan = { cf, rows: [], updates: [], updateRows: [], attrs: new Map() };
+    const plan: Plan = { cf, rows: [], updates: [], updateRows: [], attrs: new Map(), generation: cf.readGeneration };
     let index = 0;
     for (const [data, attrs] of cf) {
       let m: TraceMeasures;
@@ -220,7 +222,8 @@ function* annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOn
       if (p.updates.length === 0) return;
       let result;
       try {
-        result = commitMeasures(p.cf, planned[k]!);
+        // The write checks against the attributes measured, unless the file changed since.
+        result = commitMeasures(p.cf, planned[k]!, { generation: p.generation, attrs: p.attrs });
       } catch (e) {
         // All or nothing over the files too: put back the files written before this one.
         let partial: unknown;

@@ -10,6 +10,7 @@
  * @module
  */
 import { CacheFile, type TraceAttributes } from "../cachefile/index.js";
+import type { KnownAttributes } from "../cachefile/cachefile.js";
 import { encode } from "../values/codec.js";
 import { NOTHING_WRITTEN } from "../base/abort.js";
 import { describe, IndexRangeError, IndexTypeError } from "../base/errors.js";
@@ -123,12 +124,15 @@ export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], 
 }
 
 /**
- * Writes planned updates in one write that is all or nothing.
+ * Writes planned updates in one write that is all or nothing; `known`: the
+ * attributes they were planned against, with the file's read mark from
+ * before they were read (used by the write's checks while the file is
+ * proven unchanged since: CacheFile.writeTextsSync).
  * @internal
  */
-export function commitMeasures(cf: CacheFile, plans: readonly PlannedWrite[]): WriteMeasuresResult {
+export function commitMeasures(cf: CacheFile, plans: readonly PlannedWrite[], known?: KnownAttributes): WriteMeasuresResult {
   let values = 0;
-  if (plans.length > 0) for (const r of cf.writeTextsSync(plans.map((p) => ({ index: p.index, texts: p.texts })))) values += r.written.length;
+  if (plans.length > 0) for (const r of cf.writeTextsSync(plans.map((p) => ({ index: p.index, texts: p.texts })), known ? { known } : {})) values += r.written.length;
   return { changed: plans.map((p) => p.index), values };
 }
 

@@ -46,6 +46,15 @@ import { runAsync } from "../base/work.js";
 import { commit, type CommitResult, type ObjectChange } from "./commit.js";
 import { runOpsAsync, runOpsSync } from "./commitIo.js";
 
+/** Attributes of traces read when a CacheFile's {@link CacheFile.readGeneration} was `generation`. @internal */
+export interface KnownAttributes {
+  generation: number;
+  attrs: ReadonlyMap<number, TraceAttributes>;
+}
+
+/** The keys a read adds to the stored attributes (see #collapse). */
+const COLLAPSED = ["origin", "cache_file", "cache_file_index"];
+
 function checkIndexType(idx: unknown): number {
   if (typeof idx !== "number" || !Number.isInteger(idx)) throw new IndexTypeError(idx);
   return idx;
@@ -180,6 +189,8 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #addresses = new Map<string, number>();
   /** What was parsed of the file, valid with the index (same stamp): sessions of the unchanged file parse nothing twice. */
   #caches: FormatCaches | undefined;
+  /** Changes whenever what this CacheFile has read may no longer be the file: its index built again, or a write made. */
+  #generation = 0;
 
   /**
    * Opens a CacheFile and indexes its origins and traces.
@@ -311,6 +322,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   }
 
   #setIndex(s: ReadSession, build: () => TraceIndex): void {
+    this.#generation++;
     try {
       this.#index = build();
       this.#addresses = s.source.addresses;
@@ -750,15 +762,43 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   }
 
   /**
+   * A mark of what this CacheFile has read: equal marks taken before and
+   * after some reads prove that the file did not change in between (its
+   * index was not built again and nothing was written through it; a
+   * change by anyone makes the next call build the index again). See
+   * {@link writeTextsSync}'s `known`.
+   * @internal
+   */
+  get readGeneration(): number {
+    return this.#generation;
+  }
+
+  /**
    * Stores texts on many traces in one write that is all or nothing: each
    * key must be a trace key of the trace's readout and each text valid for
    * it (the checks of {@link setTraceAttrs}, without its origin checks); the
    * texts are stored as given. Nothing is written when anything is refused.
+   *
+   * `known`: the attributes of some traces as this CacheFile read them
+   * (getTraceAttrs or iteration) since its {@link readGeneration} was
+   * `generation`. When the file, now locked for the write, is proven the
+   * same as then (the mark unchanged and the parse of that file in use),
+   * the checks use them instead of reading them again.
    * @internal the analysis module's writes (offspect's own texts, such as `True`)
    */
-  writeTextsSync(updates: Iterable<{ index: number; texts: TraceAttributes }>): WriteResult[] {
+  writeTextsSync(updates: Iterable<{ index: number; texts: TraceAttributes }>, options: { known?: KnownAttributes } = {}): WriteResult[] {
     const list = [...updates].map(({ index, texts }) => ({ i: checkIndexType(index), texts: new Texts(texts) }));
-    return this.#withWriter((w, index) => this.#write(w, list.map(({ i, texts }) => this.#plan(w, index, i, texts))));
+    return this.#withWriter((w, index) => {
+      const known = this.#stillKnown(w, options.known);
+      return this.#write(w, list.map(({ i, texts }) => this.#plan(w, index, i, texts, known?.get(i))));
+    });
+  }
+
+  /** The attributes of `known` when they are those of the file the writer holds (see {@link writeTextsSync}), else undefined. */
+  #stillKnown(w: Writer, known: KnownAttributes | undefined): ReadonlyMap<number, TraceAttributes> | undefined {
+    if (!known || known.generation !== this.#generation || this.#caches === undefined) return undefined;
+    // The writer's session took the parse over only when the locked file's stamp proved it the file parsed.
+    return w.source.caches === this.#caches ? known.attrs : undefined;
   }
 
   /** {@link writeTextsSync} without blocking the event loop. @internal */
@@ -776,11 +816,12 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * stored attributes makes (typed updates), after the readout's filter and
    * checks (see {@link plannedWrite}).
    */
-  #plan(w: Writer, index: TraceIndex, i: number, attrs: TraceAttributes | Update): Plan {
+  #plan(w: Writer, index: TraceIndex, i: number, attrs: TraceAttributes | Update, known?: TraceAttributes): Plan {
     const target = this.#checkIndex(i, index);
     const path = checkedTracePath(w.source, index, target);
     const update = attrs instanceof Update ? attrs : undefined;
-    const stored = w.source.attrs(path, update?.only);
+    // What a read gave, less the keys it adds (see #collapse), unless the update sets one of those.
+    const stored = known && !(update && COLLAPSED.some((k) => update.only.has(k))) ? (known as Record<string, string>) : w.source.attrs(path, update?.only);
     const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
     const text = update ? update.make(stored) : (attrs as TraceAttributes);
     const readoutOf = (key: string) => stored[key] ?? text[key] ?? w.source.attrs(origin)[key];
@@ -888,6 +929,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   #afterWrite(w: WriteSession, committed: Writer["committed"]): void {
     const after = w.close(committed !== undefined);
     if (committed === undefined) return;
+    this.#generation++;
     if (committed !== "unknown" && committed.addresses) {
       // Appended: nothing parsed moved; the rewritten objects are elsewhere now.
       for (const [path, addr] of committed.addresses) this.#addresses.set(path, addr);
@@ -902,6 +944,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   /** The index, valid for the file the writer holds. */
   #writerIndex(w: WriteSession, before: Stamp): TraceIndex {
     if (!this.#index || !this.#indexTrusted || !sameStamp(before, this.#indexStamp)) {
+      this.#generation++;
       this.#index = buildIndex(w.source);
       this.#addresses = w.source.addresses;
       this.#caches = w.source.caches;
