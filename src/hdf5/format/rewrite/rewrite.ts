@@ -26,7 +26,7 @@ import { alignUp, Cursor, UNDEF } from "../bytes.js";
 import { damaged, unsupported } from "../errors.js";
 import { globalHeapValue, type GlobalHeapCollection, readGlobalHeap } from "../heaps.js";
 import { decodeDatatype, decodeLayout, decodeSymbolTable } from "../messages.js";
-import { FLAG_SHARED, MSG } from "../objectHeader.js";
+import { FLAG_SHARED, MSG, type ObjectHeader } from "../objectHeader.js";
 import type { FormatFile } from "../file.js";
 import type { ByteReader } from "../reader.js";
 import type { Superblock } from "../superblock.js";
@@ -40,6 +40,7 @@ import {
   readSpaceRecord,
   spaceRecord,
   stringAttributeMessage,
+  writeHeapId,
 } from "./encode.js";
 import { attributeNameAt, NameSet } from "../nameSet.js";
 import { copyLocalHeap, emitTree, patchEntry, readTree, treeBytes } from "./groupTree.js";
@@ -169,6 +170,94 @@ class Rewriter {
     return c;
   };
 
+  /**
+   * The usual object of an append, written without visiting its messages
+   * one by one: a version 1 header of an object whose attributes alone
+   * change, each either one h5py str (its heap ID patched in the copy) or
+   * new. Its chunks' bytes are walked in place and copied in runs, less the
+   * null and continuation messages (as {@link object} does). Returns the
+   * new header's address, or undefined when anything else is met (then
+   * {@link object} writes it, and refuses what it must).
+   */
+  #leaf(header: ObjectHeader, path: string, node: Touch): number | undefined {
+    const chunks = header.chunkBytes;
+    if (!chunks || header.chunks.length !== chunks.length) return undefined;
+    const pending = node.attrs;
+    const names = NameSet.ofKeys(pending);
+    // Kept messages as runs [chunk, from, to) of chunk bytes; patches as [output offset, name].
+    const runs: number[] = [];
+    const patchAt: number[] = [];
+    const patchName: string[] = [];
+    let size = 0;
+    let count = 0;
+    let unused = 0;
+    for (let c = 0; c < chunks.length; c++) {
+      const b = chunks[c]!;
+      let runFrom = -1;
+      let p = 0;
+      while (p < b.length) {
+        const type = b[p]! | (b[p + 1]! << 8);
+        const n = b[p + 2]! | (b[p + 3]! << 8);
+        const end = p + 8 + n;
+        if (type === MSG.NIL || type === MSG.CONTINUATION) {
+          if (runFrom >= 0) runs.push(c, runFrom, p);
+          runFrom = -1;
+          p = end;
+          continue;
+        }
+        if (type === MSG.ATTRIBUTE_INFO || type === MSG.SHARED_TABLE) return undefined;
+        if (type === MSG.ATTRIBUTE && pending.size > 0 && b[p + 4]! & FLAG_SHARED) return undefined;
+        if (type === MSG.ATTRIBUTE && pending.size > patchName.length) {
+          const name = names.findAttribute(b, p + 8, n);
+          if (name !== undefined && pending.has(name)) {
+            const a = attributeLayout(b, p + 8, n, path, name);
+            if (!isScalarVlenString(a, n, true) || patchName.includes(name)) return undefined;
+            patchAt.push(16 + size + 8 + a.dataAt);
+            patchName.push(name);
+            unused += 16 + alignUp(b.readUInt32LE(p + 8 + a.dataAt), 8);
+          }
+        }
+        if (runFrom < 0) runFrom = p;
+        size += end - p;
+        count++;
+        p = end;
+      }
+      if (runFrom >= 0) runs.push(c, runFrom, b.length);
+    }
+    // The values: those patched in message order, then the new attributes (as object() places them).
+    const ids = patchName.map((name) => this.heap.addText(pending.get(name)!));
+    const added: Buffer[] = [];
+    for (const [name, value] of pending) if (!patchName.includes(name)) added.push(stringAttributeMessage(name, this.heap.addText(value)));
+    const messages: OutMessage[] = added.map((body) => ({ type: MSG.ATTRIBUTE, flags: 0, body }));
+    for (const body of added) size += 8 + alignUp(body.length, 8);
+    count += added.length;
+    if (count > 0xffff) return undefined;
+    const out = this.out.reserve(16 + size);
+    const at = this.out.lastAt;
+    out[0] = 1;
+    out.writeUInt16LE(count, 2);
+    out.writeUInt32LE(header.refcount, 4);
+    out.writeUInt32LE(size, 8);
+    let q = 16;
+    for (let r = 0; r < runs.length; r += 3) {
+      const from = runs[r + 1]!;
+      const to = runs[r + 2]!;
+      chunks[runs[r]!]!.copy(out, q, from, to);
+      q += to - from;
+    }
+    for (let k = 0; k < ids.length; k++) writeHeapId(out, patchAt[k]!, ids[k]!);
+    for (const m of messages) {
+      const fresh = m as { type: number; flags: number; body: Buffer };
+      out.writeUInt16LE(fresh.type, q);
+      out.writeUInt16LE(alignUp(fresh.body.length, 8), q + 2);
+      fresh.body.copy(out, q + 8);
+      q += 8 + alignUp(fresh.body.length, 8);
+    }
+    this.unused += unused;
+    for (const [, length] of header.chunks) this.unused += length;
+    return at;
+  }
+
   /** Writes the object at `addr` (and what below it changes, or everything when compacting) anew. */
   object(addr: number, path: string, node: Touch): Placed {
     const reader = this.#reader;
@@ -182,6 +271,13 @@ class Rewriter {
     // An object with other names (hard links) would keep its old header under them: libhdf5 writes it in place.
     if (header.refcount > 1) unsupported(`${path} has ${header.refcount} names (hard links)`);
     const walk = compact || node.children.size > 0;
+    if (!walk && !node.data && path !== "/") {
+      const at = this.#leaf(header, path, node);
+      if (at !== undefined) {
+        this.addresses.set(path, at);
+        return { header: at };
+      }
+    }
 
     // Members first: their new addresses go into this group's structures.
     let placedTree: { btree: number; heap: number } | undefined;
