@@ -34,6 +34,7 @@ import { annotateTrace, resolvedOnce, type MeasureOptions, type TraceMeasures } 
 import { commitMeasures, planMeasures, revertMeasures, type MeasureUpdate, type PlannedWrite } from "./write.js";
 import { runAsync, runSync } from "../base/work.js";
 import { NOTHING_WRITTEN } from "../base/abort.js";
+import { setOwn } from "../base/own.js";
 
 /** The measures a cmep-like readout stores, in the order they are reported. */
 export const STORED_MEASURES = Object.freeze([
@@ -137,10 +138,22 @@ interface Plan {
   updates: MeasureUpdate[];
   /** Row of each update. */
   updateRows: AnnotatedTrace[];
-  /** The attributes each update's trace had when measured. */
-  attrs: Map<number, TraceAttributes>;
+  /** What the write reads of each update's trace's attributes, as they were when measured (see {@link writeInputs}). */
+  attrs: Map<number, Record<string, string | undefined>>;
   /** The file's read mark before they were read (see CacheFile.readGeneration). */
   generation: number;
+}
+
+/**
+ * What the write of `values` reads of a trace's stored attributes (see
+ * CacheFile.writeTextsSync's `known`): its readin and readout, each key it
+ * sets and channel_labels, a key not stored as undefined. Kept instead of
+ * all the attributes, which would stay in memory for the whole file.
+ */
+function writeInputs(attrs: TraceAttributes, values: Record<string, unknown>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { readin: attrs["readin"], readout: attrs["readout"], channel_labels: attrs["channel_labels"] };
+  for (const k of Object.keys(values)) setOwn(out, k, attrs[k]);
+  return out;
 }
 
 /** Traces measured between two turns of the event loop (async forms). */
@@ -194,7 +207,7 @@ function* annotateOpened(cfs: CacheFile[], measure: ReturnType<typeof resolvedOn
           row.status = options.dryRun ? "dry-run" : "unchanged";
           plan.updates.push({ index, values });
           plan.updateRows.push(row);
-          if (!options.dryRun) plan.attrs.set(index, attrs);
+          if (!options.dryRun) plan.attrs.set(index, writeInputs(attrs, values));
         }
       }
       plan.rows.push(row);

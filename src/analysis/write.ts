@@ -69,11 +69,12 @@ function specsFor(cache: Map<string, Record<string, KeySpec>>, readin: string | 
 /**
  * Checks every update and works out what it changes (see
  * {@link writeMeasures}); `known` holds attributes the caller has just
- * read (annotate's measuring pass), so that they are not read again.
+ * read (annotate's measuring pass: at least readin, readout and each key
+ * updated, a key not stored as undefined), so that they are not read again.
  * Yields every 512 updates.
  * @internal
  */
-export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], known?: ReadonlyMap<number, TraceAttributes>): Generator<void, PlannedWrite[]> {
+export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], known?: ReadonlyMap<number, Readonly<Record<string, string | undefined>>>): Generator<void, PlannedWrite[]> {
   if (!(cf instanceof CacheFile)) throw new TypeError(`expected a CacheFile, got ${describe(cf)}`);
   if (!Array.isArray(updates)) throw new TypeError(`expected an array of { index, values } for updates, got ${describe(updates)}`);
   const length = cf.length;
@@ -86,7 +87,7 @@ export function* planMeasures(cf: CacheFile, updates: readonly MeasureUpdate[], 
     }
     if (!Number.isInteger(u.index)) throw new IndexTypeError(u.index);
     if (u.index < 0 || u.index >= length) throw new IndexRangeError(u.index, length, cf.fname);
-    const stored = known?.get(u.index) ?? cf.getTraceAttrs(u.index);
+    const stored = (known?.get(u.index) ?? cf.getTraceAttrs(u.index)) as TraceAttributes;
     const specs = specsFor(readouts, stored["readin"], stored["readout"]);
     const plan: PlannedWrite = { index: u.index, texts: {}, before: {} };
     let changed = false;

@@ -49,11 +49,23 @@ import { runOpsAsync, runOpsSync } from "./commitIo.js";
 /** Attributes of traces read when a CacheFile's {@link CacheFile.readGeneration} was `generation`. @internal */
 export interface KnownAttributes {
   generation: number;
-  attrs: ReadonlyMap<number, TraceAttributes>;
+  /**
+   * By trace index, stored texts of the trace: used only when they hold
+   * every key the write reads (readin, readout, each key it sets, and
+   * channel_labels with channel_of_interest), a key the trace does not
+   * store held as undefined.
+   */
+  attrs: ReadonlyMap<number, Readonly<Record<string, string | undefined>>>;
 }
 
-/** The keys a read adds to the stored attributes (see #collapse). */
-const COLLAPSED = ["origin", "cache_file", "cache_file_index"];
+/** The keys a read adds to the stored attributes (see #collapse): never taken from known attributes. */
+const COLLAPSED = new Set(["origin", "cache_file", "cache_file_index"]);
+
+/** Whether `known` holds each of `keys` (as text, or undefined for a key not stored), none of them one a read adds. */
+function knowsAll(known: Readonly<Record<string, string | undefined>>, keys: ReadonlySet<string>): boolean {
+  for (const k of keys) if (!Object.hasOwn(known, k) || COLLAPSED.has(k)) return false;
+  return true;
+}
 
 function checkIndexType(idx: unknown): number {
   if (typeof idx !== "number" || !Number.isInteger(idx)) throw new IndexTypeError(idx);
@@ -795,7 +807,7 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
   }
 
   /** The attributes of `known` when they are those of the file the writer holds (see {@link writeTextsSync}), else undefined. */
-  #stillKnown(w: Writer, known: KnownAttributes | undefined): ReadonlyMap<number, TraceAttributes> | undefined {
+  #stillKnown(w: Writer, known: KnownAttributes | undefined): KnownAttributes["attrs"] | undefined {
     if (!known || known.generation !== this.#generation || this.#caches === undefined) return undefined;
     // The writer's session took the parse over only when the locked file's stamp proved it the file parsed.
     return w.source.caches === this.#caches ? known.attrs : undefined;
@@ -816,12 +828,11 @@ export class CacheFile implements Iterable<[TraceData, TraceAttributes]> {
    * stored attributes makes (typed updates), after the readout's filter and
    * checks (see {@link plannedWrite}).
    */
-  #plan(w: Writer, index: TraceIndex, i: number, attrs: TraceAttributes | Update, known?: TraceAttributes): Plan {
+  #plan(w: Writer, index: TraceIndex, i: number, attrs: TraceAttributes | Update, known?: Readonly<Record<string, string | undefined>>): Plan {
     const target = this.#checkIndex(i, index);
     const path = checkedTracePath(w.source, index, target);
     const update = attrs instanceof Update ? attrs : undefined;
-    // What a read gave, less the keys it adds (see #collapse), unless the update sets one of those.
-    const stored = known && !(update && COLLAPSED.some((k) => update.only.has(k))) ? (known as Record<string, string>) : w.source.attrs(path, update?.only);
+    const stored = update && known && knowsAll(known, update.only) ? (known as Record<string, string>) : w.source.attrs(path, update?.only);
     const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
     const text = update ? update.make(stored) : (attrs as TraceAttributes);
     const readoutOf = (key: string) => stored[key] ?? text[key] ?? w.source.attrs(origin)[key];
