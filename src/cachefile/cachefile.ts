@@ -105,7 +105,7 @@ interface Plan {
 
 /** An update of some keys: its text as a function of the stored attributes it depends on (`only`: the readout and the keys it sets). */
 abstract class Update {
-  readonly only = new Set(["readin", "readout"]);
+  readonly only = new Set<string>().add("readin").add("readout");
 
   /** Reads `key` before the update (and what its checks compare it with). */
   protected need(key: string): void {

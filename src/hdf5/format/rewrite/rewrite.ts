@@ -108,9 +108,24 @@ function touchTree(changes: readonly ObjectChange[]): Touch {
     byPath.set(path, next);
     return next;
   };
+  // The parent of the last change: the next one's, mostly.
+  let lastParentPath = "";
+  let lastParent: Touch | undefined;
   for (const c of changes) {
     if (!c.path.startsWith("/")) throw new TypeError(`expected an absolute path, got ${JSON.stringify(c.path)}`);
-    const node = nodeAt(c.path);
+    const cut = c.path.lastIndexOf("/");
+    let node: Touch;
+    if (cut > 0 && cut < c.path.length - 1) {
+      const parentPath = c.path.slice(0, cut);
+      const parent = lastParent !== undefined && parentPath === lastParentPath ? lastParent : nodeAt(parentPath);
+      lastParentPath = parentPath;
+      lastParent = parent;
+      const name = c.path.slice(cut + 1);
+      if (parent.children === NO_CHILDREN) parent.children = new Map();
+      let child = parent.children.get(name);
+      if (!child) parent.children.set(name, (child = touch()));
+      node = child;
+    } else node = nodeAt(c.path);
     if (node !== root && !c.path.endsWith("/") && !c.path.includes("//")) node.path = c.path;
     if (c.attrs) for (const k in c.attrs) if (Object.hasOwn(c.attrs, k)) node.attrs.set(k, c.attrs[k]!);
     if (c.data) node.data = c.data;
