@@ -58,13 +58,17 @@ export interface PlannedWrite {
   before: Record<string, string | undefined>;
 }
 
-/** The trace keys of each readout spec, looked up once per batch. */
+/** The trace keys of each readout spec, looked up once per batch (the last one's again without a lookup: traces mostly share their readout). */
 function specsFor(cache: Map<string, Record<string, KeySpec>>, readin: string | undefined, readout: string | undefined): Record<string, KeySpec> {
+  if (lastSpecs && lastSpecs.cache === cache && lastSpecs.readin === readin && lastSpecs.readout === readout) return lastSpecs.specs;
   const id = `${readin}\u0000${readout}`;
   let specs = cache.get(id);
   if (!specs) cache.set(id, (specs = traceKeySpecs(getReadout(readin, readout))));
+  lastSpecs = { cache, readin, readout, specs };
   return specs;
 }
+
+let lastSpecs: { cache: Map<string, Record<string, KeySpec>>; readin: string | undefined; readout: string | undefined; specs: Record<string, KeySpec> } | undefined;
 
 /**
  * Checks every update and works out what it changes (see
