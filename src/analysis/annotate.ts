@@ -39,6 +39,7 @@ import { annotateTrace, resolvedOnce, type MeasureOptions, type TraceMeasures } 
 import { commitMeasures, planMeasures, revertMeasures, type MeasureUpdate, type PlannedWrite } from "./write.js";
 import { runAsync, runSync } from "../base/work.js";
 import { NOTHING_WRITTEN, throwIfAborted } from "../base/abort.js";
+import { setOwn } from "../base/own.js";
 import { builtModule, ProcessPool, registerErrorClasses, type Lane } from "../base/pool.js";
 import * as analysisErrors from "./errors.js";
 import { resolve } from "node:path";
@@ -147,8 +148,23 @@ export interface Plan {
   updates: MeasureUpdate[];
   /** Row of each update. */
   updateRows: AnnotatedTrace[];
-  /** The attributes each update's trace had when measured. */
-  attrs: Map<number, TraceAttributes>;
+  /** What the write reads of each update's trace's attributes, as they were when measured (see {@link writeInputs}). */
+  attrs: Map<number, Record<string, string | undefined>>;
+  /** The file's read mark before they were read (see CacheFileSession.readGeneration). */
+  generation: number;
+}
+
+/**
+ * What the write of `values` reads of a trace's stored attributes (see
+ * CacheFileSession.writeTextsSync's `known`): its readin and readout, each
+ * key it sets and channel_labels, a key not stored as undefined. Kept
+ * instead of all the attributes, which would stay in memory for the whole
+ * file.
+ */
+function writeInputs(attrs: TraceAttributes, values: Record<string, unknown>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { readin: attrs["readin"], readout: attrs["readout"], channel_labels: attrs["channel_labels"] };
+  for (const k of Object.keys(values)) setOwn(out, k, attrs[k]);
+  return out;
 }
 
 /** Traces measured between two turns of the event loop (async forms). */
@@ -218,7 +234,7 @@ function* annotateOpened(cfs: CacheFileBase[], measure: ReturnType<typeof resolv
  * @internal
  */
 export function* measureFile(cf: CacheFileBase, measure: ReturnType<typeof resolvedOnce>, options: AnnotateOptions, traced: (cf: CacheFileBase) => void): Generator<unknown, Plan> {
-  const plan: Plan = { cf, rows: [], updates: [], updateRows: [], attrs: new Map() };
+  const plan: Plan = { cf, rows: [], updates: [], updateRows: [], attrs: new Map(), generation: sessionOf(cf).readGeneration };
   let index = 0;
   for (const [data, attrs] of sessionOf(cf).tuples()) {
     let m: TraceMeasures;
@@ -244,7 +260,7 @@ export function* measureFile(cf: CacheFileBase, measure: ReturnType<typeof resol
         row.status = options.dryRun ? "dry-run" : "unchanged";
         plan.updates.push({ index, values });
         plan.updateRows.push(row);
-        if (!options.dryRun) plan.attrs.set(index, attrs);
+        if (!options.dryRun) plan.attrs.set(index, writeInputs(attrs, values));
       }
     }
     plan.rows.push(row);
@@ -268,7 +284,8 @@ export function* planFile(plan: Plan): Generator<unknown, PlannedWrite[]> {
 /** Writes a file's planned writes (one batch, all or nothing) and marks the rows written. @internal */
 export function commitFile(plan: Plan, planned: readonly PlannedWrite[]): void {
   if (plan.updates.length === 0) return;
-  const changed = new Set(commitMeasures(plan.cf, planned).changed);
+  // The write checks against the attributes measured, unless the file changed since.
+  const changed = new Set(commitMeasures(plan.cf, planned, { generation: plan.generation, attrs: plan.attrs }).changed);
   plan.updates.forEach((u, j) => {
     const row = plan.updateRows[j]!;
     if (changed.has(u.index)) {

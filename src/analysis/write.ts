@@ -10,6 +10,7 @@
  * @module
  */
 import { CacheFileBase, sessionOf, type TraceAttributes } from "../cachefile/index.js";
+import type { KnownAttributes } from "../cachefile/session.js";
 import { encode } from "../values/codec.js";
 import { NOTHING_WRITTEN } from "../base/abort.js";
 import { describe, IndexRangeError, IndexTypeError } from "../base/errors.js";
@@ -57,22 +58,27 @@ export interface PlannedWrite {
   before: Record<string, string | undefined>;
 }
 
-/** The trace keys of each readout spec, looked up once per batch. */
+/** The trace keys of each readout spec, looked up once per batch (the last one's again without a lookup: traces mostly share their readout). */
 function specsFor(cache: Map<string, Record<string, KeySpec>>, readin: string | undefined, readout: string | undefined): Record<string, KeySpec> {
+  if (lastSpecs && lastSpecs.cache === cache && lastSpecs.readin === readin && lastSpecs.readout === readout) return lastSpecs.specs;
   const id = `${readin}\u0000${readout}`;
   let specs = cache.get(id);
   if (!specs) cache.set(id, (specs = traceKeySpecs(getReadout(readin, readout))));
+  lastSpecs = { cache, readin, readout, specs };
   return specs;
 }
+
+let lastSpecs: { cache: Map<string, Record<string, KeySpec>>; readin: string | undefined; readout: string | undefined; specs: Record<string, KeySpec> } | undefined;
 
 /**
  * Checks every update and works out what it changes (see
  * {@link writeMeasures}); `known` holds attributes the caller has just
- * read (annotate's measuring pass), so that they are not read again.
+ * read (annotate's measuring pass: at least readin, readout and each key
+ * updated, a key not stored as undefined), so that they are not read again.
  * Yields every 512 updates.
  * @internal
  */
-export function* planMeasures(cf: CacheFileBase, updates: readonly MeasureUpdate[], known?: ReadonlyMap<number, TraceAttributes>): Generator<void, PlannedWrite[]> {
+export function* planMeasures(cf: CacheFileBase, updates: readonly MeasureUpdate[], known?: ReadonlyMap<number, Readonly<Record<string, string | undefined>>>): Generator<void, PlannedWrite[]> {
   if (!(cf instanceof CacheFileBase)) throw new TypeError(`expected a CacheFile, got ${describe(cf)}`);
   if (!Array.isArray(updates)) throw new TypeError(`expected an array of { index, values } for updates, got ${describe(updates)}`);
   const length = cf.length;
@@ -85,7 +91,7 @@ export function* planMeasures(cf: CacheFileBase, updates: readonly MeasureUpdate
     }
     if (!Number.isInteger(u.index)) throw new IndexTypeError(u.index);
     if (u.index < 0 || u.index >= length) throw new IndexRangeError(u.index, length, cf.fname);
-    const stored = known?.get(u.index) ?? sessionOf(cf).getTraceAttrs(u.index);
+    const stored = (known?.get(u.index) ?? sessionOf(cf).getTraceAttrs(u.index)) as TraceAttributes;
     const specs = specsFor(readouts, stored["readin"], stored["readout"]);
     const plan: PlannedWrite = { index: u.index, texts: {}, before: {} };
     let changed = false;
@@ -123,12 +129,15 @@ export function* planMeasures(cf: CacheFileBase, updates: readonly MeasureUpdate
 }
 
 /**
- * Writes planned updates in one write that is all or nothing.
+ * Writes planned updates in one write that is all or nothing; `known`: the
+ * attributes they were planned against, with the file's read mark from
+ * before they were read (used by the write's checks while the file is
+ * proven unchanged since: CacheFile.writeTextsSync).
  * @internal
  */
-export function commitMeasures(cf: CacheFileBase, plans: readonly PlannedWrite[]): WriteMeasuresResult {
+export function commitMeasures(cf: CacheFileBase, plans: readonly PlannedWrite[], known?: KnownAttributes): WriteMeasuresResult {
   let values = 0;
-  if (plans.length > 0) for (const r of sessionOf(cf).writeTextsSync(plans.map((p) => ({ index: p.index, texts: p.texts })))) values += r.written.length;
+  if (plans.length > 0) for (const r of sessionOf(cf).writeTextsSync(plans.map((p) => ({ index: p.index, texts: p.texts })), known ? { known } : {})) values += r.written.length;
   return { changed: plans.map((p) => p.index), values };
 }
 

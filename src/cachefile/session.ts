@@ -47,6 +47,27 @@ import { runAsync } from "../base/work.js";
 import { commit, type CommitResult, type ObjectChange } from "./commit.js";
 import { runOpsAsync, runOpsSync } from "./commitIo.js";
 
+/** Attributes of traces read when a session's {@link CacheFileSession.readGeneration} was `generation`. @internal */
+export interface KnownAttributes {
+  generation: number;
+  /**
+   * By trace index, stored texts of the trace: used only when they hold
+   * every key the write reads (readin, readout, each key it sets, and
+   * channel_labels with channel_of_interest), a key the trace does not
+   * store held as undefined.
+   */
+  attrs: ReadonlyMap<number, Readonly<Record<string, string | undefined>>>;
+}
+
+/** The keys a read adds to the stored attributes (see #collapse): never taken from known attributes. */
+const COLLAPSED = new Set(["origin", "cache_file", "cache_file_index"]);
+
+/** Whether `known` holds each of `keys` (as text, or undefined for a key not stored), none of them one a read adds. */
+function knowsAll(known: Readonly<Record<string, string | undefined>>, keys: ReadonlySet<string>): boolean {
+  for (const k of keys) if (!Object.hasOwn(known, k) || COLLAPSED.has(k)) return false;
+  return true;
+}
+
 function checkIndexType(idx: unknown): number {
   if (typeof idx !== "number" || !Number.isInteger(idx)) throw new IndexTypeError(idx);
   return idx;
@@ -84,7 +105,7 @@ interface Plan {
 
 /** An update of some keys: its text as a function of the stored attributes it depends on (`only`: the readout and the keys it sets). */
 abstract class Update {
-  readonly only = new Set(["readin", "readout"]);
+  readonly only = new Set<string>().add("readin").add("readout");
 
   /** Reads `key` before the update (and what its checks compare it with). */
   protected need(key: string): void {
@@ -166,6 +187,8 @@ export class CacheFileSession {
   #addresses = new Map<string, number>();
   /** What was parsed of the file, valid with the index (same stamp): sessions of the unchanged file parse nothing twice. */
   #caches: FormatCaches | undefined;
+  /** Changes whenever what this session has read may no longer be the file: its index built again, or a write made. */
+  #generation = 0;
 
   /**
    * Opens a CacheFile and indexes its origins and traces.
@@ -281,6 +304,7 @@ export class CacheFileSession {
   }
 
   #setIndex(s: ReadSession, build: () => TraceIndex): void {
+    this.#generation++;
     try {
       this.#index = build();
       this.#addresses = s.source.addresses;
@@ -684,15 +708,42 @@ export class CacheFileSession {
   }
 
   /**
+   * A mark of what this session has read: equal marks taken before and
+   * after some reads prove that the file did not change in between (its
+   * index was not built again and nothing was written through it; a
+   * change by anyone makes the next call build the index again). See
+   * {@link writeTextsSync}'s `known`.
+   */
+  get readGeneration(): number {
+    return this.#generation;
+  }
+
+  /**
    * Stores texts on many traces in one write that is all or nothing: each
    * key must be a trace key of the trace's readout and each text valid for
    * it (the checks of {@link setTraceAttrs}, without its origin checks); the
    * texts are stored as given. Nothing is written when anything is refused.
-   * @internal the analysis module's writes (offspect's own texts, such as `True`)
+   *
+   * `known`: the attributes of some traces as this session read them
+   * (getTraceAttrs or iteration) since its {@link readGeneration} was
+   * `generation`. When the file, now locked for the write, is proven the
+   * same as then (the mark unchanged and the parse of that file in use),
+   * the checks use them instead of reading them again.
+   * (The analysis module's writes: offspect's own texts, such as `True`.)
    */
-  writeTextsSync(updates: Iterable<{ index: number; texts: TraceAttributes }>): WriteResult[] {
+  writeTextsSync(updates: Iterable<{ index: number; texts: TraceAttributes }>, options: { known?: KnownAttributes } = {}): WriteResult[] {
     const list = [...updates].map(({ index, texts }) => ({ i: checkIndexType(index), texts: new Texts(texts) }));
-    return this.#withWriter((w, index) => this.#write(w, list.map(({ i, texts }) => this.#plan(w, index, i, texts))));
+    return this.#withWriter((w, index) => {
+      const known = this.#stillKnown(w, options.known);
+      return this.#write(w, list.map(({ i, texts }) => this.#plan(w, index, i, texts, known?.get(i))));
+    });
+  }
+
+  /** The attributes of `known` when they are those of the file the writer holds (see {@link writeTextsSync}), else undefined. */
+  #stillKnown(w: Writer, known: KnownAttributes | undefined): KnownAttributes["attrs"] | undefined {
+    if (!known || known.generation !== this.#generation || this.#caches === undefined) return undefined;
+    // The writer's session took the parse over only when the locked file's stamp proved it the file parsed.
+    return w.source.caches === this.#caches ? known.attrs : undefined;
   }
 
   /** {@link writeTextsSync} without blocking the event loop. @internal */
@@ -710,11 +761,11 @@ export class CacheFileSession {
    * stored attributes makes (typed updates), after the readout's filter and
    * checks (see {@link plannedWrite}).
    */
-  #plan(w: Writer, index: TraceIndex, i: number, attrs: TraceAttributes | Update): Plan {
+  #plan(w: Writer, index: TraceIndex, i: number, attrs: TraceAttributes | Update, known?: Readonly<Record<string, string | undefined>>): Plan {
     const target = this.#checkIndex(i, index);
     const path = checkedTracePath(w.source, index, target);
     const update = attrs instanceof Update ? attrs : undefined;
-    const stored = w.source.attrs(path, update?.only);
+    const stored = update && known && knowsAll(known, update.only) ? (known as Record<string, string>) : w.source.attrs(path, update?.only);
     const origin = `/${index.origins[index.traceOrigin[target]!]!}`;
     const text = update ? update.make(stored) : (attrs as TraceAttributes);
     const readoutOf = (key: string) => stored[key] ?? text[key] ?? w.source.attrs(origin)[key];
@@ -822,6 +873,7 @@ export class CacheFileSession {
   #afterWrite(w: WriteSession, committed: Writer["committed"]): void {
     const after = w.close(committed !== undefined);
     if (committed === undefined) return;
+    this.#generation++;
     if (committed !== "unknown" && committed.addresses) {
       // Appended: nothing parsed moved; the rewritten objects are elsewhere now.
       for (const [path, addr] of committed.addresses) this.#addresses.set(path, addr);
@@ -836,6 +888,7 @@ export class CacheFileSession {
   /** The index, valid for the file the writer holds. */
   #writerIndex(w: WriteSession, before: Stamp): TraceIndex {
     if (!this.#index || !this.#indexTrusted || !sameStamp(before, this.#indexStamp)) {
+      this.#generation++;
       this.#index = buildIndex(w.source);
       this.#addresses = w.source.addresses;
       this.#caches = w.source.caches;

@@ -10,13 +10,22 @@
  */
 import { decode, encode } from "../values/codec.js";
 import { type AttributeProblem, describe, ForeignAttributesError, InvalidAttributeError, ShapeMismatchError } from "../base/errors.js";
-import { checkValue, getReadout, isLabel, traceKeySpecs, TRANSIENT_KEYS } from "./readouts.js";
+import { checkValue, getReadout, isLabel, type KeySpec, type ReadoutSpec, traceKeySpecs, TRANSIENT_KEYS } from "./readouts.js";
 import type { TraceAttributes, TraceData } from "./types.js";
 import { setOwn } from "../base/own.js";
 
 /** offspect's `isindex`: text of a non-negative integer. */
 export function isIndexText(x: unknown): x is string {
   return typeof x === "string" && /^\s*\+?[0-9]+\s*$/.test(x);
+}
+
+/** The trace keys of each registered readout (frozen; a replaced readout is a new object), made once: a batch checks thousands of traces of one readout. */
+const traceSpecs = new WeakMap<ReadoutSpec, Record<string, KeySpec>>();
+
+function specsOf(readout: ReadoutSpec): Record<string, KeySpec> {
+  let specs = traceSpecs.get(readout);
+  if (!specs) traceSpecs.set(readout, (specs = traceKeySpecs(readout)));
+  return specs;
 }
 
 /**
@@ -34,7 +43,7 @@ export function plannedWrite(
   fname: string,
   same?: (key: string, stored: string, next: string) => boolean,
 ): { changed: Record<string, string>; ignored: string[] } {
-  const specs = traceKeySpecs(getReadout(readoutOf("readin"), readoutOf("readout")));
+  const specs = specsOf(getReadout(readoutOf("readin"), readoutOf("readout")));
   const changed: Record<string, string> = {};
   const ignored: string[] = [];
   const problems: AttributeProblem[] = [];

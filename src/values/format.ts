@@ -18,6 +18,13 @@ export function formatFloat(x: number, addDotZero = true): string {
   if (x === Infinity) return "inf";
   if (x === -Infinity) return "-inf";
   if (x === 0) return (Object.is(x, -0) ? "-0" : "0") + (addDotZero ? ".0" : "");
+  const abs = Math.abs(x);
+  if (abs >= 1e-4 && abs < 1e16) {
+    // Where Python writes no exponent, JavaScript neither (1e-7..1e21), with the same shortest
+    // round-trip digits (the closest of them): only the ".0" of whole numbers differs.
+    const text = String(x);
+    return addDotZero && !text.includes(".") ? text + ".0" : text;
+  }
   const [mantissa, expText] = Math.abs(x).toExponential().split("e") as [string, string];
   const digits = mantissa.replace(".", "");
   const exp = Number(expText);

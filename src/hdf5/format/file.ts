@@ -89,8 +89,9 @@ export function newCaches(): FormatCaches {
 export class FormatFile {
   readonly reader: ByteReader;
   readonly superblock: Superblock;
-  readonly caches: FormatCaches;
-  readonly #ownsCaches: boolean;
+  readonly #caches: FormatCaches;
+  /** Whether the caches are this file's alone (made here and never handed out): cleared on close. */
+  #ownsCaches: boolean;
   readonly #objects: Map<number, ObjectInfo>;
   readonly #kinds: Map<number, ObjectKind>;
   readonly #heaps: Map<number, GlobalHeapCollection>;
@@ -101,10 +102,10 @@ export class FormatFile {
     this.reader = reader;
     this.superblock = superblock;
     this.#ownsCaches = caches === undefined;
-    this.caches = caches ?? newCaches();
-    this.#objects = this.caches.objects;
-    this.#kinds = this.caches.kinds;
-    this.#heaps = this.caches.heaps;
+    this.#caches = caches ?? newCaches();
+    this.#objects = this.#caches.objects;
+    this.#kinds = this.#caches.kinds;
+    this.#heaps = this.#caches.heaps;
   }
 
   /**
@@ -124,6 +125,17 @@ export class FormatFile {
       reader.close();
       throw e;
     }
+  }
+
+  /**
+   * What was parsed, to hand to a later FormatFile of the unchanged file:
+   * once handed out, closing this one no longer clears it (the next
+   * session of a CacheFile would otherwise find it empty and parse
+   * everything again).
+   */
+  get caches(): FormatCaches {
+    this.#ownsCaches = false;
+    return this.#caches;
   }
 
   get path(): string {
@@ -200,11 +212,11 @@ export class FormatFile {
     if (hit) return hit;
     const c = readGlobalHeap(this.reader, addr);
     this.#heaps.set(addr, c);
-    this.caches.heapBytes += c.bytes.length;
-    while (this.caches.heapBytes > MAX_HEAP_BYTES && this.#heaps.size > 1) {
+    this.#caches.heapBytes += c.bytes.length;
+    while (this.#caches.heapBytes > MAX_HEAP_BYTES && this.#heaps.size > 1) {
       const [oldest, dropped] = this.#heaps.entries().next().value!;
       this.#heaps.delete(oldest);
-      this.caches.heapBytes -= dropped.bytes.length;
+      this.#caches.heapBytes -= dropped.bytes.length;
     }
     return c;
   }

@@ -21,6 +21,33 @@ export class NameSet {
     return set;
   }
 
+  /** The names of the set {@link ofKeys} gave last, in order. */
+  static #lastKeys: string[] = [];
+  static #last: NameSet | undefined;
+
+  /**
+   * {@link of} the keys of `map`, in its order: the set given last again
+   * when the keys are the same (a batch sets the same names on every
+   * object), without joining them.
+   */
+  static ofKeys(map: ReadonlyMap<string, unknown>): NameSet {
+    const last = NameSet.#lastKeys;
+    let same = NameSet.#last !== undefined && map.size === last.length;
+    if (same) {
+      let i = 0;
+      for (const k of map.keys()) {
+        if (k !== last[i++]) {
+          same = false;
+          break;
+        }
+      }
+    }
+    if (same) return NameSet.#last!;
+    const keys = [...map.keys()];
+    NameSet.#lastKeys = keys;
+    return (NameSet.#last = NameSet.of(keys));
+  }
+
   readonly #byLength = new Map<number, { name: string; bytes: Buffer }[]>();
 
   constructor(names: Iterable<string>) {
@@ -41,6 +68,15 @@ export class NameSet {
       return name;
     }
     return undefined;
+  }
+
+  /** The name of the attribute message `buf[start, start + n)` (see {@link attributeNameAt}) when it is in the set, else undefined. */
+  findAttribute(buf: Uint8Array, start: number, n: number): string | undefined {
+    if (n < 10) return undefined;
+    const nameSize = buf[start + 2]! | (buf[start + 3]! << 8);
+    const at = start + (buf[start] === 3 ? 9 : 8);
+    if (nameSize === 0 || at + nameSize > start + n) return undefined;
+    return this.find(buf, at, at + nameSize - 1);
   }
 }
 

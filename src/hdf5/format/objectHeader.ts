@@ -89,6 +89,8 @@ export interface ObjectHeader {
   chunks: [number, number][];
   /** The object's reference count (version 1 headers; version 2 keep it in a message, 1 when absent). */
   refcount: number;
+  /** Version 1: the messages of each chunk as read, chunk by chunk (for a writer that copies them without visiting each message). */
+  chunkBytes?: Buffer[];
 }
 
 /** Far beyond what any real header holds; a longer continuation chain is damage. */
@@ -131,7 +133,7 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, s
   c.u16(); // message count: not checked, as libhdf5 without strict format checks reads whatever the chunks hold
   const refcount = c.u32();
   const size0 = c.u32();
-  const header: ObjectHeader = { addr, version: 1, messages: [], attrOrderTracked: false, attrOrderIndexed: false, chunks: [], refcount };
+  const header: ObjectHeader = { addr, version: 1, messages: [], attrOrderTracked: false, attrOrderIndexed: false, chunks: [], refcount, chunkBytes: [] };
   const pending: [number, number][] = [[addr + 16, size0]];
   const seen = new Set<number>();
   for (let i = 0; i < pending.length; i++) {
@@ -142,6 +144,7 @@ function readV1(reader: ByteReader, addr: number, first: Buffer, what: string, s
     if (length > MAX_CHUNK_BYTES) damaged(`object header chunk of ${what} declares ${length} bytes`);
     const bytes = reader.read(at, length, `object header chunk of ${what}`);
     header.chunks.push([i === 0 ? addr : at, i === 0 ? 16 + length : length]);
+    header.chunkBytes!.push(bytes);
     let p = 0;
     while (p < length) {
       if (length - p < 8) damaged(`object header of ${what}: a message runs past its chunk at address ${at}`);

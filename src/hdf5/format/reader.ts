@@ -128,6 +128,15 @@ export class ByteReader {
     if (offset + length > this.size) damaged(`the file ends at ${this.size} bytes, before ${offset + length}`);
     if (this.#bytes) return this.#bytes.subarray(offset, offset + length);
     if (length >= DIRECT) return this.#direct(offset, length);
+    if (this.#once && length > 0) {
+      // Small pieces from Node's shared pool, read where they are: no 4 KiB page made and kept for each.
+      const again = this.#once.get(offset);
+      if (again && again.length === length) return again;
+      const out = Buffer.allocUnsafe(length);
+      this.readInto(offset, out);
+      this.#once.set(offset, out);
+      return out;
+    }
     const first = Math.floor(offset / PAGE);
     const last = Math.floor((offset + length - 1) / PAGE);
     if (length === 0) return Buffer.alloc(0);
@@ -160,6 +169,24 @@ export class ByteReader {
       const n = readSync(this.fd, target, done, target.length - done, offset + done);
       if (n === 0) damaged(`${this.path} ended at ${offset + done} bytes while it was read`);
       done += n;
+    }
+  }
+
+  /** While {@link readingOnce} runs: the small reads made, by offset (a structure is often read twice: checked, then copied). */
+  #once: Map<number, Buffer> | undefined;
+
+  /**
+   * Runs `fn` with small reads not cached in pages: for a caller that reads
+   * scattered structures once (a writer copying group trees), whose 4 KiB
+   * pages would only be allocated to be dropped. Reads give the same bytes.
+   */
+  readingOnce<T>(fn: () => T): T {
+    if (this.#once) return fn();
+    this.#once = new Map();
+    try {
+      return fn();
+    } finally {
+      this.#once = undefined;
     }
   }
 

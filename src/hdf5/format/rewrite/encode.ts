@@ -10,69 +10,77 @@ import { alignUp } from "../bytes.js";
 import { damaged } from "../errors.js";
 import { type Dataspace, type Datatype, decodeDataspace, decodeDatatype, TYPE_CLASS } from "../messages.js";
 import { Cursor } from "../bytes.js";
-import type { Message } from "../objectHeader.js";
-import { type HeapId, writeU64 } from "./output.js";
+import { Message } from "../objectHeader.js";
+import { type HeapId, type Output, writeU64 } from "./output.js";
 
 /**
  * One message of a header to write: a new one (its type, flags and body,
  * padded to 8 bytes), or one of a version 1 header read, copied as it is
- * (runs of them that lie one after the other are copied at once) or with a
- * heap ID written at `patch.at` of its body (a new value of an attribute).
+ * (the {@link Message} itself; runs of them that lie one after the other
+ * are copied at once) or with a heap ID written at `patch.at` of its body
+ * (a new value of an attribute).
  */
-export type OutMessage = { type: number; flags: number; body: Buffer } | { from: Message; patch?: { at: number; id: HeapId } };
+export type OutMessage = Message | { type: number; flags: number; body: Buffer } | { from: Message; patch: { at: number; id: HeapId } };
 
-function outSize(m: OutMessage): number {
-  return "from" in m ? 8 + m.from.size : 8 + alignUp(m.body.length, 8);
+/** The message read that `m` copies, or undefined for a new one. */
+function source(m: OutMessage): Message | undefined {
+  return m instanceof Message ? m : "from" in m ? m.from : undefined;
 }
 
 /**
- * A version 1 object header of one chunk holding `messages`: the 16-byte
- * prefix (version 1, message count, reference count, chunk size) and the
- * messages, as libhdf5 reads them.
+ * Places a version 1 object header of one chunk holding `messages` in
+ * `out` and returns its address: the 16-byte prefix (version 1, message
+ * count, reference count, chunk size) and the messages, as libhdf5 reads
+ * them.
  */
-export function encodeHeaderV1(messages: readonly OutMessage[], refcount: number): Buffer {
+export function encodeHeaderV1(messages: readonly OutMessage[], refcount: number, out: Output): number {
   let size = 0;
-  for (const m of messages) size += outSize(m);
+  for (const m of messages) {
+    const from = source(m);
+    size += from ? 8 + from.size : 8 + alignUp((m as { body: Buffer }).body.length, 8);
+  }
   if (messages.length > 0xffff) damaged(`an object header of ${messages.length} messages`);
-  const out = Buffer.alloc(16 + size);
-  out[0] = 1;
-  out.writeUInt16LE(messages.length, 2);
-  out.writeUInt32LE(refcount, 4);
-  out.writeUInt32LE(size, 8);
+  const b = out.reserve(16 + size);
+  const at = out.lastAt;
+  b[0] = 1;
+  b.writeUInt16LE(messages.length, 2);
+  b.writeUInt32LE(refcount, 4);
+  b.writeUInt32LE(size, 8);
   let p = 16;
   for (let i = 0; i < messages.length; ) {
     const m = messages[i]!;
-    if ("from" in m) {
+    const from = source(m);
+    if (from) {
       // A run of copied messages, adjacent in the chunk they were read from.
-      const bytes = m.from.bytes;
-      const start = m.from.start - 8;
-      let end = m.from.start + m.from.size;
+      const bytes = from.bytes;
+      const start = from.start - 8;
+      let end = from.start + from.size;
       let j = i + 1;
       for (; j < messages.length; j++) {
-        const next = messages[j]!;
-        if (!("from" in next) || next.from.bytes !== bytes || next.from.start - 8 !== end) break;
-        end = next.from.start + next.from.size;
+        const next = source(messages[j]!);
+        if (!next || next.bytes !== bytes || next.start - 8 !== end) break;
+        end = next.start + next.size;
       }
-      bytes.copy(out, p, start, end);
+      bytes.copy(b, p, start, end);
       for (let k = i; k < j; k++) {
-        const patch = (messages[k] as { from: Message; patch?: { at: number; id: HeapId } }).patch;
-        const from = (messages[k] as { from: Message }).from;
-        if (patch) writeHeapId(out, p + (from.start - start) + patch.at, patch.id);
+        const mk = messages[k]!;
+        if (!(mk instanceof Message) && "from" in mk) writeHeapId(b, p + (mk.from.start - start) + mk.patch.at, mk.patch.id);
       }
       p += end - start;
       i = j;
       continue;
     }
-    const n = alignUp(m.body.length, 8);
+    const fresh = m as { type: number; flags: number; body: Buffer };
+    const n = alignUp(fresh.body.length, 8);
     if (n > 0xffff) damaged(`an object header message of ${n} bytes`);
-    out.writeUInt16LE(m.type, p);
-    out.writeUInt16LE(n, p + 2);
-    out[p + 4] = m.flags;
-    m.body.copy(out, p + 8);
+    b.writeUInt16LE(fresh.type, p);
+    b.writeUInt16LE(n, p + 2);
+    b[p + 4] = fresh.flags;
+    fresh.body.copy(b, p + 8);
     p += 8 + n;
     i++;
   }
-  return out;
+  return at;
 }
 
 /** Where the parts of an attribute message lie in its body. */
@@ -89,8 +97,18 @@ export interface AttributeLayout {
   space: Dataspace;
 }
 
-/** Parses an attribute message body (versions 1 to 3) far enough to find its parts; damage when they do not fit. */
-export function attributeLayout(bytes: Buffer, start: number, size: number, what: string): AttributeLayout {
+/** Whether `bytes[at, at + key.length)` holds `key`. */
+function holds(bytes: Uint8Array, at: number, key: Uint8Array): boolean {
+  for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
+  return true;
+}
+
+/**
+ * Parses an attribute message body (versions 1 to 3) far enough to find
+ * its parts; damage when they do not fit. `knownName`: its name, already
+ * found in place (not decoded again).
+ */
+export function attributeLayout(bytes: Buffer, start: number, size: number, what: string, knownName?: string): AttributeLayout {
   if (size < 8) damaged(`attribute message of ${what}: too short`);
   const version = bytes[start]!;
   if (version < 1 || version > 3) damaged(`attribute message of ${what}: version ${version}`);
@@ -103,11 +121,10 @@ export function attributeLayout(bytes: Buffer, start: number, size: number, what
   const spaceAt = typeAt + (padded ? alignUp(typeSize, 8) : typeSize);
   const dataAt = spaceAt + (padded ? alignUp(spaceSize, 8) : spaceSize);
   if (nameSize === 0 || dataAt > size || bytes[start + nameAt + nameSize - 1] !== 0) damaged(`attribute message of ${what}: its parts do not fit`);
-  const name = bytes.toString("utf8", start + nameAt, start + nameAt + nameSize - 1);
+  const name = knownName ?? bytes.toString("utf8", start + nameAt, start + nameAt + nameSize - 1);
   const t = start + typeAt;
   const sp = start + spaceAt;
-  const canonical =
-    typeSize === VLEN_UTF8.length && spaceSize === SCALAR_V1.length && bytes.compare(VLEN_UTF8, 0, typeSize, t, t + typeSize) === 0 && bytes.compare(SCALAR_V1, 0, spaceSize, sp, sp + spaceSize) === 0;
+  const canonical = typeSize === VLEN_UTF8.length && spaceSize === SCALAR_V1.length && holds(bytes, t, VLEN_UTF8) && holds(bytes, sp, SCALAR_V1);
   const type = canonical ? VLEN_UTF8_TYPE : decodeDatatype(new Cursor(bytes.subarray(t, t + typeSize), 0, `datatype of an attribute of ${what}`));
   const space = canonical ? SCALAR_SPACE : decodeDataspace(new Cursor(bytes.subarray(sp, sp + spaceSize), 0, `dataspace of an attribute of ${what}`));
   return { version, name, typeAt, typeSize, spaceAt, spaceSize, dataAt, type, space };

@@ -45,6 +45,10 @@ export interface GroupTree {
 
 /** Reads a symbol-table group's tree (every node checked as the group reader checks it). */
 export function readTree(reader: ByteReader, sb: Superblock, btree: number, heapAddr: number, what: string): GroupTree {
+  return reader.readingOnce(() => readTreeOnce(reader, sb, btree, heapAddr, what)); // each node is read here once, and copied
+}
+
+function readTreeOnce(reader: ByteReader, sb: Superblock, btree: number, heapAddr: number, what: string): GroupTree {
   const heap = readLocalHeap(reader, heapAddr, what);
   const nodes = new Map<number, Buffer>();
   const snods = new Map<number, Buffer>();

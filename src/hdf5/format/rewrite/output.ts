@@ -19,12 +19,28 @@ export type Piece = { at: number; bytes: Buffer } | { at: number; from: number; 
 const ALIGN = 8;
 const ZEROS = Buffer.alloc(ALIGN);
 
-/** A growing region of file addresses. */
+/** Bytes of each slab that {@link Output.reserve} carves structures from. */
+const SLAB = 1024 * 1024;
+/** Larger structures get a buffer of their own. */
+const SLAB_MAX = SLAB / 4;
+
+/**
+ * A growing region of file addresses.
+ *
+ * Structures made here ({@link reserve}) are carved out of large zeroed
+ * slabs at the offsets their addresses have (both advance by the same
+ * aligned steps), so that one allocation serves thousands of headers and
+ * the region goes to the file as a few long buffers (see {@link buffers}).
+ */
 export class Output {
   /** First address of the region. */
   readonly start: number;
   readonly pieces: Piece[] = [];
   #end: number;
+  #slab: Buffer | undefined;
+  #slabUsed = 0;
+  /** The slabs' backing stores: only their gaps are known to be zeros. */
+  readonly #slabs = new Set<ArrayBufferLike>();
 
   constructor(start: number) {
     this.start = alignUp(start, ALIGN);
@@ -49,6 +65,29 @@ export class Output {
     return at;
   }
 
+  /**
+   * Places `length` zeroed bytes, to be filled in until the region is
+   * written; returns them (their address: {@link lastAt}).
+   */
+  reserve(length: number): Buffer {
+    let bytes: Buffer;
+    if (length > SLAB_MAX) bytes = Buffer.alloc(length);
+    else {
+      if (!this.#slab || this.#slab.length - this.#slabUsed < length) {
+        this.#slab = Buffer.alloc(SLAB);
+        this.#slabUsed = 0;
+        this.#slabs.add(this.#slab.buffer);
+      }
+      bytes = this.#slab.subarray(this.#slabUsed, this.#slabUsed + length);
+      this.#slabUsed = alignUp(this.#slabUsed + length, ALIGN);
+    }
+    this.lastAt = this.put(bytes);
+    return bytes;
+  }
+
+  /** The address of the bytes {@link reserve} gave last. */
+  lastAt = 0;
+
   /** Places a copy of `length` bytes of the source file at absolute offset `from`; returns the address. */
   copy(from: number, length: number): number {
     const at = this.#end;
@@ -59,17 +98,37 @@ export class Output {
 
   /**
    * The whole region as buffers that follow one another (only for regions
-   * without copies): the pieces, with zeros where alignment left a gap.
+   * without copies): the pieces, with zeros where alignment left a gap;
+   * pieces that lie one after the other in one slab, with the same gap
+   * (zeros) between them there as in the file, as one buffer.
    */
   buffers(): Buffer[] {
     const out: Buffer[] = [];
     let at = this.start;
+    // The run of slab bytes being gathered: its backing store and offsets there.
+    let run: ArrayBufferLike | undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    const flush = () => {
+      if (run) out.push(Buffer.from(run, runStart, runEnd - runStart));
+      run = undefined;
+    };
     for (const p of this.pieces) {
       if (!("bytes" in p)) throw new Error("a region with copies of the source is written piece by piece");
-      if (p.at > at) out.push(ZEROS.subarray(0, p.at - at));
-      out.push(p.bytes);
-      at = p.at + p.bytes.length;
+      const b = p.bytes;
+      if (run !== undefined && b.buffer === run && b.byteOffset >= runEnd && b.byteOffset - runEnd === p.at - at) {
+        runEnd = b.byteOffset + b.length;
+      } else {
+        flush();
+        if (p.at > at) out.push(ZEROS.subarray(0, p.at - at));
+        run = this.#slabs.has(b.buffer) ? b.buffer : undefined;
+        if (run === undefined) out.push(b);
+        runStart = b.byteOffset;
+        runEnd = b.byteOffset + b.length;
+      }
+      at = p.at + b.length;
     }
+    flush();
     if (this.#end > at) out.push(ZEROS.subarray(0, this.#end - at));
     return out;
   }
@@ -117,9 +176,15 @@ export class GlobalHeapWriter {
 
   /** Places text, as UTF-8 (written straight into the collection); returns its heap ID. */
   addText(value: string): HeapId {
-    const length = Buffer.byteLength(value, "utf8");
+    // Short ASCII text (most values) byte by byte; the rest through the encoder.
+    const n = value.length;
+    let ascii = n <= 256;
+    for (let i = 0; ascii && i < n; i++) if (value.charCodeAt(i) >= 0x80) ascii = false;
+    const length = ascii ? n : Buffer.byteLength(value, "utf8");
     const at = this.#place(length);
-    this.#bytes!.write(value, at, length, "utf8");
+    const b = this.#bytes!;
+    if (ascii) for (let i = 0; i < n; i++) b[at + i] = value.charCodeAt(i);
+    else b.write(value, at, length, "utf8");
     return this.#id(length);
   }
 
@@ -133,10 +198,13 @@ export class GlobalHeapWriter {
     const b = this.#bytes!;
     const index = this.#next++;
     const at = this.#used;
-    b.writeUInt16LE(index, at);
-    b.writeUInt16LE(0, at + 2); // reference count
-    b.writeUInt32LE(0, at + 4);
-    writeU64(b, at + 8, length);
+    // Index, reference count 0, reserved (the collection's bytes are zeros), size (below 2^31).
+    b[at] = index & 0xff;
+    b[at + 1] = index >>> 8;
+    b[at + 8] = length & 0xff;
+    b[at + 9] = (length >>> 8) & 0xff;
+    b[at + 10] = (length >>> 16) & 0xff;
+    b[at + 11] = length >>> 24;
     this.#used += need;
     this.objectBytes += need;
     this.#lastIndex = index;
@@ -163,12 +231,12 @@ export class GlobalHeapWriter {
   #begin(need: number): void {
     this.finish();
     const size = Math.max(MIN_COLLECTION, alignUp(COLLECTION_HEADER + need, ALIGN));
-    const b = Buffer.alloc(size);
+    const b = this.#out.reserve(size);
     b.write("GCOL", 0, "latin1");
     b[4] = 1;
     writeU64(b, 8, size);
     this.#bytes = b;
-    this.#addr = this.#out.put(b);
+    this.#addr = this.#out.lastAt;
     this.#used = COLLECTION_HEADER;
     this.#next = 1;
   }

@@ -26,7 +26,7 @@ import { alignUp, Cursor, UNDEF } from "../bytes.js";
 import { damaged, unsupported } from "../errors.js";
 import { globalHeapValue, type GlobalHeapCollection, readGlobalHeap } from "../heaps.js";
 import { decodeDatatype, decodeLayout, decodeSymbolTable } from "../messages.js";
-import { FLAG_SHARED, MSG } from "../objectHeader.js";
+import { FLAG_SHARED, MSG, type ObjectHeader } from "../objectHeader.js";
 import type { FormatFile } from "../file.js";
 import type { ByteReader } from "../reader.js";
 import type { Superblock } from "../superblock.js";
@@ -40,6 +40,7 @@ import {
   readSpaceRecord,
   spaceRecord,
   stringAttributeMessage,
+  writeHeapId,
 } from "./encode.js";
 import { attributeNameAt, NameSet } from "../nameSet.js";
 import { copyLocalHeap, emitTree, patchEntry, readTree, treeBytes } from "./groupTree.js";
@@ -78,24 +79,55 @@ interface Touch {
   attrs: Map<string, string>;
   data: Float64Array | undefined;
   children: Map<string, Touch>;
+  /** The object's path as the change gave it, when in the form the walk makes ("/a/b"): the same string, for the addresses map. */
+  path: string | undefined;
 }
 
+/** The children of a node that has none yet (replaced by a map of its own at the first). */
+const NO_CHILDREN: Map<string, Touch> = new Map();
+
 function touch(): Touch {
-  return { attrs: new Map(), data: undefined, children: new Map() };
+  return { attrs: new Map(), data: undefined, children: NO_CHILDREN, path: undefined };
 }
 
 /** The changes as a tree of paths from the root. */
 function touchTree(changes: readonly ObjectChange[]): Touch {
   const root = touch();
+  // Nodes by the path that led to them: the changes of a batch mostly share their parents.
+  const byPath = new Map<string, Touch>();
+  const nodeAt = (path: string): Touch => {
+    const known = byPath.get(path);
+    if (known) return known;
+    const cut = path.lastIndexOf("/");
+    const parent = cut <= 0 ? root : nodeAt(path.slice(0, cut));
+    const name = path.slice(cut + 1);
+    if (name === "") return parent; // "/", or an empty part ("/a//b", "/a/")
+    if (parent.children === NO_CHILDREN) parent.children = new Map();
+    let next = parent.children.get(name);
+    if (!next) parent.children.set(name, (next = touch()));
+    byPath.set(path, next);
+    return next;
+  };
+  // The parent of the last change: the next one's, mostly.
+  let lastParentPath = "";
+  let lastParent: Touch | undefined;
   for (const c of changes) {
     if (!c.path.startsWith("/")) throw new TypeError(`expected an absolute path, got ${JSON.stringify(c.path)}`);
-    let node = root;
-    for (const part of c.path.split("/").filter((p) => p !== "")) {
-      let next = node.children.get(part);
-      if (!next) node.children.set(part, (next = touch()));
-      node = next;
-    }
-    for (const [k, v] of Object.entries(c.attrs ?? {})) node.attrs.set(k, v);
+    const cut = c.path.lastIndexOf("/");
+    let node: Touch;
+    if (cut > 0 && cut < c.path.length - 1) {
+      const parentPath = c.path.slice(0, cut);
+      const parent = lastParent !== undefined && parentPath === lastParentPath ? lastParent : nodeAt(parentPath);
+      lastParentPath = parentPath;
+      lastParent = parent;
+      const name = c.path.slice(cut + 1);
+      if (parent.children === NO_CHILDREN) parent.children = new Map();
+      let child = parent.children.get(name);
+      if (!child) parent.children.set(name, (child = touch()));
+      node = child;
+    } else node = nodeAt(c.path);
+    if (node !== root && !c.path.endsWith("/") && !c.path.includes("//")) node.path = c.path;
+    if (c.attrs) for (const k in c.attrs) if (Object.hasOwn(c.attrs, k)) node.attrs.set(k, c.attrs[k]!);
     if (c.data) node.data = c.data;
   }
   return root;
@@ -153,6 +185,94 @@ class Rewriter {
     return c;
   };
 
+  /**
+   * The usual object of an append, written without visiting its messages
+   * one by one: a version 1 header of an object whose attributes alone
+   * change, each either one h5py str (its heap ID patched in the copy) or
+   * new. Its chunks' bytes are walked in place and copied in runs, less the
+   * null and continuation messages (as {@link object} does). Returns the
+   * new header's address, or undefined when anything else is met (then
+   * {@link object} writes it, and refuses what it must).
+   */
+  #leaf(header: ObjectHeader, path: string, node: Touch): number | undefined {
+    const chunks = header.chunkBytes;
+    if (!chunks || header.chunks.length !== chunks.length) return undefined;
+    const pending = node.attrs;
+    const names = NameSet.ofKeys(pending);
+    // Kept messages as runs [chunk, from, to) of chunk bytes; patches as [output offset, name].
+    const runs: number[] = [];
+    const patchAt: number[] = [];
+    const patchName: string[] = [];
+    let size = 0;
+    let count = 0;
+    let unused = 0;
+    for (let c = 0; c < chunks.length; c++) {
+      const b = chunks[c]!;
+      let runFrom = -1;
+      let p = 0;
+      while (p < b.length) {
+        const type = b[p]! | (b[p + 1]! << 8);
+        const n = b[p + 2]! | (b[p + 3]! << 8);
+        const end = p + 8 + n;
+        if (type === MSG.NIL || type === MSG.CONTINUATION) {
+          if (runFrom >= 0) runs.push(c, runFrom, p);
+          runFrom = -1;
+          p = end;
+          continue;
+        }
+        if (type === MSG.ATTRIBUTE_INFO || type === MSG.SHARED_TABLE) return undefined;
+        if (type === MSG.ATTRIBUTE && pending.size > 0 && b[p + 4]! & FLAG_SHARED) return undefined;
+        if (type === MSG.ATTRIBUTE && pending.size > patchName.length) {
+          const name = names.findAttribute(b, p + 8, n);
+          if (name !== undefined && pending.has(name)) {
+            const a = attributeLayout(b, p + 8, n, path, name);
+            if (!isScalarVlenString(a, n, true) || patchName.includes(name)) return undefined;
+            patchAt.push(16 + size + 8 + a.dataAt);
+            patchName.push(name);
+            unused += 16 + alignUp(b.readUInt32LE(p + 8 + a.dataAt), 8);
+          }
+        }
+        if (runFrom < 0) runFrom = p;
+        size += end - p;
+        count++;
+        p = end;
+      }
+      if (runFrom >= 0) runs.push(c, runFrom, b.length);
+    }
+    // The values: those patched in message order, then the new attributes (as object() places them).
+    const ids = patchName.map((name) => this.heap.addText(pending.get(name)!));
+    const added: Buffer[] = [];
+    for (const [name, value] of pending) if (!patchName.includes(name)) added.push(stringAttributeMessage(name, this.heap.addText(value)));
+    const messages: OutMessage[] = added.map((body) => ({ type: MSG.ATTRIBUTE, flags: 0, body }));
+    for (const body of added) size += 8 + alignUp(body.length, 8);
+    count += added.length;
+    if (count > 0xffff) return undefined;
+    const out = this.out.reserve(16 + size);
+    const at = this.out.lastAt;
+    out[0] = 1;
+    out.writeUInt16LE(count, 2);
+    out.writeUInt32LE(header.refcount, 4);
+    out.writeUInt32LE(size, 8);
+    let q = 16;
+    for (let r = 0; r < runs.length; r += 3) {
+      const from = runs[r + 1]!;
+      const to = runs[r + 2]!;
+      chunks[runs[r]!]!.copy(out, q, from, to);
+      q += to - from;
+    }
+    for (let k = 0; k < ids.length; k++) writeHeapId(out, patchAt[k]!, ids[k]!);
+    for (const m of messages) {
+      const fresh = m as { type: number; flags: number; body: Buffer };
+      out.writeUInt16LE(fresh.type, q);
+      out.writeUInt16LE(alignUp(fresh.body.length, 8), q + 2);
+      fresh.body.copy(out, q + 8);
+      q += 8 + alignUp(fresh.body.length, 8);
+    }
+    this.unused += unused;
+    for (const [, length] of header.chunks) this.unused += length;
+    return at;
+  }
+
   /** Writes the object at `addr` (and what below it changes, or everything when compacting) anew. */
   object(addr: number, path: string, node: Touch): Placed {
     const reader = this.#reader;
@@ -165,12 +285,19 @@ class Rewriter {
     if (header.version !== 1) unsupported(`${path} has a version 2 object header`);
     // An object with other names (hard links) would keep its old header under them: libhdf5 writes it in place.
     if (header.refcount > 1) unsupported(`${path} has ${header.refcount} names (hard links)`);
-    const stab = header.messages.find((m) => m.type === MSG.SYMBOL_TABLE);
-    const hasLinks = header.messages.some((m) => m.type === MSG.LINK || m.type === MSG.LINK_INFO);
+    const walk = compact || node.children.size > 0;
+    if (!walk && !node.data && path !== "/") {
+      const at = this.#leaf(header, path, node);
+      if (at !== undefined) {
+        this.addresses.set(path, at);
+        return { header: at };
+      }
+    }
 
     // Members first: their new addresses go into this group's structures.
     let placedTree: { btree: number; heap: number } | undefined;
-    if (stab && (compact || node.children.size > 0)) {
+    const stab = walk ? header.messages.find((m) => m.type === MSG.SYMBOL_TABLE) : undefined;
+    if (stab) {
       const [btree, heapAddr] = decodeSymbolTable(new Cursor(stab.body, stab.addr, `symbol table message of ${path}`));
       const tree = readTree(reader, this.#sb, btree, heapAddr, path);
       const snods = new Map<number, Buffer>();
@@ -182,7 +309,7 @@ class Rewriter {
       const visit = compact ? tree.entries.map((e) => [e.name, node.children.get(e.name) ?? touch()] as const) : [...node.children];
       for (const [name, child] of visit) {
         const entry = tree.byName.get(name);
-        const childPath = `${path === "/" ? "" : path}/${name}`;
+        const childPath = child.path ?? `${path === "/" ? "" : path}/${name}`;
         if (!entry) throw new Error(`${childPath} does not exist`);
         if (entry.cacheType === 2 || entry.header === UNDEF) {
           if (!compact) throw new Error(`${childPath} is a soft link`);
@@ -196,17 +323,18 @@ class Rewriter {
       else this.unused += treeBytes(tree, snods.keys());
       const heap = compact ? copyLocalHeap(reader, tree.heap, this.out, path) : heapAddr;
       placedTree = { btree: emitTree(tree, this.out, snods), heap };
-    } else if (hasLinks && (compact || node.children.size > 0)) {
+    } else if (walk && header.messages.some((m) => m.type === MSG.LINK || m.type === MSG.LINK_INFO)) {
       unsupported(`${path} stores its members in link messages (a group in the newer format)`);
     } else if (node.children.size > 0) {
       throw new Error(`${path} is not a group`);
     }
 
     const messages: OutMessage[] = [];
-    const pending = new Map(node.attrs);
-    const names = !compact && pending.size > 0 ? NameSet.of([...pending.keys()]) : undefined;
-    const sharedAttrs = header.messages.some((m) => m.type === MSG.ATTRIBUTE && m.flags & FLAG_SHARED);
-    if (sharedAttrs && (compact || pending.size > 0)) unsupported(`${path} has shared attribute messages`);
+    // The attributes to set, taken out as they are found (the rest are new).
+    const pending = node.attrs;
+    const changing = pending.size > 0;
+    const names = !compact && changing ? NameSet.ofKeys(pending) : undefined;
+    if (compact || changing) for (const m of header.messages) if (m.type === MSG.ATTRIBUTE && m.flags & FLAG_SHARED) unsupported(`${path} has shared attribute messages`);
     for (const m of header.messages) {
       // (`m.body` makes a view: only for the messages changed.)
       if (compact && m.flags & FLAG_SHARED) unsupported(`${path} has a shared ${m.type === MSG.DATATYPE ? "datatype" : "message"}`);
@@ -225,22 +353,25 @@ class Rewriter {
           continue;
         }
         case MSG.LAYOUT: {
+          if (!compact && !node.data) break;
           const b = this.#layout(m.body, m.addr, path, header.messages, node.data);
-          messages.push(b === m.body ? { from: m } : { type: m.type, flags: m.flags, body: b });
+          messages.push(b === m.body ? m : { type: m.type, flags: m.flags, body: b });
           continue;
         }
         case MSG.ATTRIBUTE: {
           if (m.flags & FLAG_SHARED) break;
+          let name: string | undefined;
           if (!compact) {
-            const at = names && attributeNameAt(m.bytes, m.start, m.size);
-            if (!at || names!.find(m.bytes, at[0], at[1]) === undefined) break;
+            if (!names || pending.size === 0) break;
+            name = names.findAttribute(m.bytes, m.start, m.size);
+            if (name === undefined) break;
           }
-          const a = attributeLayout(m.bytes, m.start, m.size, path);
+          const a = attributeLayout(m.bytes, m.start, m.size, path, name);
           const value = pending.get(a.name);
           if (value !== undefined) {
             pending.delete(a.name);
             const id = this.heap.addText(value);
-            if (isScalarVlenString(a, m.size, false)) this.unused += 16 + alignUp(readHeapId(m.bytes, m.start + a.dataAt).length, 8);
+            if (isScalarVlenString(a, m.size, false)) this.unused += 16 + alignUp(m.bytes.readUInt32LE(m.start + a.dataAt), 8);
             if (isScalarVlenString(a, m.size, true)) messages.push({ from: m, patch: { at: a.dataAt, id } });
             else messages.push({ type: m.type, flags: 0, body: stringAttributeMessage(a.name, id) });
             continue;
@@ -262,7 +393,7 @@ class Rewriter {
           const flags = c.u8();
           if (flags & 0x01) c.u16();
           const dense = c.address();
-          if (dense !== UNDEF && (compact || pending.size > 0)) unsupported(`${path} keeps its attributes in dense storage`);
+          if (dense !== UNDEF && (compact || changing)) unsupported(`${path} keeps its attributes in dense storage`);
           break;
         }
         case MSG.LINK:
@@ -277,14 +408,14 @@ class Rewriter {
         default:
           break;
       }
-      messages.push({ from: m });
+      messages.push(m);
     }
     for (const [name, value] of pending) messages.push({ type: MSG.ATTRIBUTE, flags: 0, body: stringAttributeMessage(name, this.heap.addText(value)) });
     if (!compact) for (const [, length] of header.chunks) this.unused += length;
     if (path === "/") messages.push({ type: MSG.NIL, flags: 0, body: spaceRecord(compact ? 0 : this.unusedBefore + this.unused) });
-    const at = this.out.put(encodeHeaderV1(messages, header.refcount));
+    const at = encodeHeaderV1(messages, header.refcount, this.out);
     this.addresses.set(path, at);
-    return { header: at, ...(placedTree ? { btree: placedTree.btree, heap: placedTree.heap } : {}) };
+    return placedTree ? { header: at, btree: placedTree.btree, heap: placedTree.heap } : { header: at };
   }
 
   /** A dataset's layout message, with its values written anew when they change (or when compacting). */
