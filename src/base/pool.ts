@@ -213,6 +213,9 @@ export class Worker implements Lane {
   }
 }
 
+/** Tasks handed to a worker process at once (see {@link ProcessPool.run}). */
+const WORKER_DEPTH = 2;
+
 /**
  * `size` lanes: `local` (the calling process, where given) and worker
  * processes for the others, started as they are first needed. `run` hands
@@ -249,9 +252,11 @@ export class ProcessPool {
     const lanes: Promise<void>[] = [];
     const processes = Math.min(this.size, count) - (this.#local ? 1 : 0);
     // The workers' lanes first: they start their processes; the local lane's first task runs a while before it yields.
+    // Two tasks in flight per worker: its next one is queued in the worker while this process, busy with a task of
+    // its own lane, has not yet read the last one's answer (else the worker idles for as long as that task runs).
     for (let k = 0; k < processes; k++) {
       this.#workers[k] ??= new Worker();
-      lanes.push(lane(this.#workers[k]!));
+      for (let d = 0; d < WORKER_DEPTH; d++) lanes.push(lane(this.#workers[k]!));
     }
     if (this.#local) lanes.push(lane(this.#local));
     await Promise.all(lanes);
