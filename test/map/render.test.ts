@@ -3,7 +3,6 @@
  * hotspot lands, the colours, the brain outline, and that text renders as
  * glyphs from the shipped font with no system fonts at all.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -21,6 +20,7 @@ import {
   type View,
 } from "../../src/map/index.js";
 import { formatTick } from "../../src/map/glass.js";
+import { runNode } from "../helpers/cli.js";
 import { ROOT, tempDir } from "../helpers/fixtures.js";
 
 interface Image {
@@ -255,7 +255,7 @@ describe("text", () => {
       FONTCONFIG_FILE: join(tmp.dir, "no-such-fonts.conf"),
       FONTCONFIG_PATH: join(tmp.dir, "no-such-dir"),
     };
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "test", "map", "render-child.mts"), out], { cwd: ROOT, env, encoding: "utf8" });
+    const r = runNode([join(ROOT, "test", "map", "render-child.mjs"), out], { env });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const fig = await plotGlass([[-37, -21, 58], [-30, -10, 62]], [800, 300], { title: "Motor map µV ÄÖÜ", displayMode: "yz" });
