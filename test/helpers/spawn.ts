@@ -169,7 +169,8 @@ export interface BatchResult<T> {
  * child that dies, hangs or prints something else stops there: the input it
  * was on is run again alone (so what is reported is that input's own run;
  * should it pass alone, the batch's failure is reported, since then one
- * input's leftovers broke another) and the rest go on in a new child. A child that answers everything but then
+ * input's leftovers broke another) and the rest go on in a new child. A
+ * hang is not run again: its CPU time is counted from its own start line. A child that answers everything but then
  * exits uncleanly (a crash at exit) has each of its inputs run alone.
  */
 export async function runBatch<T>(
@@ -255,6 +256,12 @@ export async function runBatch<T>(
       else await alone(i);
     }
     const broke = batch[at]!;
+    if (r.hung !== undefined && current === broke) {
+      // A hang is measured on the input alone already (CPU from its start line, or CPU that stopped): not run again, which would cost the budget twice.
+      results.set(broke, { input: broke, failure: { status: r.status, signal: r.signal, hung: r.hung, stdout: r.stdout, stderr: r.stderr } });
+      queue = [...batch.slice(at + 1), ...queue];
+      continue;
+    }
     const solo = await one(broke);
     // Clean alone but not after the inputs before it in one child: state one input left broke the next (a bug too).
     results.set(
