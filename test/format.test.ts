@@ -85,7 +85,7 @@ describe("the format module reads what libhdf5 reads", () => {
   let fixtures: Map<string, BatchResult<Verdict>>;
   beforeAll(async () => {
     fixtures = await compareAll(fixtureNames().map((n) => fixture(n)));
-  }, 600_000);
+  });
 
   it.each(fixtureNames())("offspect's %s: every object, attribute and value equal", (name) => {
     const v = answer(fixtures.get(fixture(name)), name);
@@ -100,7 +100,7 @@ describe("the format module reads what libhdf5 reads", () => {
     beforeAll(async () => {
       generateVariants();
       verdicts = await compareAll(variants.map((name) => join(CACHE, `${name}.hdf5`)));
-    }, 1_800_000);
+    });
 
     it.each(variants)("%s: every answer equal, or declined to libhdf5 (never damaged)", (name) => {
       const v = answer(verdicts.get(join(CACHE, `${name}.hdf5`)), name);
@@ -175,7 +175,7 @@ describe("the format module reads what libhdf5 reads", () => {
     });
     const only = await runBatch<{ libhdf5Clean: boolean }>(process.execPath, [CHILD, "--libhdf5-only"], damaged, { cwd: ROOT, perInputCpuS: CPU_LIBHDF5_ONLY_S });
     for (const r of only) libhdf5Clean.set(r.input, r.result?.libhdf5Clean ?? false);
-  }, 1_800_000);
+  });
 
   it.each(inputs.map((p) => [p.slice(ROOT.length + 1), p]))("%s: the same answers, a decline, or damage libhdf5 fails on or misreads", (name, path) => {
     const v = answer(verdicts.get(path), name);
