@@ -117,7 +117,7 @@ describe("the package's entry points", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { exports: Record<string, unknown>; files: string[] };
     expect(pkg.exports["./review"]).toEqual({ types: "./dist/review/index.d.ts", default: "./dist/review/index.js" });
     // The CLI loads the review's server only when the command runs.
-    const cli = readFileSync(join(ROOT, "src", "cli", "review.ts"), "utf8");
+    const cli = readFileSync(join(ROOT, "src", "cli", "commands", "review.ts"), "utf8");
     expect(cli).not.toMatch(/^import .*\.\.\/review\//m);
   });
 
