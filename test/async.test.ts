@@ -67,11 +67,20 @@ describe("async API", () => {
   it("the event loop stays responsive while traces stream", async () => {
     const cf = await CacheFile.open(fixture("map_session.hdf5"));
     const histogram = monitorEventLoopDelay({ resolution: 1 });
+    const t0 = performance.now();
     histogram.enable();
     let n = 0;
     for (let round = 0; round < 10; round++) for await (const _ of cf.traces({ batch: 32 })) n++;
     histogram.disable();
+    const streamed = performance.now() - t0;
+    // What the machine alone delays the loop by (a loaded machine delays every loop): as long, doing nothing but wait.
+    const idle = monitorEventLoopDelay({ resolution: 1 });
+    idle.enable();
+    const t1 = performance.now();
+    while (performance.now() - t1 < streamed) await new Promise((r) => setTimeout(r, 1));
+    idle.disable();
     expect(n).toBe(1200);
-    expect(histogram.percentile(99) / 1e6).toBeLessThan(20);
+    // Streaming adds at most 20 ms to the slowest turns of the loop (on a quiet machine the idle loop's p99 is ~1 ms).
+    expect(histogram.percentile(99) / 1e6, `idle p99 ${idle.percentile(99) / 1e6} ms`).toBeLessThan(20 + idle.percentile(99) / 1e6);
   });
 });

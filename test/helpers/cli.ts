@@ -17,6 +17,9 @@ export const CLI = join(ROOT, "dist", "cli", "main.js");
 /** CPU seconds a child may use (a hang that spins uses them; a slow machine does not). */
 export const CPU_LIMIT_S = 120;
 
+/** Wall milliseconds after which a child is taken for blocked (no machine is that slow: 20 minutes). */
+export const BLOCKED_LIMIT_MS = 1_200_000;
+
 const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => existsSync(p));
 
 export interface CliRun {
@@ -47,6 +50,10 @@ export function runNode(args: string[], options: RunOptions = {}): CliRun {
     cwd: options.cwd ?? ROOT,
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
+    // A child blocked without using CPU (a lock never released) would hold the test's worker for good (spawnSync blocks
+    // its event loop, so vitest's own limit cannot fire): a backstop, long enough that only a hang reaches it.
+    timeout: BLOCKED_LIMIT_MS,
+    killSignal: "SIGKILL",
     ...(options.env ? { env: options.env } : {}),
     ...(options.input !== undefined ? { input: options.input } : {}),
     ...(options.uid !== undefined ? { uid: options.uid } : {}),

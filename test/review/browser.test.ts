@@ -130,6 +130,8 @@ describe("a scripted review session", () => {
     await shown(page, 1, "reject", false);
     setExpected(0, { reject: true });
     setExpected(1, { reject: false }); // undone: the old value written back (as offspect's encode writes false)
+    // The history line follows the undo (the value shown first): wait for it rather than read it at once.
+    await page.waitForFunction(() => document.getElementById("history")?.textContent?.includes("reject trace 0"), undefined, { timeout: 300_000 }).catch(() => undefined);
     const h = await page.evaluate(() => document.getElementById("history")!.textContent);
     expect(h).toContain("reject trace 0");
   });
