@@ -9,7 +9,7 @@
  * runs, "interesting" integers over address-sized fields, truncation, splices
  * of regions of other fixtures), biased towards metadata (everything that is
  * not raw trace data). Cases run in a pool of child processes
- * (test/faults/probe.mts --serve); a child that dies by a signal, exits,
+ * (test/faults/probe.mjs --serve, on dist/); a child that dies by a signal, exits,
  * prints something that is not JSON, or takes longer than --timeout seconds is
  * a crash: its input is re-run alone in a fresh process (to confirm) and
  * saved to test/faults/regressions/ with its seed and case number, and the
@@ -29,7 +29,8 @@ import { fileURLToPath } from "node:url";
 import type { ProbeResult } from "../test/faults/probe.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const PROBE = join(ROOT, "test", "faults", "probe.mts");
+/** The probe: plain JS on the built package (dist/: npm run build:dist first). */
+const PROBE = join(ROOT, "test", "faults", "probe.mjs");
 const FIXTURES = join(ROOT, "test", "fixtures", "offspect");
 const CORPUS = join(ROOT, "test", "faults", "corpus");
 const PYTHON = "/usr/bin/python3";
@@ -345,7 +346,7 @@ class Worker {
   dead = false;
 
   constructor() {
-    this.#child = spawn("/bin/sh", ["-c", LIMITED, "probe", process.execPath, "--import", "tsx", PROBE, "--serve"], {
+    this.#child = spawn("/bin/sh", ["-c", LIMITED, "probe", process.execPath, PROBE, "--serve"], {
       cwd: ROOT,
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, TMPDIR: childTmp },
@@ -424,7 +425,7 @@ class Worker {
 
 /** Runs one input alone in a fresh process: does the crash reproduce? */
 function replayAlone(file: string, partner: string | undefined, timeoutMs: number): { crashed: boolean; why: string; output: string } {
-  const args = ["--import", "tsx", PROBE, file, "all", ...(partner ? ["--partner", partner] : [])];
+  const args = [PROBE, file, "all", ...(partner ? ["--partner", partner] : [])];
   const r = spawnSync("/bin/sh", ["-c", LIMITED, "probe", process.execPath, ...args], {
     cwd: ROOT,
     encoding: "utf8",
@@ -546,7 +547,7 @@ async function main(): Promise<void> {
                 reproducedAlone: replay.crashed,
                 replay: replay.why,
                 replayOutput: replay.output.slice(-2000),
-                replayCommand: `node --import tsx test/faults/probe.mts ${relative(ROOT, saved)} all${c.base.partner ? ` --partner ${relative(ROOT, c.base.partner)}` : ""}`,
+                replayCommand: `node test/faults/probe.mjs ${relative(ROOT, saved)} all${c.base.partner ? ` --partner ${relative(ROOT, c.base.partner)}` : ""}`,
               },
               null,
               2,

@@ -11,19 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile, merge, populate } from "../src/offspect.js";
 import { decodeTraceAttrs, type TraceData } from "../src/index.js";
 import { copyFixture, expected, fileSha256, fixture, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
-import { CLI, runCli } from "./helpers/cli.js";
+import { CLI, cliIn } from "./helpers/cli.js";
 
 const REFERENCE = join(ROOT, "test", "helpers", "offspect_reference.py");
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Run {
-  return runCli(args, { cwd: dir });
-}
+const cli = cliIn(() => dir);
 
 function dump(path: string): unknown {
   return JSON.parse(execFileSync(PYTHON, [REFERENCE, "dump", path], { encoding: "utf8", maxBuffer: 512 * 1024 * 1024 }));

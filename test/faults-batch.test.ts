@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../src/offspect.js";
 import { fileSha256, fixture, PYTHON, ROOT } from "./helpers/fixtures.js";
-import { CLI, type CliRun, runCli } from "./helpers/cli.js";
+import { CLI, type CliRun, runCli, runNode } from "./helpers/cli.js";
 
 const CHILD = join(ROOT, "test", "faults", "batch_child.mjs");
 const READER = join(ROOT, "test", "faults", "batch_reader.mjs");
@@ -29,7 +29,7 @@ interface Line {
 
 /** Runs a child to its end: it must exit 0 (no crash at exit), its lines parsed. */
 function child(args: string[]): Line[] {
-  const r = spawnSync(process.execPath, [CHILD, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  const r = runNode([CHILD, ...args]);
   expect(r.signal, r.stderr).toBeNull();
   expect(r.status, r.stderr).toBe(0);
   return r.stdout
@@ -164,7 +164,7 @@ try { for (let i = 0; i < 200; i++) f.setAttrs("/", { ["big" + i]: "x".repeat(64
 let closed = "yes";
 try { f.close(); } catch (e) { closed = e.code; }
 process.stdout.write(JSON.stringify({ wrote, closed }));`;
-    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script, file], { encoding: "utf8", timeout: 60_000 });
+    const r = runNode(["--input-type=module", "-e", script, file]);
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { wrote: string; closed: string };

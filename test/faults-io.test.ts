@@ -2,7 +2,7 @@
  * I/O faults during populate, merge and setTraceAttrs: a full device (a 1 MiB
  * tmpfs, filled), a read-only mount, and a directory or file the user may not
  * write (the child runs as user nobody: root bypasses file modes). Each write
- * runs in a child process (test/faults/io_child.mts) and must fail with the
+ * runs in a child process (test/faults/io_child.mjs, plain node on dist/) and must fail with the
  * specific error and a one-line message saying what to do; the target must be
  * absent (or unchanged), no temporary file left, sources unchanged, and a file
  * whose attribute write failed must still open here and in h5py with every
@@ -15,9 +15,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../src/offspect.js";
+import { runNode } from "./helpers/cli.js";
 import { fileSha256, fixture, hasH5py, python, ROOT } from "./helpers/fixtures.js";
 
-const CHILD = join(ROOT, "test", "faults", "io_child.mts");
+const CHILD = join(ROOT, "test", "faults", "io_child.mjs");
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
 
@@ -28,12 +29,7 @@ function sh(cmd: string, args: string[]): { ok: boolean; err: string } {
 
 /** Runs one write in a child process, optionally as user nobody. */
 function child(args: string[], asNobody = false): { ok: boolean; name?: string; code?: string; message?: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", CHILD, ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: 60_000,
-    ...(asNobody ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: "/tmp", TMPDIR: "/tmp" } } : {}),
-  });
+  const r = runNode([CHILD, ...args], asNobody ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: "/tmp", TMPDIR: "/tmp" } } : {});
   expect(r.signal, r.stderr).toBeNull();
   expect(r.status, r.stderr).toBe(0);
   const lines = r.stdout.trim().split("\n");

@@ -1,24 +1,29 @@
 /**
  * Malformed inputs: every case of test/faults/corpus (made by
  * test/faults/make_corpus.py) and every input the fuzzer ever crashed on
- * (test/faults/regressions) runs in its own child process through every
- * operation of test/faults/probe.mts. The child must exit on its own (no
- * signal, no timeout), print one JSON line per operation, and each outcome
- * must be the specific one expected: never the generic EHDF5, never a crash.
+ * (test/faults/regressions) runs through every operation of
+ * test/faults/probe.mjs in a child process (plain node on dist/), many
+ * inputs to a child; an input whose child crashes or hangs is run again
+ * alone and judged by that run (test/helpers/spawn.ts's runBatch). The
+ * child must exit on its own (no signal, no hang: a hang is measured in CPU
+ * time, or CPU time that stops moving, never in wall time), print one
+ * answer per operation, and each outcome must be the specific one
+ * expected: never the generic EHDF5, never a crash.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./helpers/fixtures.js";
-import { spawnCollect } from "./helpers/spawn.js";
+import { runBatch } from "./helpers/spawn.js";
 import type { ProbeResult } from "./faults/probe.mjs";
 
 const FAULTS = join(ROOT, "test", "faults");
 const CORPUS = join(FAULTS, "corpus");
 const REGRESSIONS = join(FAULTS, "regressions");
-const PROBE = join(FAULTS, "probe.mts");
-const TIMEOUT_MS = 20_000;
+const PROBE = join(FAULTS, "probe.mjs");
+/** CPU seconds all operations on one input may use: more is a hang (they take well under one). */
+const CPU_PER_INPUT_S = 20;
 // The children's TMPDIR (merge targets), removed at the end even after a killed child.
 const CHILD_TMP = mkdtempSync(join(tmpdir(), "ocf-faults-"));
 afterAll(() => rmSync(CHILD_TMP, { recursive: true, force: true }));
@@ -47,24 +52,42 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the probe on one file in a child process, with a hard timeout. */
-async function probe(file: string, partner?: string): Promise<Run> {
-  const args = ["--import", "tsx", PROBE, file, "all", ...(partner ? ["--partner", partner] : [])];
-  // A file size limit (256 MiB): a runaway write ends the child (SIGXFSZ), never fills the disk.
-  const r = await spawnCollect("/bin/sh", ["-c", 'ulimit -f 524288 && exec "$@"', "probe", process.execPath, ...args], {
+/** Every input's run, by file, once the batches have run (beforeAll). */
+const runs = new Map<string, Run>();
+
+/** Runs the probe on `files` (all with the same partner), several to a child, into `runs`. */
+async function probeAll(files: string[], partner?: string): Promise<void> {
+  const results = await runBatch<{ lines: Line[] }>(process.execPath, [PROBE, "--batch", ...(partner ? ["--partner", partner] : [])], files, {
     cwd: ROOT,
     env: { ...process.env, TMPDIR: CHILD_TMP },
-    timeoutMs: TIMEOUT_MS,
+    perInputCpuS: CPU_PER_INPUT_S,
+    // A file size limit (256 MiB): a runaway write ends the child (SIGXFSZ), never fills the disk.
+    fileSizeBlocks: 524288,
   });
-  const lines: Line[] = [];
-  for (const l of r.stdout.split("\n").filter(Boolean)) {
-    try {
-      lines.push(JSON.parse(l) as Line);
-    } catch {
-      lines.push({ op: "?", ok: false, name: "NonJsonOutput", message: l });
+  for (const r of results) {
+    if (r.result) {
+      const raw = JSON.stringify(r.result.lines);
+      runs.set(r.input, { code: 0, signal: null, timedOut: false, lines: r.result.lines, raw, stderr: "" });
+      continue;
     }
+    const f = r.failure!;
+    const lines: Line[] = [];
+    for (const l of f.stdout.split("\n").filter(Boolean)) {
+      try {
+        const msg = JSON.parse(l) as { start?: string; lines?: Line[] };
+        if (msg.lines) lines.push(...msg.lines);
+      } catch {
+        lines.push({ op: "?", ok: false, name: "NonJsonOutput", message: l });
+      }
+    }
+    runs.set(r.input, { code: f.status, signal: f.signal, timedOut: f.hung !== undefined, lines, raw: f.stdout, stderr: f.stderr });
   }
-  return { code: r.status, signal: r.signal, timedOut: r.timedOut, lines, raw: r.stdout, stderr: r.stderr };
+}
+
+function probe(file: string): Run {
+  const run = runs.get(file);
+  if (!run) throw new Error(`${file}: not probed`);
+  return run;
 }
 
 function outcome(l: Line): string {
@@ -76,7 +99,7 @@ function outcome(l: Line): string {
 /** The checks every run must pass: a clean exit and one JSON line per operation. */
 function expectCleanExit(run: Run, ops: string[], what: string, known: Record<string, string> = {}): void {
   const detail = `${what}\nstdout: ${run.raw}\nstderr: ${run.stderr.slice(-2000)}`;
-  expect(run.timedOut, `hang: ${detail}`).toBe(false);
+  expect(run.timedOut, `hang (more than ${CPU_PER_INPUT_S} s of CPU, or no CPU used for a long time): ${detail}`).toBe(false);
   expect(run.signal, `killed by a signal: ${detail}`).toBeNull();
   expect(run.code, `exit code: ${detail}`).toBe(0);
   expect(
@@ -96,6 +119,12 @@ function expectCleanExit(run: Run, ops: string[], what: string, known: Record<st
 const corpus = JSON.parse(readFileSync(join(CORPUS, "cases.json"), "utf8")) as Corpus;
 const partner = join(ROOT, corpus.partner);
 
+beforeAll(async () => {
+  await probeAll(corpus.cases.map((c) => join(CORPUS, c.file)), partner);
+  const all = regressions();
+  for (const p of new Set(all.map((r) => r.partner))) await probeAll(all.filter((r) => r.partner === p).map((r) => r.file), p);
+});
+
 describe("the corpus of malformed inputs", () => {
   it("is complete: every file listed exists and every file is listed", () => {
     const listed = corpus.cases.map((c) => c.file).sort();
@@ -107,10 +136,9 @@ describe("the corpus of malformed inputs", () => {
     for (const c of corpus.cases) expect(Object.keys(c.expect).sort()).toEqual([...corpus.operations].sort());
   });
 
-  // Two children at a time: each is an independent Node process.
-  describe.concurrent.each(corpus.cases)("$file", (c) => {
-    it(`${c.why}: ${[...new Set(Object.values(c.expect))].join(", ")}`, async () => {
-      const run = await probe(join(CORPUS, c.file), partner);
+  describe.each(corpus.cases)("$file", (c) => {
+    it(`${c.why}: ${[...new Set(Object.values(c.expect))].join(", ")}`, () => {
+      const run = probe(join(CORPUS, c.file));
       const known = c.known ?? {};
       expectCleanExit(run, corpus.operations, c.file, known);
       const got = Object.fromEntries(run.lines.filter((l) => !(l.op in known)).map((l) => [l.op, outcome(l)]));
@@ -168,9 +196,9 @@ describe("inputs the fuzzer crashed on (test/faults/regressions)", () => {
   it("are kept", () => {
     expect(all.length).toBeGreaterThan(0);
   });
-  describe.concurrent.each(all)("$file", (r) => {
-    it(regressionName(r), async () => {
-      const run = await probe(r.file, r.partner);
+  describe.each(all)("$file", (r) => {
+    it(regressionName(r), () => {
+      const run = probe(r.file);
       expectCleanExit(run, corpus.operations, `${r.file} ${JSON.stringify(r.meta["mutations"] ?? "")}`);
     });
   });

@@ -271,16 +271,16 @@ describe("merge survives SIGKILL at any moment", () => {
     const reference = join(dir, "killed-reference.hdf5");
     merge(reference, sources);
     const want = summary(reference);
-    const script = `import { merge } from ${JSON.stringify(join(ROOT, "src", "index.ts"))};
+    const script = `import { merge } from ${JSON.stringify(join(ROOT, "dist", "index.js"))};
 process.stdout.write("start\\n");
 merge(process.argv[2], process.argv.slice(3));
 process.stdout.write("done\\n");`;
-    writeFileSync(join(dir, "killme.mts"), script);
+    writeFileSync(join(dir, "killme.mjs"), script);
     let completed = 0;
     let absent = 0;
     for (let round = 0; round < 12; round++) {
       const delay = Math.floor(Math.random() * 400);
-      const outcome = await runAndKill(join(dir, "killme.mts"), [target, ...sources], delay);
+      const outcome = await runAndKill(join(dir, "killme.mjs"), [target, ...sources], delay);
       if (existsSync(target)) {
         expect(summary(target), `round ${round}, killed after ${delay} ms (${outcome})`).toEqual(want);
         completed++;
@@ -426,7 +426,7 @@ function hash(s: string): string {
 
 function runAndKill(script: string, args: string[], delay: number): Promise<string> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let timer: NodeJS.Timeout | undefined;
     child.stdout.on("data", (chunk: Buffer) => {

@@ -159,7 +159,7 @@ describe("the conventions", () => {
     expect(failures.find((f) => f.startsWith("X.md:24:"))).toMatch(/does not type-check .*Type 'number' is not assignable to type 'string'/);
     expect(failures.filter((f) => /^X\.md:[467]:/.test(f))).toEqual([]);
     expect(failures).toHaveLength(7);
-  }, 120_000);
+  });
 });
 
 describe("README.md", () => {
@@ -169,7 +169,7 @@ describe("README.md", () => {
 
   beforeAll(async () => {
     ({ outcomes, seconds } = await readmeRun);
-  }, 300_000);
+  });
 
   it("runs every block or says why not", () => {
     const count = (kind: string) => plans.filter((p) => p.kind === kind).length;

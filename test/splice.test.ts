@@ -8,6 +8,7 @@ import { readFile } from "../src/hdf5/index.js";
 import type { MergeSourceEvent } from "../src/files/merge.js";
 import { native } from "../src/hdf5/native.js";
 import { openSpliced, spliceScan, Splicer, type SplicedObject } from "../src/hdf5/splice.js";
+import { runNode } from "./helpers/cli.js";
 import { fileSha256, fixture, fixtureNames, python, PYTHON, ROOT, tempDir } from "./helpers/fixtures.js";
 
 const REFERENCE = join(ROOT, "test", "helpers", "offspect_reference.py");
@@ -499,11 +500,11 @@ function populatedSet(where: string): string[] {
 }
 
 describe("damaged sources", () => {
-  const child = () => join(dir, "merge-child.mts");
+  const child = () => join(dir, "merge-child.mjs");
   beforeAll(() => {
     writeFileSync(
       child(),
-      `import { merge, CacheFileError } from ${JSON.stringify(join(ROOT, "src", "index.ts"))};
+      `import { merge, CacheFileError } from ${JSON.stringify(join(ROOT, "dist", "index.js"))};
 const [target, engine, ...sources] = process.argv.slice(2);
 try {
   merge(target, sources, { fsync: false, engine });
@@ -519,7 +520,7 @@ try {
 
   const runChild = (target: string, engine: string, sources: string[]) => {
     rmSync(target, { force: true });
-    return spawnSync(process.execPath, ["--import", "tsx", child(), target, engine, ...sources], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    return runNode([child(), target, engine, ...sources]);
   };
 
   /**
@@ -747,10 +748,10 @@ describe("memory", () => {
     const names = Array.from({ length: 400 }, (_, i) => `s${String(i).padStart(3, "0")}`);
     // A few unsupported ones among them, which libhdf5 inserts into the spliced root (two B-tree levels).
     const sources = [...h5pySources(where, names.slice(0, 392), 6, 500), ...h5pySources(join(where, "c"), names.slice(392), 6, 500, "chunked")];
-    const script = join(dir, "mem-child.mts");
+    const script = join(dir, "mem-child.mjs");
     writeFileSync(
       script,
-      `import { merge } from ${JSON.stringify(join(ROOT, "src", "index.ts"))};
+      `import { merge } from ${JSON.stringify(join(ROOT, "dist", "index.js"))};
 const [target, list] = process.argv.slice(2);
 const sources = JSON.parse((await import("node:fs")).readFileSync(list, "utf8"));
 merge(target, sources, { fsync: false });
@@ -761,7 +762,9 @@ process.stdout.write(JSON.stringify({ maxRSS: process.resourceUsage().maxRSS }))
       writeFileSync(list, JSON.stringify(sources.slice(400 - count)));
       const target = join(dir, `mem-${count}.hdf5`);
       rmSync(target, { force: true });
-      const out = execFileSync(process.execPath, ["--import", "tsx", script, target, list], { cwd: ROOT, encoding: "utf8" });
+      const r = runNode([script, target, list]);
+      expect(r.status, r.stderr).toBe(0);
+      const out = r.stdout;
       return (JSON.parse(out) as { maxRSS: number }).maxRSS / 1024;
     };
     const rss100 = run(100);

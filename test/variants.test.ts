@@ -123,7 +123,7 @@ beforeAll(() => {
   generateVariants();
   const m = JSON.parse(readFileSync(join(CACHE, "manifest.json"), "utf8")) as { variants: ManifestEntry[] };
   manifest = new Map(m.variants.map((v) => [v.name, v]));
-}, 600_000);
+});
 
 function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(join(CACHE, file), "utf8")) as T;

@@ -5,7 +5,7 @@
 // reads (what the C program times: H5Fopen to H5Fclose).
 // Usage: node scripts/bench/cold-iterate.mjs FILE.hdf5
 const t0 = process.hrtime.bigint();
-const { CacheFile } = await import(new URL("../../dist/index.js", import.meta.url).href);
+const { CacheFile } = await import(new URL("../../dist/offspect.js", import.meta.url).href);
 const t1 = process.hrtime.bigint();
 const cf = new CacheFile(process.argv[2]);
 const t2 = process.hrtime.bigint();

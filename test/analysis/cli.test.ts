@@ -9,16 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/offspect.js";
 import { annotateFileSync, mapStatsSync } from "../../src/analysis/index.js";
 import { copyFixture, fileSha256, tempDir } from "../helpers/fixtures.js";
-import { CLI, type CliRun, runCli } from "../helpers/cli.js";
+import { CLI, cliIn } from "../helpers/cli.js";
 import { variedTraces, writeSession } from "./synthetic.js";
 
 
 let dir: string;
 let cleanup: () => void;
 
-function cli(...args: string[]): CliRun {
-  return runCli(args, { cwd: dir });
-}
+const cli = cliIn(() => dir);
 
 function session(name: string): string {
   const traces = variedTraces(21, 12).map((t, i) => (i >= 8 ? { ...t, peaks: { neg: -50.5, pos: 60.5 } } : t));

@@ -11,7 +11,8 @@
  *   node test/faults/batch_child.mjs loop FILE TAG [COUNT]   (batches tagged TAG-1, TAG-2, ...; printed as written)
  * @module
  */
-import { annotateFileSync, CacheFile } from "../../dist/index.js";
+import { CacheFile } from "../../dist/index.js";
+import { annotateFileSync } from "../../dist/analysis/index.js";
 
 /** A batch on every trace: a 20 KB comment tagged `tag`, and the tag as examiner (so that a reader can tell batches apart). */
 function batch(cf, tag) {

@@ -545,8 +545,8 @@ export interface RunOptions {
   tmp: string;
   /** Child processes at a time. */
   concurrency?: number;
-  /** Per child process, ms. */
-  timeoutMs?: number;
+  /** CPU seconds per child process (a hang spins through them, or stops using CPU: see helpers/spawn.ts); never wall time. */
+  cpuLimitS?: number;
 }
 
 /** The outcome of one block. */
@@ -610,7 +610,7 @@ async function pool(all: Job[], concurrency: number): Promise<void> {
  */
 export async function runMarkdown(markdown: string, options: RunOptions): Promise<BlockOutcome[]> {
   const { name } = options;
-  const timeoutMs = options.timeoutMs ?? 240_000;
+  const cpuLimitS = options.cpuLimitS ?? 240;
   const plans = planBlocks(extractBlocks(markdown));
   const outcomes = plans.map((plan): BlockOutcome => ({ plan, failures: [], checks: 0, ms: 0 }));
   const jobs: Job[] = [];
@@ -657,7 +657,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
         const program = join(options.tmp, `group-${g}.mts`);
         writeFileSync(program, `import { runGroup } from ${JSON.stringify(here)};\nawait runGroup(${JSON.stringify(spec)});\n`);
         const t0 = performance.now();
-        const r = await spawnCollect(process.execPath, ["--enable-source-maps", "--import", tsx, program], { cwd: options.tmp, env: { ...process.env, NODE_NO_WARNINGS: "1" }, timeoutMs });
+        const r = await spawnCollect(process.execPath, ["--enable-source-maps", "--import", tsx, program], { cwd: options.tmp, env: { ...process.env, NODE_NO_WARNINGS: "1" }, cpuLimitS });
         const results = readFileSync(spec.results, "utf8")
           .split("\n")
           .filter((l) => l !== "")
@@ -676,7 +676,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
         const done = new Set(results.map((r) => r.id));
         for (const b of spec.blocks) {
           if (done.has(b.id)) continue;
-          const why = r.timedOut ? `did not finish within ${timeoutMs} ms` : `ended its program (exit status ${String(r.status)})`;
+          const why = r.timedOut ? `hung (${r.hung === "cpu" ? `used more than ${cpuLimitS} s of CPU` : "stopped using CPU"})` : `ended its program (exit status ${String(r.status)})`;
           byId.get(b.id)!.failures.push(`${name}:${b.id}: the block ${why}:\n${tail(r.stderr || r.stdout)}`);
           byId.get(b.id)!.ms = Math.round(performance.now() - t0);
           break; // the blocks after it did not run: reported once, on the one that stopped the program
@@ -705,7 +705,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
           `import { writeFileSync } from "node:fs";\nimport { typecheckFiles } from ${JSON.stringify(here)};\n` +
             `writeFileSync(${JSON.stringify(results)}, JSON.stringify(typecheckFiles(${JSON.stringify(files)}, ${JSON.stringify(declarations)}, ${JSON.stringify(join(options.root, "node_modules", "@types"))})));\n`,
         );
-        const r = await spawnCollect(process.execPath, ["--import", tsx, program], { cwd: options.tmp, env: { ...process.env, NODE_NO_WARNINGS: "1" }, timeoutMs });
+        const r = await spawnCollect(process.execPath, ["--import", tsx, program], { cwd: options.tmp, env: { ...process.env, NODE_NO_WARNINGS: "1" }, cpuLimitS });
         let errors: Record<string, [number, string][]>;
         try {
           errors = JSON.parse(readFileSync(results, "utf8")) as Record<string, [number, string][]>;
@@ -744,7 +744,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
         const file = join(options.tmp, `block-${b.line}.sh`);
         writeFileSync(file, `${script.join("\n")}\n`);
         const t0 = performance.now();
-        const r = await spawnCollect("bash", [file], { cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}`, NO_COLOR: "1", FORCE_COLOR: "0", COLUMNS: "80" }, timeoutMs });
+        const r = await spawnCollect("bash", [file], { cwd: dir, env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}`, NO_COLOR: "1", FORCE_COLOR: "0", COLUMNS: "80" }, cpuLimitS });
         o.ms = Math.round(performance.now() - t0);
         const ran = new Map<number, { output: string; status: number }>();
         for (const m of r.stdout.matchAll(/\x1eB (\d+)\x1e\n([\s\S]*?)\n\x1eE \1 (\d+)\x1e/g)) {
@@ -754,7 +754,7 @@ export async function runMarkdown(markdown: string, options: RunOptions): Promis
           const line = b.line + 1 + c.offset;
           const got = ran.get(k);
           if (!got) {
-            o.failures.push(`${name}:${line}: \`${c.command}\` did not run${r.timedOut ? ` (the block took longer than ${timeoutMs} ms)` : ""}: ${tail(r.stderr)}`);
+            o.failures.push(`${name}:${line}: \`${c.command}\` did not run${r.timedOut ? ` (the block hung: ${r.hung === "cpu" ? `it used more than ${cpuLimitS} s of CPU` : "it stopped using CPU"})` : ""}: ${tail(r.stderr)}`);
             return;
           }
           const lines = got.output === "" ? [] : got.output.split("\n");

@@ -13,7 +13,7 @@ import { CacheFile } from "../../src/index.js";
 import { mapMarks, mapStatsSync, type Mni } from "../../src/analysis/index.js";
 import { DISPLAY_MODES, PlotError, plotGlass, plotMap, type MapFigure, type Panel } from "../../src/map/index.js";
 import { copyFixture, fixture, tempDir } from "../helpers/fixtures.js";
-import { type CliRun, runCli } from "../helpers/cli.js";
+import { cliIn } from "../helpers/cli.js";
 
 const tmp = tempDir("ocf-marks-");
 afterAll(() => tmp.cleanup());
@@ -174,9 +174,7 @@ describe("plotMap's marks", () => {
 });
 
 describe("cachefile plot --mark", () => {
-  function cli(...args: string[]): CliRun {
-    return runCli(args, { cwd: tmp.dir });
-  }
+  const cli = cliIn(() => tmp.dir);
 
   it("warns about a file given twice and counts its traces once", () => {
     const file = copyFixture("map_session.hdf5", tmp.dir, "twice.hdf5");

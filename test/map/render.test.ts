@@ -3,7 +3,6 @@
  * hotspot lands, the colours, the brain outline, and that text renders as
  * glyphs from the shipped font with no system fonts at all.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -12,6 +11,7 @@ import { DISPLAY_MODES, PlotError, plotGlass, viewsOf, type MapFigure, type Pane
 import { FONT_FILE, textPath } from "../../src/map/font.js";
 import { HOT_R } from "../../src/map/colormap.js";
 import { formatTick } from "../../src/map/glass.js";
+import { runNode } from "../helpers/cli.js";
 import { ROOT, tempDir } from "../helpers/fixtures.js";
 
 interface Image {
@@ -246,7 +246,7 @@ describe("text", () => {
       FONTCONFIG_FILE: join(tmp.dir, "no-such-fonts.conf"),
       FONTCONFIG_PATH: join(tmp.dir, "no-such-dir"),
     };
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "test", "map", "render-child.mts"), out], { cwd: ROOT, env, encoding: "utf8" });
+    const r = runNode([join(ROOT, "test", "map", "render-child.mjs"), out], { env });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const fig = await plotGlass([[-37, -21, 58], [-30, -10, 62]], [800, 300], { title: "Motor map µV ÄÖÜ", displayMode: "yz" });

@@ -15,6 +15,7 @@ import { CacheFileError, ClosedError, CorruptFileError, DiskFullError, FileInUse
 import { H5File, hdf5Version, openObjectCount, readFile, writeFile } from "../../src/hdf5/index.js";
 import { FilterUnavailableError, type NativeError } from "../../src/hdf5/errors.js";
 import { type FileHandle, Kind, Mode, native } from "../../src/hdf5/native.js";
+import { runNode } from "../helpers/cli.js";
 import { dataSha256, fixture, python, ROOT, tempDir } from "../helpers/fixtures.js";
 
 const TEMPLATE = fixture("template_R001.hdf5");
@@ -385,14 +386,7 @@ print(json.dumps(True))`,
         ["create", join(forbidden, "new.hdf5")],
         ["lock", join(forbidden, "a.hdf5")],
       ] as const) {
-        const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "test", "native", "child.mts"), op, file], {
-          cwd: ROOT,
-          encoding: "utf8",
-          uid: 65534,
-          gid: 65534,
-          env: { ...process.env, HOME: "/tmp", TMPDIR: "/tmp" },
-          timeout: 60_000,
-        });
+        const r = runNode([join(ROOT, "test", "native", "child.mjs"), op, file], { uid: 65534, gid: 65534, env: { ...process.env, HOME: "/tmp", TMPDIR: "/tmp" } });
         expect(r.status, r.stderr).toBe(0);
         const out = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
         expect(out, op).toMatchObject({ ok: false, name: "PermissionError", code: "EACCES", errno: "EACCES", objects: 0 });

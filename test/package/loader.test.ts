@@ -45,13 +45,13 @@ function layout(files: Record<string, "addon" | string>): string {
 function load(base: string, env: Record<string, string> = {}): Outcome {
   const code = `
     const print = (o) => process.stdout.write(JSON.stringify(o));
-    import(${JSON.stringify(join(ROOT, "src", "hdf5", "native.ts"))}).then((m) => (m.native.libraryVersion(), m)).then(
+    import(${JSON.stringify(join(ROOT, "dist", "hdf5", "native.js"))}).then((m) => (m.native.libraryVersion(), m)).then(
       async (m) => print({ ok: true, hdf5: m.native.libraryVersion(), mapped: [...new Set(require("fs").readFileSync("/proc/self/maps", "utf8").split("\\n").map((l) => l.trim().split(/\\s+/)[5]).filter((p) => p && p.endsWith(".node")))] }),
       async (e) => {
-        const { CacheFileError } = await import(${JSON.stringify(join(ROOT, "src", "base", "errors.ts"))});
+        const { CacheFileError } = await import(${JSON.stringify(join(ROOT, "dist", "base", "errors.js"))});
         print({ ok: false, code: e.code, message: e.message, causes: e.causes, isCacheFileError: e instanceof CacheFileError });
       });`;
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", code], {
+  const r = spawnSync(process.execPath, ["-e", code], {
     cwd: ROOT,
     encoding: "utf8",
     env: { ...process.env, OFFSPECT_CACHEFILE_PREBUILD: base, ...env },

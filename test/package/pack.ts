@@ -55,7 +55,7 @@ export function pack(dest: string): Packed {
     cwd: dir,
     encoding: "utf8",
     maxBuffer: 64 << 20,
-    timeout: 600_000,
+    timeout: 1_800_000, // a backstop only: generous, since it measures the machine
   });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`npm pack failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);

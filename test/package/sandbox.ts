@@ -148,7 +148,7 @@ export function createSandbox(dir: string, ns: Extract<Namespaces, { ok: true }>
         cwd: options.cwd ?? dir,
         env,
         encoding: "utf8",
-        timeout: options.timeout ?? 120_000,
+        timeout: options.timeout ?? 1_200_000, // a backstop only: generous, since it measures the machine (npm may wait on the network)
         maxBuffer: 64 << 20,
       });
     },

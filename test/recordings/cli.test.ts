@@ -7,17 +7,13 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CacheFile } from "../../src/offspect.js";
 import { ROOT, tempDir } from "../helpers/fixtures.js";
-import { type CliRun, runCli } from "../helpers/cli.js";
+import { cliIn } from "../helpers/cli.js";
 import { writeTriggerMarkers, XdfWriter } from "./writers.js";
 
 const tmp = tempDir("ocf-rcli-");
 afterAll(() => tmp.cleanup());
 const REC = join(ROOT, "test", "fixtures", "recordings");
-/** tsx's loader by path, so the child runs the sources from any directory. */
-
-function cli(...args: string[]): CliRun {
-  return runCli(args, { cwd: tmp.dir });
-}
+const cli = cliIn(() => tmp.dir);
 
 describe("cachefile inspect and import", () => {
   it("inspect lists the channels and markers of a BrainVision recording", () => {

@@ -16,15 +16,13 @@ import { ImportError } from "../../src/recordings/errors.js";
 import { importRecordingSync } from "../../src/recordings/import.js";
 import { inspectRecordingSync } from "../../src/recordings/inspect.js";
 import { python, tempDir } from "../helpers/fixtures.js";
-import { type CliRun, runCli } from "../helpers/cli.js";
+import { cliIn } from "../helpers/cli.js";
 import { writeBrainVision, writeEdf, XdfWriter } from "./writers.js";
 
 const tmp = tempDir("ocf-silent-");
 afterAll(() => tmp.cleanup());
 
-function cli(...args: string[]): CliRun {
-  return runCli(args, { cwd: tmp.dir });
-}
+const cli = cliIn(() => tmp.dir);
 
 function reason(f: () => unknown): string {
   try {

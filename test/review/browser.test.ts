@@ -59,7 +59,7 @@ async function shown(page: Page, index: number, key?: string, value?: unknown): 
       return v === "number" ? typeof view.attrs[k] === "number" : view.attrs[k] === v;
     },
     { i: index, k: key, v: value },
-    { timeout: 30_000 },
+    { timeout: 300_000 },
   );
 }
 
@@ -79,8 +79,8 @@ beforeAll(async () => {
   await page.goto(review.url);
   await shown(page, 0);
   // The table (flags, scatter) is built in the background: wait for it.
-  await page.waitForFunction(() => (window as unknown as { review: { table?: { ready: boolean } } }).review.table?.ready === true, undefined, { timeout: 30_000 });
-}, 120_000);
+  await page.waitForFunction(() => (window as unknown as { review: { table?: { ready: boolean } } }).review.table?.ready === true, undefined, { timeout: 300_000 });
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -130,6 +130,8 @@ describe("a scripted review session", () => {
     await shown(page, 1, "reject", false);
     setExpected(0, { reject: true });
     setExpected(1, { reject: false }); // undone: the old value written back (as offspect's encode writes false)
+    // The history line follows the undo (the value shown first): wait for it rather than read it at once.
+    await page.waitForFunction(() => document.getElementById("history")?.textContent?.includes("reject trace 0"), undefined, { timeout: 300_000 }).catch(() => undefined);
     const h = await page.evaluate(() => document.getElementById("history")!.textContent);
     expect(h).toContain("reject trace 0");
   });
@@ -224,10 +226,10 @@ describe("a scripted review session", () => {
     await page.locator("#overview").screenshot({ path: join(ROOT, "docs", "review-overview.png") });
     expect(offspectRead(file).map((t) => t.text)).toEqual(stored.map((t) => t.text)); // the summary wrote nothing
     await page.click("#confirm");
-    await page.waitForFunction((n) => document.getElementById("history")?.textContent?.includes(`reject ${n} traces (selection)`), changing.length, { timeout: 30_000 });
+    await page.waitForFunction((n) => document.getElementById("history")?.textContent?.includes(`reject ${n} traces (selection)`), changing.length, { timeout: 300_000 });
     for (const i of changing) setExpected(i, { reject: true });
     // The page's table follows (it is read again after the trace and the map).
-    await page.waitForFunction((ids) => ids.every((i) => (window as unknown as { review: { table: { reject: boolean[] } } }).review.table.reject[i] === true), inBox, { timeout: 30_000 });
+    await page.waitForFunction((ids) => ids.every((i) => (window as unknown as { review: { table: { reject: boolean[] } } }).review.table.reject[i] === true), inBox, { timeout: 300_000 });
   });
 
   it("selects by a lasso (Shift+drag) the points inside it, and clears the selection with Escape", async () => {
@@ -294,7 +296,7 @@ describe("a scripted review session", () => {
     const site = await page.evaluate(() => (window as unknown as { review: { site: number[] } }).review.site);
     expect(site).toContain(index);
     expect(await page.locator(".glass .coil").count()).toBeGreaterThanOrEqual(6); // three views, coil view and map
-    await page.waitForFunction(() => (window as unknown as { review: { mapVersion: number; files: { version: number }[] } }).review.mapVersion === (window as unknown as { review: { files: { version: number }[] } }).review.files[0]!.version, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (window as unknown as { review: { mapVersion: number; files: { version: number }[] } }).review.mapVersion === (window as unknown as { review: { files: { version: number }[] } }).review.files[0]!.version, undefined, { timeout: 300_000 });
     await page.locator("aside").screenshot({ path: join(ROOT, "docs", "review-map.png") });
   });
 

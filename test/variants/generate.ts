@@ -4,7 +4,7 @@
  * offspect_reference.py> and reused while complete (a DONE marker, written
  * last); a generation interrupted is removed by the next.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +56,32 @@ export function generateVariants(): void {
     const err = e as { stderr?: string; message: string };
     throw new Error(`make_variants.py failed: ${(err.stderr ?? err.message).split("\n").slice(-15).join("\n")}`);
   }
+  settle(partial);
+}
+
+/**
+ * generateVariants without blocking the event loop: what the tests' global
+ * set-up runs, beside the build, so that the test files that use the
+ * variants (format, variants) find them made once instead of each making
+ * them.
+ */
+export async function generateVariantsAsync(): Promise<void> {
+  removeStale();
+  if (existsSync(join(CACHE, "DONE"))) return;
+  const partial = `${CACHE}.partial-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  await new Promise<void>((resolve, reject) =>
+    execFile(PYTHON, [GENERATOR, partial], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (e, _stdout, stderr) => {
+      if (!e) return resolve();
+      rmSync(partial, { recursive: true, force: true });
+      reject(new Error(`make_variants.py failed: ${(stderr || e.message).split("\n").slice(-15).join("\n")}`));
+    }),
+  );
+  settle(partial);
+}
+
+/** Moves a finished generation into place (unless another process's is there already). */
+function settle(partial: string): void {
   if (existsSync(join(CACHE, "DONE"))) {
     rmSync(partial, { recursive: true, force: true });
     return;

@@ -2,8 +2,15 @@
  * Runs one operation (or all of them) of the public API on one file and
  * prints one JSON line per operation: what happened, never a stack trace.
  *
- *   node --import tsx test/faults/probe.mts FILE OP [--partner GOOD.hdf5]
- *   node --import tsx test/faults/probe.mts --serve      (fuzz worker: one JSON request per stdin line)
+ *   node test/faults/probe.mjs FILE OP [--partner GOOD.hdf5]
+ *   node test/faults/probe.mjs --serve      (fuzz worker: one JSON request per stdin line)
+ *   node test/faults/probe.mjs --batch [--partner GOOD.hdf5] FILE...
+ *
+ * It runs the built package (dist/) under plain node. With --batch, every
+ * operation on each FILE in turn: {"start": FILE} before it, then
+ * {"input": FILE, "lines": [one result per operation]} (the protocol of
+ * test/helpers/spawn.ts's runBatch, which runs alone again a file its
+ * child crashed or hung on). Types: probe.d.mts.
  *
  * OP is one of open, iterate, peek, validate, async, merge, or "all".
  * Each line: {"op", "ok": true, ...facts} or {"op", "ok": false, "name",
@@ -14,41 +21,23 @@
  * The process exits 0 whatever the files hold; anything else is a crash.
  * @module
  */
-import { sessionOf } from "../../src/cachefile/cachefile.js";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { CacheFile, merge } from "../../src/offspect.js";
-import { CacheFileError, validate } from "../../src/index.js";
-import { openObjectCount } from "../../src/hdf5/index.js";
+import { CacheFile, merge } from "../../dist/offspect.js";
+import { CacheFileError, validate } from "../../dist/index.js";
+import { openObjectCount } from "../../dist/hdf5/index.js";
+import { sessionOf } from "../../dist/cachefile/cachefile.js";
 
-export const OPS = ["open", "iterate", "peek", "validate", "async", "merge"] as const;
-export type Op = (typeof OPS)[number];
-
-export interface ProbeResult {
-  op: Op;
-  ok: boolean;
-  name?: string;
-  code?: string;
-  reason?: string;
-  message?: string;
-  generic?: boolean;
-  traces?: number;
-  sourcesChanged?: boolean;
-  leftovers?: string[];
-  /** HDF5 files and objects still open after the operation (leaks). */
-  open?: number;
-  ms?: number;
-}
+export const OPS = ["open", "iterate", "peek", "validate", "async", "merge"];
 
 /** A source's fingerprint: its bytes, or for a directory (a corpus case) its listing. */
-const sha = (path: string) =>
-  statSync(path).isDirectory() ? `directory:${readdirSync(path).join("/")}` : createHash("sha256").update(readFileSync(path)).digest("hex");
+const sha = (path) => statSync(path).isDirectory() ? `directory:${readdirSync(path).join("/")}` : createHash("sha256").update(readFileSync(path)).digest("hex");
 
-function describeError(op: Op, e: unknown): ProbeResult {
-  const err = e as Error & { code?: unknown; reason?: unknown };
+function describeError(op, e) {
+  const err = e;
   const code = typeof err?.code === "string" ? err.code : undefined;
   const specific = e instanceof CacheFileError && code !== undefined && code !== "EHDF5";
   return {
@@ -62,18 +51,19 @@ function describeError(op: Op, e: unknown): ProbeResult {
   };
 }
 
-function iterateAll(cf: CacheFile): number {
+function iterateAll(cf) {
   let n = 0;
   let sum = 0;
   for (const [data, attrs] of cf) {
-    sum += data.data.length > 0 ? data.data[0]! : 0;
-    if (typeof attrs["cache_file_index"] !== "string") throw new Error("attributes without cache_file_index");
+    sum += data.data.length > 0 ? data.data[0] : 0;
+    if (typeof attrs["cache_file_index"] !== "string")
+      throw new Error("attributes without cache_file_index");
     n++;
   }
   return n + (Number.isNaN(sum) ? 0 : 0);
 }
 
-async function run(op: Op, file: string, partner: string | undefined): Promise<Omit<ProbeResult, "op" | "ok">> {
+async function run(op, file, partner) {
   switch (op) {
     case "open": {
       const cf = new CacheFile(file);
@@ -85,7 +75,8 @@ async function run(op: Op, file: string, partner: string | undefined): Promise<O
       const cf = new CacheFile(file);
       try {
         return { traces: iterateAll(cf) };
-      } finally {
+      }
+      finally {
         cf.close();
       }
     }
@@ -93,9 +84,11 @@ async function run(op: Op, file: string, partner: string | undefined): Promise<O
       const cf = new CacheFile(file);
       try {
         const text = cf.toString();
-        if (!text.includes("In total, there are")) throw new Error("peek text without totals");
+        if (!text.includes("In total, there are"))
+          throw new Error("peek text without totals");
         return { traces: cf.length };
-      } finally {
+      }
+      finally {
         cf.close();
       }
     }
@@ -103,9 +96,11 @@ async function run(op: Op, file: string, partner: string | undefined): Promise<O
       const cf = new CacheFile(file);
       try {
         let problems = 0;
-        for (let i = 0; i < cf.length; i++) problems += validate(cf.getTraceAttrs(i)).length;
-        return { traces: cf.length, problems } as Omit<ProbeResult, "op" | "ok">;
-      } finally {
+        for (let i = 0; i < cf.length; i++)
+          problems += validate(cf.getTraceAttrs(i)).length;
+        return { traces: cf.length, problems };
+      }
+      finally {
         cf.close();
       }
     }
@@ -114,12 +109,15 @@ async function run(op: Op, file: string, partner: string | undefined): Promise<O
       try {
         let n = 0;
         for await (const [data, attrs] of sessionOf(cf).tuplesAsync({ batch: 2 })) {
-          if (!(data.data instanceof Float64Array) || attrs["cache_file_index"] !== String(n)) throw new Error("inconsistent trace");
+          if (!(data.data instanceof Float64Array) || attrs["cache_file_index"] !== String(n))
+            throw new Error("inconsistent trace");
           n++;
         }
-        if (n > 0) await cf.trace(n - 1);
+        if (n > 0)
+          await cf.trace(n - 1);
         return { traces: n };
-      } finally {
+      }
+      finally {
         cf.close();
       }
     }
@@ -127,25 +125,27 @@ async function run(op: Op, file: string, partner: string | undefined): Promise<O
       const dir = mkdtempSync(join(tmpdir(), "ocf-probe-"));
       const sources = partner ? [partner, file] : [file];
       const before = sources.map(sha);
-      let result: Omit<ProbeResult, "op" | "ok"> | undefined;
-      let failure: unknown;
+      let result;
+      let failure;
       try {
         const target = merge(join(dir, "merged.hdf5"), sources, { fsync: false });
         // What merge wrote must read back completely.
         const cf = new CacheFile(target);
         try {
           result = { traces: iterateAll(cf) };
-        } finally {
+        }
+        finally {
           cf.close();
         }
-      } catch (e) {
+      }
+      catch (e) {
         failure = e;
       }
       const sourcesChanged = sources.some((s, i) => sha(s) !== before[i]);
       const leftovers = readdirSync(dir).filter((n) => n.includes(".partial-"));
       rmSync(dir, { recursive: true, force: true });
       if (failure !== undefined) {
-        throw Object.assign(failure as object, { sourcesChanged, leftovers });
+        throw Object.assign(failure, { sourcesChanged, leftovers });
       }
       return { ...result, sourcesChanged, leftovers };
     }
@@ -153,14 +153,15 @@ async function run(op: Op, file: string, partner: string | undefined): Promise<O
 }
 
 /** Runs one operation and describes the outcome; never throws. */
-export async function probe(op: Op, file: string, partner?: string): Promise<ProbeResult> {
+export async function probe(op, file, partner) {
   const t0 = performance.now();
-  let out: ProbeResult;
+  let out;
   try {
     out = { op, ok: true, ...(await run(op, file, partner)) };
-  } catch (e) {
+  }
+  catch (e) {
     out = describeError(op, e);
-    const extra = e as { sourcesChanged?: boolean; leftovers?: string[] };
+    const extra = e;
     if (op === "merge" && typeof extra === "object" && extra !== null) {
       out.sourcesChanged = extra.sourcesChanged ?? false;
       out.leftovers = extra.leftovers ?? [];
@@ -173,35 +174,57 @@ export async function probe(op: Op, file: string, partner?: string): Promise<Pro
   return out;
 }
 
-function parseOps(text: string): Op[] {
-  if (text === "all") return [...OPS];
+function parseOps(text) {
+  if (text === "all")
+    return [...OPS];
   const ops = text.split(",");
-  for (const op of ops) if (!(OPS as readonly string[]).includes(op)) throw new Error(`unknown operation ${op}: use ${OPS.join(", ")} or all`);
-  return ops as Op[];
+  for (const op of ops)
+    if (!OPS.includes(op))
+      throw new Error(`unknown operation ${op}: use ${OPS.join(", ")} or all`);
+  return ops;
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv) {
   if (argv[0] === "--serve") {
     // Fuzz worker: {"file", "ops", "partner"?} per line in, one JSON line out per request.
     const rl = createInterface({ input: process.stdin });
     for await (const line of rl) {
-      if (line.trim() === "") continue;
-      const req = JSON.parse(line) as { id: number; file: string; ops: Op[]; partner?: string };
-      const results: ProbeResult[] = [];
-      for (const op of req.ops) results.push(await probe(op, req.file, req.partner));
+      if (line.trim() === "")
+        continue;
+      const req = JSON.parse(line);
+      const results = [];
+      for (const op of req.ops)
+        results.push(await probe(op, req.file, req.partner));
       process.stdout.write(JSON.stringify({ id: req.id, results }) + "\n");
+    }
+    return;
+  }
+  if (argv[0] === "--batch") {
+    const rest = argv.slice(1);
+    let partner;
+    if (rest[0] === "--partner") {
+      partner = resolve(rest[1]);
+      rest.splice(0, 2);
+    }
+    for (const file of rest) {
+      process.stdout.write(JSON.stringify({ start: file }) + "\n");
+      const lines = [];
+      for (const op of OPS) lines.push(await probe(op, resolve(file), partner));
+      process.stdout.write(JSON.stringify({ input: file, lines }) + "\n");
     }
     return;
   }
   const [file, opText = "all", ...rest] = argv;
   if (!file) {
-    process.stderr.write("usage: probe.mts FILE [open|iterate|peek|validate|async|merge|all] [--partner GOOD.hdf5]\n");
+    process.stderr.write("usage: probe.mjs FILE [open|iterate|peek|validate|async|merge|all] [--partner GOOD.hdf5]\n");
     process.exitCode = 2;
     return;
   }
   const p = rest.indexOf("--partner");
-  const partner = p >= 0 && rest[p + 1] ? resolve(rest[p + 1]!) : undefined;
-  for (const op of parseOps(opText)) process.stdout.write(JSON.stringify(await probe(op, resolve(file), partner)) + "\n");
+  const partner = p >= 0 && rest[p + 1] ? resolve(rest[p + 1]) : undefined;
+  for (const op of parseOps(opText))
+    process.stdout.write(JSON.stringify(await probe(op, resolve(file), partner)) + "\n");
 }
 
 await main(process.argv.slice(2));
+

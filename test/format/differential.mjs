@@ -17,26 +17,29 @@
  * checking that what the module calls damaged libhdf5 fails on too (in a
  * child of its own: it may crash or hang there).
  *
- * Usage: node --import tsx test/format/differential.mts FILE [--libhdf5-only]
+ * Several files per child (the start-up of a child costs more than most
+ * files): before each file the line {"start": FILE}, after it the answer
+ * with "input": FILE (test/helpers/spawn.ts's runBatch protocol).
+ *
+ * Usage: node test/format/differential.mjs [--libhdf5-only] FILE...   (on the built dist/)
  */
 import { createHash } from "node:crypto";
-import { FormatFile } from "../../src/hdf5/format/file.js";
-import { FormatDamage, FormatNotHdf5, FormatTruncated, FormatUnsupported, FormatValueError } from "../../src/hdf5/format/errors.js";
-import { H5File } from "../../src/hdf5/file.js";
+import { FormatFile } from "../../dist/hdf5/format/file.js";
+import { FormatDamage, FormatNotHdf5, FormatTruncated, FormatUnsupported, FormatValueError } from "../../dist/hdf5/format/errors.js";
+import { H5File } from "../../dist/hdf5/file.js";
 
-type Line = string;
 const MAX = 2 ** 28;
 const DEPTH = 4;
 
-function sha(d: Float64Array): string {
+function sha(d) {
   return createHash("sha256").update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)).digest("hex");
 }
 
 /** The message of the first damage the module found (what the test checks its verdict by). */
-let damage: string | undefined;
+let damage;
 
 /** An error as the comparison sees it: the class of answer, not its wording. */
-function outcome(e: unknown): string {
+function outcome(e) {
   if (e instanceof FormatValueError) return `value:${e.code}`;
   if (e instanceof FormatDamage) {
     damage ??= e.message;
@@ -45,16 +48,16 @@ function outcome(e: unknown): string {
   if (e instanceof FormatUnsupported) return "declined";
   if (e instanceof FormatTruncated) return "truncated";
   if (e instanceof FormatNotHdf5) return "nothdf5";
-  const code = (e as { code?: string; reason?: string }).code;
-  const reason = (e as { reason?: string }).reason;
+  const code = e?.code;
+  const reason = e?.reason;
   if (code === "ELAYOUT") return `value:${reason}`;
   if (code === "ECORRUPT") return "damaged";
   if (code === "ETRUNCATED") return "truncated";
   if (code === "ENOTHDF5") return "nothdf5";
-  return `error:${code ?? (e as Error).name}`;
+  return `error:${code ?? e?.name}`;
 }
 
-function attempt(fn: () => string): string {
+function attempt(fn) {
   try {
     return fn();
   } catch (e) {
@@ -62,7 +65,7 @@ function attempt(fn: () => string): string {
   }
 }
 
-function walkModule(f: FormatFile, addr: number, path: string, depth: number, out: Line[]): void {
+function walkModule(f, addr, path, depth, out) {
   const info = f.object(addr, path);
   out.push(`${path}\tkind\t${info.kind}`);
   out.push(`${path}\tattrs\t${attempt(() => JSON.stringify(f.attributes(addr, path).map((a) => [a.name, a.value])))}`);
@@ -87,7 +90,7 @@ function walkModule(f: FormatFile, addr: number, path: string, depth: number, ou
   }
 }
 
-function walkLibhdf5(f: H5File, path: string, kind: string, depth: number, out: Line[]): void {
+function walkLibhdf5(f, path, kind, depth, out) {
   out.push(`${path}\tkind\t${kind}`);
   if (kind === "other") return;
   out.push(
@@ -108,10 +111,9 @@ function walkLibhdf5(f: H5File, path: string, kind: string, depth: number, out: 
   for (const m of members) walkLibhdf5(f, `${path === "/" ? "" : path}/${m.name}`, m.kind, depth + 1, out);
 }
 
-const file = process.argv[2]!;
-if (process.argv.includes("--libhdf5-only")) {
-  const lines: Line[] = [];
-  let failure: string | undefined;
+function libhdf5Only(file) {
+  const lines = [];
+  let failure;
   try {
     const f = H5File.open(file, "r");
     try {
@@ -123,11 +125,13 @@ if (process.argv.includes("--libhdf5-only")) {
     failure = outcome(e);
   }
   const errors = lines.filter((l) => l.includes("\t!")).length;
-  process.stdout.write(`${JSON.stringify({ libhdf5Clean: failure === undefined && errors === 0, failure, errors })}\n`);
-  process.exit(0);
+  return { libhdf5Clean: failure === undefined && errors === 0, failure, errors };
 }
-const module: Line[] = [];
-let moduleFailure: string | undefined;
+
+function compare(file) {
+damage = undefined;
+const module = [];
+let moduleFailure;
 try {
   const f = FormatFile.open(file);
   try {
@@ -139,8 +143,8 @@ try {
   moduleFailure = outcome(e);
 }
 
-let libhdf5: Line[] = [];
-let libhdf5Failure: string | undefined;
+let libhdf5 = [];
+let libhdf5Failure;
 const moduleDamaged = moduleFailure === "damaged" || module.some((l) => l.endsWith("\t!damaged"));
 if (!moduleDamaged) {
   try {
@@ -155,8 +159,8 @@ if (!moduleDamaged) {
   }
 }
 
-let verdict: string;
-const differences: string[] = [];
+let verdict;
+const differences = [];
 if (moduleFailure === "declined") verdict = "declined";
 else if (moduleDamaged) verdict = "damaged";
 else if (moduleFailure !== undefined || libhdf5Failure !== undefined) {
@@ -184,6 +188,12 @@ else if (moduleFailure !== undefined || libhdf5Failure !== undefined) {
   }
   verdict = differences.length > 0 ? "different" : declined ? "declined" : "equal";
 }
-process.stdout.write(
-  `${JSON.stringify({ verdict, damage, moduleFailure, libhdf5Failure, libhdf5Errors: libhdf5.filter((l) => l.includes("\t!")).length, objects: module.length, differences: differences.slice(0, 5) })}\n`,
-);
+return { verdict, damage, moduleFailure, libhdf5Failure, libhdf5Errors: libhdf5.filter((l) => l.includes("\t!")).length, objects: module.length, differences: differences.slice(0, 5) };
+}
+
+const only = process.argv.includes("--libhdf5-only");
+for (const file of process.argv.slice(2).filter((a) => a !== "--libhdf5-only")) {
+  process.stdout.write(`${JSON.stringify({ start: file })}\n`);
+  const answer = only ? libhdf5Only(file) : compare(file);
+  process.stdout.write(`${JSON.stringify({ input: file, ...answer })}\n`);
+}
