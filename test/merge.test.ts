@@ -271,7 +271,7 @@ describe("merge survives SIGKILL at any moment", () => {
     const reference = join(dir, "killed-reference.hdf5");
     merge(reference, sources);
     const want = summary(reference);
-    const script = `import { merge } from ${JSON.stringify(join(ROOT, "dist", "index.js"))};
+    const script = `import { merge } from ${JSON.stringify(join(ROOT, "dist", "offspect.js"))};
 process.stdout.write("start\\n");
 merge(process.argv[2], process.argv.slice(3));
 process.stdout.write("done\\n");`;

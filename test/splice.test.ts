@@ -504,7 +504,8 @@ describe("damaged sources", () => {
   beforeAll(() => {
     writeFileSync(
       child(),
-      `import { merge, CacheFileError } from ${JSON.stringify(join(ROOT, "dist", "index.js"))};
+      `import { merge } from ${JSON.stringify(join(ROOT, "dist", "offspect.js"))};
+import { CacheFileError } from ${JSON.stringify(join(ROOT, "dist", "index.js"))};
 const [target, engine, ...sources] = process.argv.slice(2);
 try {
   merge(target, sources, { fsync: false, engine });
@@ -751,7 +752,7 @@ describe("memory", () => {
     const script = join(dir, "mem-child.mjs");
     writeFileSync(
       script,
-      `import { merge } from ${JSON.stringify(join(ROOT, "dist", "index.js"))};
+      `import { merge } from ${JSON.stringify(join(ROOT, "dist", "offspect.js"))};
 const [target, list] = process.argv.slice(2);
 const sources = JSON.parse((await import("node:fs")).readFileSync(list, "utf8"));
 merge(target, sources, { fsync: false });
