@@ -12,8 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANNOTATOR, AnalysisError, annotateFiles } from "../src/analysis/index.js";
 import { CacheFile } from "../src/offspect.js";
 import { NotHdf5Error } from "../src/index.js";
-import { mulberry32 } from "../src/analysis/prng.js";
-import { writeSession, type SyntheticTrace } from "./analysis/synthetic.js";
+import { randomMeps, writeSession } from "./analysis/synthetic.js";
 import { fixture, PYTHON, tempDir } from "./helpers/fixtures.js";
 import { CLI, runCli } from "./helpers/cli.js";
 
@@ -22,18 +21,6 @@ let cleanup: () => void;
 /** Synthetic sessions of 100 traces, each its own seed. */
 let sessions: string[] = [];
 
-function traces(seed: number, n: number): SyntheticTrace[] {
-  const r = mulberry32(seed);
-  return Array.from({ length: n }, () => ({
-    onsetMs: 18 + Math.floor(r() * 6),
-    amplitude: 1200 * (0.6 + 0.8 * r()),
-    periodMs: 10 + Math.floor(r() * 6),
-    noise: 2 + 3 * r(),
-    onsetShift: 0,
-    offset: 0,
-    xyz: [-60 + 10 * r(), -45 + 10 * r(), 58 + r()],
-  }));
-}
 
 function session(name: string, seed: number, origins = 2, perOrigin = 50): string {
   const file = join(dir, name);
@@ -41,7 +28,7 @@ function session(name: string, seed: number, origins = 2, perOrigin = 50): strin
     samplingrate: 1000,
     preMs: 1000,
     postMs: 1000,
-    origins: Array.from({ length: origins }, (_, o) => ({ name: `${name}_${o}.xdf`, traces: traces(seed * 10 + o, perOrigin) })),
+    origins: Array.from({ length: origins }, (_, o) => ({ name: `${name}_${o}.xdf`, traces: randomMeps(seed * 10 + o, perOrigin) })),
     seed,
   });
   return file;

@@ -27,8 +27,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mulberry32 } from "../../src/analysis/prng.js";
-import { writeSession, type SyntheticTrace } from "../../test/analysis/synthetic.js";
+import { randomMeps, writeSession } from "../../test/analysis/synthetic.js";
 import { BENCH_DIR, median } from "./baseline.js";
 
 /** One figure of the benchmark. */
@@ -49,18 +48,6 @@ const DIR = join(BENCH_DIR, "jobs");
 const FILES = 20;
 const CLI = join(fileURLToPath(new URL("../../", import.meta.url)), "dist", "cli", "main.js");
 
-function traces(file: number, origin: number): SyntheticTrace[] {
-  const r = mulberry32(7000 + 100 * file + origin);
-  return Array.from({ length: 50 }, () => ({
-    onsetMs: 18 + Math.floor(r() * 6),
-    amplitude: 1200 * (0.6 + 0.8 * r()),
-    periodMs: 10 + Math.floor(r() * 6),
-    noise: 2 + 3 * r(),
-    onsetShift: 0,
-    offset: 0,
-    xyz: [-60 + 10 * r(), -45 + 10 * r(), 58 + r()],
-  }));
-}
 
 /** The 20 source files (made once), each 500 traces. */
 export function ensureJobsData(): string[] {
@@ -68,7 +55,7 @@ export function ensureJobsData(): string[] {
   return Array.from({ length: FILES }, (_, f) => {
     const file = join(DIR, `source-${String(f).padStart(2, "0")}.hdf5`);
     if (!existsSync(file)) {
-      const origins = Array.from({ length: 10 }, (_, o) => ({ name: `S${f}_run_${o}.xdf`, traces: traces(f, o) }));
+      const origins = Array.from({ length: 10 }, (_, o) => ({ name: `S${f}_run_${o}.xdf`, traces: randomMeps(7000 + 100 * f + o, 50) }));
       writeSession(file, { samplingrate: 1000, preMs: 1000, postMs: 1000, origins, seed: 1 + f });
     }
     return file;

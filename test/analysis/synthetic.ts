@@ -137,3 +137,17 @@ export function variedTraces(seed: number, count: number): SyntheticTrace[] {
   }
   return out;
 }
+
+/** Clear MEPs of random size, onset and period, a little noise: `count` traces from `seed` (the --jobs tests and benchmark). */
+export function randomMeps(seed: number, count: number): SyntheticTrace[] {
+  const r = mulberry32(seed);
+  return Array.from({ length: count }, () => ({
+    onsetMs: 18 + Math.floor(r() * 6),
+    amplitude: 1200 * (0.6 + 0.8 * r()),
+    periodMs: 10 + Math.floor(r() * 6),
+    noise: 2 + 3 * r(),
+    onsetShift: 0,
+    offset: 0,
+    xyz: [-60 + 10 * r(), -45 + 10 * r(), 58 + r()],
+  }));
+}

@@ -111,9 +111,9 @@ function walkLibhdf5(f, path, kind, depth, out) {
   for (const m of members) walkLibhdf5(f, `${path === "/" ? "" : path}/${m.name}`, m.kind, depth + 1, out);
 }
 
-function libhdf5Only(file) {
+/** What libhdf5 reads of `file` (walkLibhdf5's lines, as far as it got) and how it failed, if it did. */
+function readByLibhdf5(file) {
   const lines = [];
-  let failure;
   try {
     const f = H5File.open(file, "r");
     try {
@@ -122,73 +122,65 @@ function libhdf5Only(file) {
       f.close();
     }
   } catch (e) {
-    failure = outcome(e);
+    return { lines, failure: outcome(e) };
   }
+  return { lines, failure: undefined };
+}
+
+function libhdf5Only(file) {
+  const { lines, failure } = readByLibhdf5(file);
   const errors = lines.filter((l) => l.includes("\t!")).length;
   return { libhdf5Clean: failure === undefined && errors === 0, failure, errors };
 }
 
 function compare(file) {
-damage = undefined;
-const module = [];
-let moduleFailure;
-try {
-  const f = FormatFile.open(file);
+  damage = undefined;
+  const module = [];
+  let moduleFailure;
   try {
-    walkModule(f, f.root, "/", 0, module);
-  } finally {
-    f.close();
-  }
-} catch (e) {
-  moduleFailure = outcome(e);
-}
-
-let libhdf5 = [];
-let libhdf5Failure;
-const moduleDamaged = moduleFailure === "damaged" || module.some((l) => l.endsWith("\t!damaged"));
-if (!moduleDamaged) {
-  try {
-    const f = H5File.open(file, "r");
+    const f = FormatFile.open(file);
     try {
-      walkLibhdf5(f, "/", "group", 0, libhdf5);
+      walkModule(f, f.root, "/", 0, module);
     } finally {
       f.close();
     }
   } catch (e) {
-    libhdf5Failure = outcome(e);
+    moduleFailure = outcome(e);
   }
-}
 
-let verdict;
-const differences = [];
-if (moduleFailure === "declined") verdict = "declined";
-else if (moduleDamaged) verdict = "damaged";
-else if (moduleFailure !== undefined || libhdf5Failure !== undefined) {
-  verdict = moduleFailure === libhdf5Failure ? "equal" : "different";
-  if (verdict === "different") differences.push(`module: ${moduleFailure ?? "read"}, libhdf5: ${libhdf5Failure ?? "read"}`);
-} else {
-  let declined = false;
-  const n = Math.max(module.length, libhdf5.length);
-  for (let i = 0; i < n; i++) {
-    const a = module[i];
-    const b = libhdf5[i];
-    if (a === b) continue;
-    if (a !== undefined && b !== undefined) {
-      const [pathA, fieldA, valueA] = a.split("\t");
-      const [pathB, fieldB] = b.split("\t");
-      if (pathA === pathB && fieldA === fieldB) {
-        // A value the module leaves to libhdf5 (chunked, filtered, ...) or declines.
-        if (valueA === "libhdf5" || valueA === "!declined") {
-          declined = true;
-          continue;
+  const moduleDamaged = moduleFailure === "damaged" || module.some((l) => l.endsWith("\t!damaged"));
+  const { lines: libhdf5, failure: libhdf5Failure } = moduleDamaged ? { lines: [], failure: undefined } : readByLibhdf5(file);
+
+  let verdict;
+  const differences = [];
+  if (moduleFailure === "declined") verdict = "declined";
+  else if (moduleDamaged) verdict = "damaged";
+  else if (moduleFailure !== undefined || libhdf5Failure !== undefined) {
+    verdict = moduleFailure === libhdf5Failure ? "equal" : "different";
+    if (verdict === "different") differences.push(`module: ${moduleFailure ?? "read"}, libhdf5: ${libhdf5Failure ?? "read"}`);
+  } else {
+    let declined = false;
+    const n = Math.max(module.length, libhdf5.length);
+    for (let i = 0; i < n; i++) {
+      const a = module[i];
+      const b = libhdf5[i];
+      if (a === b) continue;
+      if (a !== undefined && b !== undefined) {
+        const [pathA, fieldA, valueA] = a.split("\t");
+        const [pathB, fieldB] = b.split("\t");
+        if (pathA === pathB && fieldA === fieldB) {
+          // A value the module leaves to libhdf5 (chunked, filtered, ...) or declines.
+          if (valueA === "libhdf5" || valueA === "!declined") {
+            declined = true;
+            continue;
+          }
         }
       }
+      differences.push(`module:  ${a ?? "(nothing)"}\nlibhdf5: ${b ?? "(nothing)"}`);
     }
-    differences.push(`module:  ${a ?? "(nothing)"}\nlibhdf5: ${b ?? "(nothing)"}`);
+    verdict = differences.length > 0 ? "different" : declined ? "declined" : "equal";
   }
-  verdict = differences.length > 0 ? "different" : declined ? "declined" : "equal";
-}
-return { verdict, damage, moduleFailure, libhdf5Failure, libhdf5Errors: libhdf5.filter((l) => l.includes("\t!")).length, objects: module.length, differences: differences.slice(0, 5) };
+  return { verdict, damage, moduleFailure, libhdf5Failure, libhdf5Errors: libhdf5.filter((l) => l.includes("\t!")).length, objects: module.length, differences: differences.slice(0, 5) };
 }
 
 const only = process.argv.includes("--libhdf5-only");

@@ -8,17 +8,7 @@
  */
 import { UNDEF } from "../bytes.js";
 import { MSG } from "../objectHeader.js";
-import { ENTRY_SIZE, HEAP_FREE_NULL, HEAP_HEADER_SIZE, INTERNAL_K, LEAF_K, NODE_SIZE, SNOD_SIZE, SUPERBLOCK_SIZE, TWO32, alignUp } from "./layout.js";
-
-/** A member of the new root group. */
-export interface RootEntry {
-  name: string;
-  nameBytes: Uint8Array;
-  header: number;
-  group: boolean;
-  btree: number;
-  heap: number;
-}
+import { ENTRY_SIZE, HEAP_FREE_NULL, HEAP_HEADER_SIZE, INTERNAL_K, LEAF_K, NODE_SIZE, SNOD_SIZE, SUPERBLOCK_SIZE, type RootMember, TWO32, alignUp } from "./layout.js";
 
 export function put64(buf: Buffer, at: number, v: number): void {
   if (v === UNDEF) {
@@ -34,7 +24,7 @@ export function put64(buf: Buffer, at: number, v: number): void {
  * The root group laid out from `addr`: object header, B-tree nodes (root
  * node first), symbol table nodes and local heap, in one buffer.
  */
-export function rootGroup(members: RootEntry[], addr: number): { bytes: Buffer; btree: number; heap: number } {
+export function rootGroup(members: RootMember[], addr: number): { bytes: Buffer; btree: number; heap: number } {
   const sorted = [...members].sort((a, b) => Buffer.compare(a.nameBytes, b.nameBytes));
   // Local heap data: "" at offset 0, then every name, each padded to 8 bytes.
   const nameOff: number[] = [];

@@ -24,3 +24,13 @@ export const TWO32 = 2 ** 32;
 export function alignUp(v: number, n: number): number {
   return Math.ceil(v / n) * n;
 }
+
+/** A member of a root group: a source's, as parsed, and the new file's, as emitted. */
+export interface RootMember {
+  name: string;
+  nameBytes: Uint8Array;
+  header: number;
+  group: boolean;
+  btree: number;
+  heap: number;
+}

@@ -20,7 +20,7 @@ import { MSG, readObjectHeader, type ObjectHeader } from "../objectHeader.js";
 import { ByteReader } from "../reader.js";
 import { readSuperblock, type Superblock } from "../superblock.js";
 import { failure, isSystemError, Source, type SourceLock } from "./io.js";
-import { HEAP_HEADER_SIZE, INTERNAL_K, LEAF_K, TWO32, WHOLE } from "./layout.js";
+import { HEAP_HEADER_SIZE, INTERNAL_K, LEAF_K, type RootMember, TWO32, WHOLE } from "./layout.js";
 import { RegionSet } from "./regions.js";
 import { Patches } from "./relocate.js";
 
@@ -88,16 +88,6 @@ const SPLICEABLE = new Set<number>([
 
 /** Message flags a spliced object may carry: constant, do not share, and "mark if unknown" (bits 0, 2, 4). */
 const FLAGS_SPLICEABLE = 0x15;
-
-/** A member of a source's root, as the new root group lists it. */
-export interface RootMember {
-  name: string;
-  nameBytes: Uint8Array;
-  header: number;
-  group: boolean;
-  btree: number;
-  heap: number;
-}
 
 /** What copying a parsed source needs. */
 export interface Parsed {

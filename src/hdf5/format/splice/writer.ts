@@ -12,7 +12,8 @@
 import { closeSync, openSync } from "node:fs";
 import { UNDEF } from "../bytes.js";
 import { IoThread, type Slot } from "../ioThread.js";
-import { rootGroup, type RootEntry, superblock } from "./emit.js";
+import { rootGroup, superblock } from "./emit.js";
+import type { RootMember } from "./layout.js";
 import { failure, readFully, Source, SpliceFailure, type SourceLock, writeFully } from "./io.js";
 import { alignUp, COPY_CHUNK, SOURCE_ALIGN, SUPERBLOCK_SIZE, WHOLE } from "./layout.js";
 import { type Parsed, parseSource, type ParseLimits, type ParseReport } from "./parse.js";
@@ -61,7 +62,7 @@ export class SpliceWriter {
   /** End of what is written so far. */
   #end = SUPERBLOCK_SIZE;
   #staged: Staged | null = null;
-  readonly #members: RootEntry[] = [];
+  readonly #members: RootMember[] = [];
   readonly #names = new Set<string>();
   readonly #io: IoThread;
   #ahead: Ahead | null = null;
